@@ -1,0 +1,1 @@
+"""The HTTP application: assembles every domain's endpoints under /api/v1."""

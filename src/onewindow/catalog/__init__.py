@@ -1,0 +1,1 @@
+"""Catalogue (事项目录): departments, staff, service items and their process versions."""

@@ -1,0 +1,377 @@
+"""Catalogue rules and state changes: departments, staff, service items, process versions."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from onewindow.catalog import repository as repo
+from onewindow.catalog.models import (
+    Department,
+    ProcessDefinition,
+    ServiceItem,
+    ServiceMaterial,
+    Staff,
+)
+from onewindow.catalog.schemas import APPLICANT_LANE, DepartmentsFile, ServiceFile
+from onewindow.kit.errors import NotFound, PermissionDenied, ValidationFailed
+from onewindow.kit.platform import Ctx
+from onewindow.workflow.engine import CompiledProcess, ProcessInvalid, compile_bpmn
+
+
+class CatalogInvalid(ValidationFailed):
+    code = "catalog.invalid"
+
+
+@dataclass
+class LoadReport:
+    departments: int = 0
+    staff: int = 0
+    services: int = 0
+    new_process_versions: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _ParsedService:
+    path: Path
+    spec: ServiceFile
+    bpmn: bytes
+    dmn: tuple[bytes, ...]
+    compiled: CompiledProcess
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+def get_service(ctx: Ctx, code: str) -> ServiceItem:
+    item = repo.service_by_code(ctx.session, code)
+    if item is None or not item.active:
+        raise NotFound(
+            f"Unknown service item {code!r}",
+            message_zh=f"事项 {code} 不存在",
+            code="service.unknown",
+        )
+    return item
+
+
+def get_service_by_id(ctx: Ctx, service_item_id: int) -> ServiceItem:
+    item = ctx.session.get(ServiceItem, service_item_id)
+    if item is None:
+        raise NotFound("Unknown service item", message_zh="事项不存在", code="service.unknown")
+    return item
+
+
+def list_services(ctx: Ctx) -> Sequence[ServiceItem]:
+    return repo.services(ctx.session)
+
+
+def get_department(ctx: Ctx, code: str) -> Department:
+    dept = repo.department_by_code(ctx.session, code)
+    if dept is None:
+        raise NotFound(
+            f"Unknown department {code!r}",
+            message_zh=f"部门 {code} 不存在",
+            code="department.unknown",
+        )
+    return dept
+
+
+def list_departments(ctx: Ctx) -> Sequence[Department]:
+    return repo.departments(ctx.session)
+
+
+def get_staff(ctx: Ctx, username: str) -> Staff:
+    staff = repo.staff_by_username(ctx.session, username)
+    if staff is None or not staff.active:
+        raise NotFound(
+            f"Unknown staff member {username!r}",
+            message_zh=f"工作人员 {username} 不存在",
+            code="staff.unknown",
+        )
+    return staff
+
+
+def list_staff(ctx: Ctx, department_code: str | None = None) -> Sequence[Staff]:
+    dept_id = get_department(ctx, department_code).id if department_code else None
+    return repo.staff_list(ctx.session, dept_id)
+
+
+def get_process(ctx: Ctx, process_definition_id: int) -> ProcessDefinition:
+    proc = repo.process_by_id(ctx.session, process_definition_id)
+    if proc is None:
+        raise NotFound(
+            f"Unknown process definition {process_definition_id}",
+            message_zh="流程定义不存在",
+            code="process.unknown",
+        )
+    return proc
+
+
+def process_versions(ctx: Ctx, process_key: str) -> Sequence[ProcessDefinition]:
+    return repo.process_versions(ctx.session, process_key)
+
+
+def require_role(staff: Staff, *roles: str) -> None:
+    if not set(roles) & set(staff.roles):
+        raise PermissionDenied(
+            f"{staff.username} needs one of the roles {', '.join(roles)}",
+            message_zh=f"{staff.username} 没有所需角色（{'、'.join(roles)}）",
+            code="permission.role_required",
+        )
+
+
+def department_for_lane(service: ServiceItem, lane: str | None) -> str | None:
+    """Department code behind a BPMN lane; ``None`` for the applicant's own lane."""
+    if lane is None:
+        return None
+    code = service.lanes.get(lane, lane)
+    return None if code == APPLICANT_LANE else code
+
+
+# --- state changes -------------------------------------------------------------------------
+
+
+def register_process(
+    ctx: Ctx, bpmn: bytes, dmn: Sequence[bytes] = (), *, actor: str
+) -> ProcessDefinition:
+    """Store a process once per distinct content; a changed file becomes the next version.
+
+    Raises:
+        ProcessInvalid: with every problem found in the file.
+    """
+    compiled = compile_bpmn(bpmn, dmn)
+    return _store_process(ctx, compiled, bpmn, tuple(dmn))
+
+
+def _store_process(
+    ctx: Ctx, compiled: CompiledProcess, bpmn: bytes, dmn: tuple[bytes, ...]
+) -> ProcessDefinition:
+    digest = hashlib.sha256(bpmn + b"".join(dmn)).hexdigest()
+    existing = repo.process_by_hash(ctx.session, compiled.process_id, digest)
+    if existing is not None:
+        return existing
+    proc = ProcessDefinition(
+        process_key=compiled.process_id,
+        version=repo.latest_process_version(ctx.session, compiled.process_id) + 1,
+        name=compiled.name,
+        sha256=digest,
+        bpmn_xml=bpmn.decode("utf-8"),
+        dmn_xml=[d.decode("utf-8") for d in dmn],
+        compiled=compiled.to_json(),
+        user_tasks=[
+            {
+                "task_id": t.task_id,
+                "name": t.name,
+                "lane": t.lane,
+                "can_send_back": t.can_send_back,
+                "form_fields": [
+                    {
+                        "id": f.id,
+                        "label": f.label,
+                        "type": f.type,
+                        "required": f.required,
+                        "options": list(f.options),
+                    }
+                    for f in t.form_fields
+                ],
+            }
+            for t in compiled.user_tasks
+        ],
+        created_at=ctx.clock.now(),
+    )
+    ctx.session.add(proc)
+    ctx.session.flush()
+    return proc
+
+
+def load_catalog(ctx: Ctx, folder: Path, *, actor: str) -> LoadReport:
+    """Load ``departments.yaml`` and ``services/*.yaml`` from a folder, all or nothing.
+
+    Everything is read and checked before anything is written, so a folder with one bad file
+    changes nothing and the error lists every problem found.
+
+    Raises:
+        CatalogInvalid: ``details["problems"]`` lists ``{"file", "element_id", "message"}``.
+    """
+    problems: list[dict[str, Any]] = []
+    folder = folder.resolve()
+    depts = _read_departments(folder / "departments.yaml", problems)
+    services = _read_services(folder, problems)
+
+    known_depts = {d.code for d in (depts.departments if depts else [])}
+    known_depts |= {d.code for d in repo.departments(ctx.session)}
+    if depts:
+        for s in depts.staff:
+            if s.department not in known_depts:
+                problems.append(
+                    _problem(
+                        folder / "departments.yaml",
+                        f"staff {s.username}: unknown department {s.department}",
+                    )
+                )
+    for parsed in services:
+        for lane in parsed.compiled.lanes:
+            code = parsed.spec.lanes.get(lane, lane)
+            if code != APPLICANT_LANE and code not in known_depts:
+                problems.append(
+                    _problem(
+                        parsed.path,
+                        f"lane {lane!r} maps to no known department "
+                        f"(add it under 'lanes:' in the service file)",
+                    )
+                )
+        for task_id in [*parsed.spec.in_person_activities, *parsed.spec.task_sla_days]:
+            if task_id not in {t.task_id for t in parsed.compiled.user_tasks}:
+                problems.append(_problem(parsed.path, f"no user task with id {task_id!r}"))
+    if problems:
+        raise CatalogInvalid(
+            f"The catalogue in {folder} has {len(problems)} problem(s); nothing was loaded",
+            message_zh=f"目录 {folder} 有 {len(problems)} 个问题，未导入任何内容",
+            details={"problems": problems},
+        )
+
+    report = LoadReport()
+    if depts:
+        for d in depts.departments:
+            dept = repo.department_by_code(ctx.session, d.code)
+            if dept is None:
+                dept = Department(code=d.code, name_zh=d.name_zh, name_en=d.name_en)
+                ctx.session.add(dept)
+            else:
+                dept.name_zh, dept.name_en = d.name_zh, d.name_en
+            report.departments += 1
+        ctx.session.flush()
+        for s in depts.staff:
+            dept_id = get_department(ctx, s.department).id
+            staff = repo.staff_by_username(ctx.session, s.username)
+            if staff is None:
+                staff = Staff(username=s.username, name=s.name, department_id=dept_id)
+                ctx.session.add(staff)
+            staff.name, staff.department_id, staff.roles = s.name, dept_id, list(s.roles)
+            report.staff += 1
+    for parsed in services:
+        before = repo.latest_process_version(ctx.session, parsed.compiled.process_id)
+        proc = _store_process(ctx, parsed.compiled, parsed.bpmn, parsed.dmn)
+        if proc.version > before:
+            report.new_process_versions.append(f"{proc.process_key} v{proc.version}")
+        _upsert_service(ctx, parsed.spec, proc)
+        report.services += 1
+    ctx.session.flush()
+    return report
+
+
+def _upsert_service(ctx: Ctx, spec: ServiceFile, proc: ProcessDefinition) -> ServiceItem:
+    item = repo.service_by_code(ctx.session, spec.code)
+    if item is None:
+        item = ServiceItem(code=spec.code, process_definition_id=proc.id, time_limit_days=1)
+        ctx.session.add(item)
+    item.name_zh, item.name_en = spec.name_zh, spec.name_en
+    item.applicant_kind = spec.applicant_kind
+    item.time_limit_days = spec.time_limit_days
+    item.fee = spec.fee
+    item.process_definition_id = proc.id
+    item.lanes = dict(spec.lanes)
+    item.task_sla_days = dict(spec.task_sla_days)
+    item.in_person_activities = list(spec.in_person_activities)
+    item.form_fields = [f.model_dump() for f in spec.form]
+    item.active = True
+    wanted = {m.code: (i, m) for i, m in enumerate(spec.materials)}
+    item.materials = [m for m in item.materials if m.code in wanted]
+    have = {m.code: m for m in item.materials}
+    for code, (position, m) in wanted.items():
+        mat = have.get(code)
+        if mat is None:
+            mat = ServiceMaterial(code=code, name_zh=m.name_zh, name_en=m.name_en)
+            item.materials.append(mat)
+        mat.position = position
+        mat.name_zh, mat.name_en = m.name_zh, m.name_en
+        mat.required, mat.certificate, mat.valid_days = m.required, m.certificate, m.valid_days
+    ctx.session.flush()
+    return item
+
+
+def _problem(path: Path, message: str, element_id: str | None = None) -> dict[str, Any]:
+    return {"file": str(path), "element_id": element_id, "message": message}
+
+
+def _read_yaml(path: Path, problems: list[dict[str, Any]]) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(_problem(path, "file not found"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        problems.append(_problem(path, f"not valid UTF-8 YAML: {exc}"))
+    return None
+
+
+def _pydantic_problems(path: Path, exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        _problem(path, f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
+        for err in exc.errors()
+    ]
+
+
+def _read_departments(path: Path, problems: list[dict[str, Any]]) -> DepartmentsFile | None:
+    if not path.exists():
+        return None
+    raw = _read_yaml(path, problems)
+    if raw is None:
+        return None
+    try:
+        return DepartmentsFile.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(path, exc))
+        return None
+
+
+def _inside(folder: Path, relative: str) -> Path | None:
+    target = (folder / relative).resolve()
+    return target if target.is_relative_to(folder) else None
+
+
+def _read_services(folder: Path, problems: list[dict[str, Any]]) -> list[_ParsedService]:
+    out: list[_ParsedService] = []
+    seen: dict[str, Path] = {}
+    for path in sorted((folder / "services").glob("*.yaml")):
+        raw = _read_yaml(path, problems)
+        if raw is None:
+            continue
+        try:
+            spec = ServiceFile.model_validate(raw)
+        except ValidationError as exc:
+            problems.extend(_pydantic_problems(path, exc))
+            continue
+        if spec.code in seen:
+            problems.append(
+                _problem(path, f"service code {spec.code} also used in {seen[spec.code]}")
+            )
+            continue
+        seen[spec.code] = path
+        files: list[bytes] = []
+        for rel in [spec.process, *spec.dmn]:
+            target = _inside(path.parent, rel)
+            if target is None:
+                problems.append(_problem(path, f"{rel!r} points outside the catalogue folder"))
+                break
+            try:
+                files.append(target.read_bytes())
+            except OSError as exc:
+                problems.append(_problem(path, f"cannot read {rel!r}: {exc.strerror}"))
+                break
+        else:
+            try:
+                compiled = compile_bpmn(files[0], files[1:])
+            except ProcessInvalid as exc:
+                for p in exc.details.get("problems", []):
+                    problems.append(
+                        _problem(path.parent / spec.process, p["message"], p.get("element_id"))
+                    )
+                continue
+            out.append(_ParsedService(path, spec, files[0], tuple(files[1:]), compiled))
+    return out

@@ -1,0 +1,278 @@
+"""`onewindow` command line: serve, worker, demo, db, catalog, process, eventlog.
+
+Each command is one entrypoint and owns its transaction; errors print their code and message
+instead of a stack trace.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from onewindow.kit.errors import OneWindowError
+
+app = typer.Typer(
+    help="onewindow — 一窗受理 government services on BPMN, improved from their own event log.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema (数据库).", no_args_is_help=True)
+catalog_app = typer.Typer(help="Service catalogue (事项目录).", no_args_is_help=True)
+process_app = typer.Typer(help="BPMN process files (流程).", no_args_is_help=True)
+eventlog_app = typer.Typer(help="The process event log (事件日志).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(process_app, name="process")
+app.add_typer(eventlog_app, name="eventlog")
+
+console = Console(stderr=True)
+out = Console()
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except OneWindowError as exc:
+            console.print(f"[bold red]error[/] [{exc.code}] {exc.message_zh}")
+            if exc.message != exc.message_zh:
+                console.print(f"      {exc.message}")
+            for problem in exc.details.get("problems", []):
+                console.print(f"  - {_problem_text(problem)}")
+            for item in exc.details.get("missing", []):
+                console.print(f"  - missing: {item}")
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _problem_text(problem: Any) -> str:
+    if isinstance(problem, dict):
+        where = " ".join(str(problem[k]) for k in ("file", "element_id") if problem.get(k))
+        return f"{where}: {problem.get('message')}" if where else str(problem.get("message"))
+    return str(problem)
+
+
+def _platform(*, migrated: bool = True) -> Any:
+    from onewindow.kit.migrate import require_migrated
+    from onewindow.kit.platform import Platform
+
+    platform = Platform.create()
+    if migrated:
+        require_migrated(platform.engine)
+    return platform
+
+
+@db_app.command("upgrade")
+@friendly_errors
+def db_upgrade() -> None:
+    """Create or upgrade the schema to the code's version (Alembic)."""
+    from onewindow.kit.migrate import current_revision, upgrade
+
+    platform = _platform(migrated=False)
+    upgrade(platform.engine)
+    console.print(f"database at revision {current_revision(platform.engine)}")
+
+
+@catalog_app.command("load")
+@friendly_errors
+def catalog_load(
+    folder: Annotated[Path, typer.Argument(help="Folder with departments.yaml and services/")],
+) -> None:
+    """Load departments, staff and services with their BPMN processes; all or nothing."""
+    from onewindow.catalog import service as catalog
+
+    if not folder.is_dir():
+        raise OneWindowError(
+            f"{folder} is not a folder", message_zh=f"{folder} 不是目录", code="catalog.not_found"
+        )
+    platform = _platform()
+    with platform.unit_of_work() as ctx:
+        report = catalog.load_catalog(ctx, folder, actor="cli")
+    console.print(
+        f"loaded {report.departments} departments, {report.staff} staff, {report.services} services"
+    )
+    for version in report.new_process_versions:
+        console.print(f"  new process version: {version}")
+
+
+@process_app.command("validate")
+@friendly_errors
+def process_validate(
+    file: Annotated[Path, typer.Argument(help="BPMN 2.0 file")],
+    dmn: Annotated[list[Path] | None, typer.Option(help="DMN files it uses")] = None,
+) -> None:
+    """Check a BPMN file; prints every problem with its element id, exit 1 if any."""
+    from onewindow.workflow.engine import validate_bpmn
+
+    try:
+        xml = file.read_bytes()
+        tables = [d.read_bytes() for d in dmn or []]
+    except OSError as exc:
+        console.print(f"[bold red]error[/] cannot read {exc.filename}: {exc.strerror}")
+        raise typer.Exit(2) from None
+    problems = validate_bpmn(xml, tables)
+    for p in problems:
+        out.print(f"{file}:{p.element_id or '-'}: {p.message}")
+    if problems:
+        console.print(f"[red]{len(problems)} problem(s)[/]")
+        raise typer.Exit(1)
+    console.print(f"[green]{file}: OK[/]")
+
+
+@eventlog_app.command("export")
+@friendly_errors
+def eventlog_export(
+    out_path: Annotated[Path, typer.Option("--out", help="File to write (.xes.gz for gzip)")],
+    fmt: Annotated[str, typer.Option("--format", help="csv | parquet | xes")] = "xes",
+    service: Annotated[str | None, typer.Option(help="Only this service item code")] = None,
+    since: Annotated[datetime | None, typer.Option(help="From this time (ISO)")] = None,
+    until: Annotated[datetime | None, typer.Option(help="Before this time (ISO)")] = None,
+) -> None:
+    """Export the event log with standard XES keys (pm4py, ProM, Disco, Celonis)."""
+    from onewindow.eventlog import service as eventlog
+
+    platform = _platform()
+    started = time.perf_counter()
+    with platform.unit_of_work() as ctx:
+        eventlog.export(
+            ctx,
+            out_path,
+            fmt,
+            since=_aware(since, platform),
+            until=_aware(until, platform),
+            service_code=service,
+        )
+    console.print(f"wrote {out_path} in {time.perf_counter() - started:.1f}s")
+
+
+def _aware(when: datetime | None, platform: Any) -> datetime | None:
+    if when is None or when.tzinfo is not None:
+        return when
+    return when.replace(tzinfo=platform.calendar.zone)
+
+
+@app.command()
+@friendly_errors
+def demo(
+    weeks: Annotated[int, typer.Option(min=0, max=104, help="Weeks of history to generate")] = 8,
+    seed: Annotated[int, typer.Option(help="Same seed, same data")] = 42,
+    cases_per_day: Annotated[
+        int, typer.Option(min=1, max=2000, help="Arrivals per working day")
+    ] = 40,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve when seeded")
+    ] = True,
+    reset: Annotated[bool, typer.Option(help="Delete the data directory first")] = False,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Seed the demo city (departments, staff, services, months of cases) and serve it."""
+    import shutil
+
+    from onewindow.demo.generator import DemoOptions, seed_demo
+    from onewindow.kit.migrate import upgrade
+    from onewindow.kit.settings import Settings
+
+    settings = Settings()
+    if reset and settings.data_dir.exists():
+        shutil.rmtree(settings.data_dir)
+    platform = _platform(migrated=False)
+    upgrade(platform.engine)
+    summary = seed_demo(
+        platform, DemoOptions(weeks=weeks, seed=seed, cases_per_day=cases_per_day), console=console
+    )
+    _print_logins(summary.logins)
+    console.print(
+        f"demo city: {summary.cases} cases ({summary.closed} closed, {summary.returns} returns), "
+        f"{summary.events} events"
+    )
+    if serve_after:
+        _serve(host, port, workers=1, with_worker=True)
+
+
+def _print_logins(logins: list[tuple[str, str, str]]) -> None:
+    table = Table(title="Demo logins / 演示账号 (password: demo)")
+    for col in ("username", "department", "roles"):
+        table.add_column(col)
+    for row in logins:
+        table.add_row(*row)
+    console.print(table)
+
+
+@app.command()
+@friendly_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes")] = 1,
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Run timers in-process")
+    ] = True,
+) -> None:
+    """Serve the API and pages (and, by default, the background worker)."""
+    _platform()  # refuse to start on an unmigrated database
+    _serve(host, port, workers=workers, with_worker=worker)
+
+
+def _serve(host: str, port: int, *, workers: int, with_worker: bool) -> None:
+    import os
+
+    import uvicorn
+
+    os.environ["ONEWINDOW_INPROCESS_WORKER"] = "1" if with_worker else "0"
+    console.print(f"serving on http://{host}:{port}  (API: /api/v1, docs: /api/v1/docs)")
+    uvicorn.run(
+        "onewindow.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+@app.command("worker")
+@friendly_errors
+def worker_cmd(
+    once: Annotated[bool, typer.Option(help="One pass, then exit")] = False,
+    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between passes")] = 30.0,
+) -> None:
+    """Fire due BPMN timers and escalate tasks past their SLA (督办)."""
+    from onewindow.workflow.tasks import run_worker_pass
+
+    platform = _platform()
+    while True:
+        fired, escalated = run_worker_pass(platform)
+        if fired or escalated or once:
+            console.print(f"timers fired: {fired}, tasks escalated: {escalated}")
+        if once:
+            return
+        time.sleep(interval)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    sys.exit(app())
+
+
+@app.callback()
+def _root() -> None:
+    """onewindow: 一窗受理 on BPMN."""
+
+
+def _json(data: Any) -> None:
+    out.print_json(json.dumps(data, ensure_ascii=False, default=str))

@@ -1,0 +1,490 @@
+"""Drive a synthetic population through the real service layer over simulated weeks.
+
+A discrete-event loop over a manual clock: applicants arrive on working days, front-desk
+clerks and department reviewers claim and complete their tasks after realistic waits, some
+applications come back for 补正 and the applicants answer days later; timers and SLA
+escalations fire at the end of each working day. Everything goes through the same service
+functions the API uses, so the event log is the platform's own.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from faker import Faker
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from onewindow.catalog import service as catalog
+from onewindow.catalog.models import ServiceItem
+from onewindow.eventlog import service as eventlog
+from onewindow.intake import service as intake
+from onewindow.intake.identifiers import make_citizen_id, make_credit_code
+from onewindow.intake.schemas import ApplicantIn, Upload
+from onewindow.kit.clock import ManualClock
+from onewindow.kit.errors import OneWindowError
+from onewindow.kit.platform import Ctx, Platform
+from onewindow.workflow import flows
+from onewindow.workflow import service as workflow
+from onewindow.workflow.models import Task
+
+CITY = Path(__file__).parent / "city"
+DAY_START, DAY_END = time(9, 0), time(17, 0)
+WORK_MINUTES = 8 * 60
+# Share of arrivals per service code; codes missing from the catalogue are skipped.
+SERVICE_WEIGHTS = {
+    "SAMR-001": 30,
+    "HRSS-001": 18,
+    "PSB-001": 14,
+    "SAMR-002": 14,
+    "HOUSING-001": 6,
+    "FIRE-001": 6,
+    "HRSS-002": 6,
+}
+AREA_CODES = ("110105", "310104", "440305", "330106", "510107", "320102", "610113")
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    weeks: int = 8
+    seed: int = 42
+    cases_per_day: int = 40
+    start: date | None = None  # default: the Monday ``weeks`` weeks before today
+    p_incomplete_at_desk: float = 0.12
+    p_send_back: float = 0.10
+    p_reject: float = 0.02
+
+
+@dataclass
+class DemoSummary:
+    cases: int = 0
+    closed: int = 0
+    returns: int = 0
+    events: int = 0
+    turned_away: int = 0
+    logins: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+@dataclass(order=True)
+class _Action:
+    when: datetime
+    seq: int
+    kind: str = field(compare=False)
+    payload: dict[str, Any] = field(compare=False, default_factory=dict)
+
+
+class _Population:
+    def __init__(self, rng: random.Random, faker: Faker, today: date) -> None:
+        self.rng, self.faker, self.today = rng, faker, today
+        self.people: list[ApplicantIn] = []
+        self.businesses: list[ApplicantIn] = []
+
+    def person(self) -> ApplicantIn:
+        # Returning applicants are how certificates on file get reused (免提交).
+        if self.people and self.rng.random() < 0.3:
+            return self.rng.choice(self.people)
+        birth = self.today - timedelta(days=self.rng.randint(18 * 365, 70 * 365))
+        number = make_citizen_id(self.rng.choice(AREA_CODES), birth, self.rng.randint(1, 999))
+        p = ApplicantIn("person", number, self.faker.name(), self.faker.phone_number())
+        self.people.append(p)
+        return p
+
+    def business(self) -> ApplicantIn:
+        if self.businesses and self.rng.random() < 0.25:
+            return self.rng.choice(self.businesses)
+        code = make_credit_code(
+            authority="9",
+            org_type="1",
+            area_code=self.rng.choice(AREA_CODES),
+            org_code=f"{self.rng.randint(0, 99999999):08d}",
+        )
+        b = ApplicantIn("business", code, self.faker.company(), self.faker.phone_number())
+        self.businesses.append(b)
+        return b
+
+
+class _City:
+    """The simulation: state that lives outside the database (speeds, schedules)."""
+
+    def __init__(self, platform: Platform, clock: ManualClock, opts: DemoOptions) -> None:
+        self.platform, self.clock, self.opts = platform, clock, opts
+        self.rng = random.Random(opts.seed)
+        faker = Faker("zh_CN")
+        faker.seed_instance(opts.seed)
+        self.faker = faker
+        self.queue: list[_Action] = []
+        self.seq = 0
+        self.summary = DemoSummary()
+        self.speed: dict[str, float] = {}
+        self.sent_back: set[tuple[int, str]] = set()
+        self.pop = _Population(self.rng, faker, clock.now().date())
+        self.clerks: list[str] = []
+
+    # --- working time ---------------------------------------------------------------------
+
+    def _local(self, when: datetime) -> datetime:
+        return when.astimezone(self.platform.calendar.zone)
+
+    def open_at_or_after(self, when: datetime) -> datetime:
+        """The first working instant at or after ``when``."""
+        local = self._local(when)
+        cal = self.platform.calendar
+        day = local.date()
+        if local.time() >= DAY_END or not cal.is_workday(day):
+            day = (
+                cal.next_workday(day + timedelta(days=1))
+                if cal.is_workday(day)
+                else cal.next_workday(day)
+            )
+            return datetime.combine(day, DAY_START, tzinfo=local.tzinfo)
+        if local.time() < DAY_START:
+            return datetime.combine(day, DAY_START, tzinfo=local.tzinfo)
+        return local
+
+    def add_work_minutes(self, when: datetime, minutes: float) -> datetime:
+        t = self.open_at_or_after(when)
+        remaining = minutes
+        while True:
+            end_of_day = datetime.combine(t.date(), DAY_END, tzinfo=t.tzinfo)
+            left = (end_of_day - t).total_seconds() / 60
+            if remaining <= left:
+                return t + timedelta(minutes=remaining)
+            remaining -= left
+            t = self.open_at_or_after(end_of_day)
+
+    def lognormal_minutes(self, mean: float, sigma: float = 0.6) -> float:
+        mu = math.log(mean) - sigma * sigma / 2
+        return self.rng.lognormvariate(mu, sigma)
+
+    # --- scheduling -----------------------------------------------------------------------
+
+    def schedule(self, when: datetime, kind: str, **payload: Any) -> None:
+        self.seq += 1
+        heapq.heappush(self.queue, _Action(when, self.seq, kind, payload))
+
+    def schedule_tasks(self, tasks: list[Task], now: datetime) -> None:
+        for task in tasks:
+            if task.for_applicant:
+                days = self.rng.choice((1, 1, 2, 2, 3, 5))
+                self.schedule(
+                    self.add_work_minutes(now, days * WORK_MINUTES * self.rng.uniform(0.5, 1.0)),
+                    "supplement",
+                    application_id=task.application_id,
+                )
+            else:
+                wait = self.lognormal_minutes(90 if task.lane and "窗口" in task.lane else 300, 0.9)
+                self.schedule(self.add_work_minutes(now, wait), "claim", task_id=task.id)
+
+    # --- actions --------------------------------------------------------------------------
+
+    def run(self, fn: Callable[[Ctx], Any]) -> Any:
+        return self.platform.run(fn)
+
+    def arrive(self, service: ServiceItem) -> None:
+        applicant = (
+            self.pop.person()
+            if service.applicant_kind == "person"
+            else (
+                self.pop.business()
+                if service.applicant_kind == "business"
+                else (self.pop.person() if self.rng.random() < 0.6 else self.pop.business())
+            )
+        )
+        channel = self.rng.choices(("window", "online", "hotline"), (50, 45, 5))[0]
+        form = {
+            f["name"]: self.form_value(f)
+            for f in service.form_fields
+            if f.get("required") or self.rng.random() < 0.7
+        }
+
+        def submit(ctx: Ctx) -> Any:
+            found = intake.find_applicant(ctx, applicant.kind, applicant.id_number)
+            checks = intake.check_completeness(ctx, service, found, ())
+            needed = [
+                c.code
+                for c in checks
+                if c.state != "on_file" and (c.required or self.rng.random() < 0.5)
+            ]
+            if self.rng.random() < 0.08 and needed:
+                needed.pop(
+                    self.rng.randrange(len(needed))
+                )  # forgot one: turned away, told all at once
+            uploads = [
+                Upload(code, f"{code}.pdf", self.fake_pdf(applicant.id_number, code))
+                for code in needed
+            ]
+            return flows.submit_application(
+                ctx,
+                service.code,
+                applicant,
+                channel=channel,
+                form=form,
+                uploads=uploads,
+                actor=self.clerk() if channel == "window" else "portal",
+            )
+
+        try:
+            submitted = self.run(submit)
+        except intake.MaterialsMissing:
+            self.summary.turned_away += 1
+            self.schedule(
+                self.add_work_minutes(self.clock.now(), WORK_MINUTES * self.rng.uniform(0.5, 3)),
+                "arrive",
+                service=service,
+                retry=True,
+            )
+            return
+        self.summary.cases += 1
+        self.schedule_tasks(submitted.outcome.created, self.clock.now())
+
+    def claim(self, task_id: int) -> None:
+        def do(ctx: Ctx) -> tuple[Task, str] | None:
+            task = workflow.get_task(ctx, task_id)
+            if task.status != "ready":
+                return None
+            username = self.pick_staff(ctx, task)
+            workflow.claim_task(ctx, task_id, actor=catalog.get_staff(ctx, username))
+            return task, username
+
+        got = self.run(do)
+        if got is None:
+            return
+        task, username = got
+        minutes = self.lognormal_minutes(35, 0.5) * self.speed.get(username, 1.0)
+        self.schedule(
+            self.add_work_minutes(self.clock.now(), minutes),
+            "complete",
+            task_id=task_id,
+            username=username,
+        )
+
+    def complete(self, task_id: int, username: str) -> None:
+        def do(ctx: Ctx) -> workflow.StepOutcome | None:
+            task = workflow.get_task(ctx, task_id)
+            if task.status != "claimed":
+                return None
+            data = self.task_data(ctx, task)
+            return workflow.complete_task(
+                ctx, task_id, data, actor=catalog.get_staff(ctx, username)
+            )
+
+        outcome = self.run(do)
+        if outcome is None:
+            return
+        self.schedule_tasks(outcome.created, self.clock.now())
+        if outcome.finished:
+            self.summary.closed += 1
+
+    def supplement(self, application_id: int) -> None:
+        def do(ctx: Ctx) -> workflow.StepOutcome | None:
+            application = intake.get_application(ctx, application_id)
+            if not any(t.for_applicant for t in workflow.open_tasks(ctx, application_id)):
+                return None
+            service = catalog.get_service_by_id(ctx, application.service_item_id)
+            code = self.rng.choice([m.code for m in service.materials])
+            up = Upload(code, f"{code}-v2.pdf", self.fake_pdf(application.number, code + "-v2"))
+            return flows.supplement(ctx, application.number, [up], actor="applicant")
+
+        outcome = self.run(do)
+        if outcome is not None:
+            self.schedule_tasks(outcome.created, self.clock.now())
+            if outcome.finished:
+                self.summary.closed += 1
+
+    # --- choices --------------------------------------------------------------------------
+
+    def clerk(self) -> str:
+        return self.rng.choice(self.clerks)
+
+    def pick_staff(self, ctx: Ctx, task: Task) -> str:
+        if task.department_id is None:
+            raise AssertionError("applicant tasks are not claimed by staff")
+        dept = next(d for d in catalog.list_departments(ctx) if d.id == task.department_id)
+        staff = [
+            s for s in catalog.list_staff(ctx, dept.code) if set(s.roles) & {"clerk", "reviewer"}
+        ]
+        if not staff:
+            staff = [s for s in catalog.list_staff(ctx, dept.code) if "head" in s.roles]
+        chosen = self.rng.choice(staff).username
+        if chosen not in self.speed:
+            # A few staff are markedly slower: the training module should find them.
+            slow = self.rng.random() < 0.15
+            self.speed[chosen] = self.rng.uniform(1.8, 2.6) if slow else self.rng.uniform(0.8, 1.2)
+        return chosen
+
+    def task_data(self, ctx: Ctx, task: Task) -> dict[str, Any]:
+        data: dict[str, Any] = {"comment": ""}
+        for f in task.form_fields:
+            if f["id"] not in ("decision",) and f.get("required"):
+                data[f["id"]] = self.form_value({"type": f.get("type", "string"), "name": f["id"]})
+        key = (task.application_id, task.element_id)
+        application = intake.get_application(ctx, task.application_id)
+        service = catalog.get_service_by_id(ctx, application.service_item_id)
+        first_desk = service.in_person_activities[0] if service.in_person_activities else None
+        data["materials_complete"] = True
+        data["decision"] = "approve"
+        fresh = key not in self.sent_back
+        if (
+            task.element_id == first_desk
+            and fresh
+            and self.rng.random() < self.opts.p_incomplete_at_desk
+        ):
+            data["materials_complete"] = False
+            data["missing_materials"] = [self.rng.choice([m.code for m in service.materials])]
+            self.sent_back.add(key)
+        elif task.can_send_back and task.element_id != first_desk:
+            roll = self.rng.random()
+            if fresh and roll < self.opts.p_send_back:
+                data["decision"] = "send_back"
+                data["missing_materials"] = [self.rng.choice([m.code for m in service.materials])]
+                self.sent_back.add(key)
+            elif roll > 1 - self.opts.p_reject:
+                data["decision"] = "reject"
+        return data
+
+    def form_value(self, f: dict[str, Any]) -> Any:
+        kind = f.get("type", "string")
+        name = f.get("name", "")
+        if kind == "number":
+            return round(self.rng.lognormvariate(math.log(800 if "area" in name else 50), 0.9), 1)
+        if kind == "integer":
+            return self.rng.randint(1, 50)
+        if kind == "boolean":
+            return self.rng.random() < 0.3
+        if kind == "date":
+            return (self.clock.now().date() + timedelta(days=self.rng.randint(10, 90))).isoformat()
+        if kind == "enum" and f.get("options"):
+            return self.rng.choice(f["options"])
+        if "address" in name:
+            return self.faker.address()
+        if "name" in name or "representative" in name:
+            return self.faker.name()
+        return self.faker.sentence(nb_words=4)
+
+    def fake_pdf(self, owner: str, code: str) -> bytes:
+        body = f"onewindow demo material {code} of {owner}".encode()
+        return b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + body + b"\n%%EOF\n"
+
+
+def seed_demo(
+    platform: Platform, opts: DemoOptions, *, console: Console | None = None
+) -> DemoSummary:
+    """Load the demo catalogue and, on an empty database, generate ``opts.weeks`` of cases."""
+    console = console or Console(stderr=True)
+    with platform.unit_of_work() as ctx:
+        catalog.load_catalog(ctx, CITY, actor="demo")
+        already = intake.count_applications(ctx)
+        logins = [
+            (s.username, s.department.code, ",".join(s.roles)) for s in catalog.list_staff(ctx)
+        ]
+        services = {s.code: s for s in catalog.list_services(ctx)}
+    summary = DemoSummary(logins=logins)
+    if already:
+        console.print(f"demo data already present ({already} cases); use --reset to regenerate")
+        return _totals(platform, summary)
+    if opts.weeks == 0:
+        return _totals(platform, summary)
+
+    cal = platform.calendar
+    today = datetime.now(cal.zone).date()
+    start_day = opts.start or (
+        today - timedelta(days=today.weekday()) - timedelta(weeks=opts.weeks)
+    )
+    start = datetime.combine(start_day, DAY_START, tzinfo=cal.zone)
+    end = start + timedelta(weeks=opts.weeks)
+    clock = ManualClock(start)
+    sim_platform = Platform(platform.settings, platform.engine, platform.sessions, clock, cal)
+    city = _City(sim_platform, clock, opts)
+    city.summary = summary
+    city.clerks = [u for u, dept, roles in logins if dept == "CENTER" and "clerk" in roles]
+    weights = [(services[c], w) for c, w in SERVICE_WEIGHTS.items() if c in services]
+    for s in services.values():
+        if s.code not in SERVICE_WEIGHTS:
+            weights.append((s, 5))
+
+    day = start_day
+    while day < end.date():
+        if cal.is_workday(day):
+            n = _poisson(city.rng, opts.cases_per_day)
+            for _ in range(n):
+                at = datetime.combine(day, DAY_START, tzinfo=cal.zone) + timedelta(
+                    minutes=city.rng.uniform(0, WORK_MINUTES - 1)
+                )
+                service = city.rng.choices([s for s, _ in weights], [w for _, w in weights])[0]
+                city.schedule(at, "arrive", service=service)
+            city.schedule(datetime.combine(day, DAY_END, tzinfo=cal.zone), "day_end")
+        day += timedelta(days=1)
+
+    total = len(city.queue)
+    with Progress(
+        TextColumn("[bold]demo city[/] {task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} actions"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        bar = progress.add_task("simulating", total=total)
+        while city.queue:
+            action = heapq.heappop(city.queue)
+            if action.when >= end:
+                break
+            clock.set(action.when)
+            try:
+                _dispatch(city, action)
+            except OneWindowError as exc:  # a demo step that breaks a rule is skipped, not fatal
+                console.print(f"[yellow]skipped {action.kind}: {exc}")
+            progress.update(
+                bar,
+                completed=min(progress.tasks[0].completed + 1, total),
+                total=max(total, action.seq),
+                description=f"{action.when:%Y-%m-%d}",
+            )
+    return _totals(platform, summary)
+
+
+def _dispatch(city: _City, action: _Action) -> None:
+    p = action.payload
+    if action.kind == "arrive":
+        city.arrive(p["service"])
+    elif action.kind == "claim":
+        city.claim(p["task_id"])
+    elif action.kind == "complete":
+        city.complete(p["task_id"], p["username"])
+    elif action.kind == "supplement":
+        city.supplement(p["application_id"])
+    elif action.kind == "day_end":
+        workflow_pass(city.platform)
+
+
+def workflow_pass(platform: Platform) -> None:
+    from onewindow.workflow.tasks import run_worker_pass
+
+    run_worker_pass(platform)
+
+
+def _totals(platform: Platform, summary: DemoSummary) -> DemoSummary:
+    with platform.unit_of_work() as ctx:
+        counts = intake.status_counts(ctx)
+        summary.cases = sum(counts.values())
+        summary.closed = counts.get("approved", 0) + counts.get("rejected", 0)
+        summary.returns = intake.total_returns(ctx)
+        summary.events = eventlog.count(ctx)
+    return summary
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    # Knuth's method is fine for the small rates a city's day has.
+    limit, k, p = math.exp(-lam), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1

@@ -1,0 +1,92 @@
+"""Every query of intake."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from onewindow.intake.models import Applicant, ApplicantMaterial, Application, Blob
+
+
+def applicant_by_number(session: Session, kind: str, id_number: str) -> Applicant | None:
+    return session.scalar(
+        select(Applicant).where(Applicant.kind == kind, Applicant.id_number == id_number)
+    )
+
+
+def blob(session: Session, sha256: str) -> Blob | None:
+    return session.get(Blob, sha256)
+
+
+def materials_on_file(
+    session: Session, applicant_id: int, today: date
+) -> Sequence[ApplicantMaterial]:
+    """Valid materials on file, newest first per code."""
+    return session.scalars(
+        select(ApplicantMaterial)
+        .where(
+            ApplicantMaterial.applicant_id == applicant_id,
+            or_(ApplicantMaterial.valid_until.is_(None), ApplicantMaterial.valid_until >= today),
+        )
+        .order_by(ApplicantMaterial.material_code, ApplicantMaterial.added_at.desc())
+    ).all()
+
+
+def on_file_entry(
+    session: Session, applicant_id: int, code: str, sha256: str
+) -> ApplicantMaterial | None:
+    return session.scalar(
+        select(ApplicantMaterial).where(
+            ApplicantMaterial.applicant_id == applicant_id,
+            ApplicantMaterial.material_code == code,
+            ApplicantMaterial.blob_sha256 == sha256,
+        )
+    )
+
+
+def application_by_id(session: Session, application_id: int) -> Application | None:
+    return session.get(Application, application_id)
+
+
+def application_by_number(session: Session, number: str) -> Application | None:
+    return session.scalar(select(Application).where(Application.number == number))
+
+
+def applications(
+    session: Session,
+    *,
+    applicant_id: int | None = None,
+    status: str | None = None,
+    service_item_id: int | None = None,
+    overdue_on: date | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Sequence[Application]:
+    q = select(Application).order_by(Application.submitted_at.desc(), Application.id.desc())
+    if applicant_id is not None:
+        q = q.where(Application.applicant_id == applicant_id)
+    if status is not None:
+        q = q.where(Application.status == status)
+    if service_item_id is not None:
+        q = q.where(Application.service_item_id == service_item_id)
+    if overdue_on is not None:
+        q = q.where(Application.closed_at.is_(None), Application.deadline < overdue_on)
+    return session.scalars(q.limit(limit).offset(offset)).all()
+
+
+def count_applications(session: Session) -> int:
+    return session.scalar(select(func.count(Application.id))) or 0
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(Application.status, func.count(Application.id)).group_by(Application.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
+def total_returns(session: Session) -> int:
+    return session.scalar(select(func.coalesce(func.sum(Application.returns), 0))) or 0

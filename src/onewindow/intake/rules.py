@@ -1,0 +1,65 @@
+"""Intake rules as pure functions: completeness (一次性告知), reuse of what is on file (免提交)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal, Protocol
+
+MaterialState = Literal["provided", "on_file", "missing", "optional"]
+
+
+class RequiredMaterial(Protocol):
+    @property
+    def code(self) -> str: ...
+    @property
+    def name_zh(self) -> str: ...
+    @property
+    def name_en(self) -> str: ...
+    @property
+    def required(self) -> bool: ...
+    @property
+    def certificate(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class MaterialCheck:
+    code: str
+    name_zh: str
+    name_en: str
+    required: bool
+    state: MaterialState
+
+
+def completeness(
+    materials: Iterable[RequiredMaterial],
+    provided: Iterable[str],
+    on_file: Mapping[str, date | None],
+    today: date,
+) -> list[MaterialCheck]:
+    """Every material of a service with its state, in catalogue order.
+
+    A certificate the applicant already has on file, still valid today, counts as supplied;
+    anything else required and not provided is ``missing``, and *all* of them are reported at
+    once so the applicant is told everything in one notice.
+    """
+    given = set(provided)
+    out: list[MaterialCheck] = []
+    for m in materials:
+        expires = on_file.get(m.code, date.min)
+        reusable = m.certificate and m.code in on_file and (expires is None or expires >= today)
+        if m.code in given:
+            state: MaterialState = "provided"
+        elif reusable:
+            state = "on_file"
+        elif m.required:
+            state = "missing"
+        else:
+            state = "optional"
+        out.append(MaterialCheck(m.code, m.name_zh, m.name_en, m.required, state))
+    return out
+
+
+def missing(checks: Iterable[MaterialCheck]) -> list[MaterialCheck]:
+    return [c for c in checks if c.state == "missing"]

@@ -1,0 +1,1 @@
+"""Domain-free helpers: settings, database session, clock, errors, ids, pagination."""

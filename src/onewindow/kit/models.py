@@ -1,0 +1,20 @@
+"""Import every domain's models so the metadata is complete (migrations, test schemas).
+
+The imports are by name at call time so that ``kit`` stays free of domain imports.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+MODEL_MODULES = (
+    "onewindow.catalog.models",
+    "onewindow.intake.models",
+    "onewindow.workflow.models",
+    "onewindow.eventlog.models",
+)
+
+
+def import_all_models() -> None:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)

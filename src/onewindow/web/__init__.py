@@ -1,0 +1,1 @@
+"""Server-rendered pages (Jinja2), every asset shipped in the package."""

@@ -1,0 +1,278 @@
+"""Running cases of a compiled process on SpiffWorkflow, without any database.
+
+An ``EngineCase`` wraps one SpiffWorkflow workflow. Its state (``dump``) excludes the
+process spec, which the caller stores once per process version (``CompiledProcess``);
+``restore`` reattaches a deserialised spec shared by all cases of that version.
+
+Every method that can move the workflow takes ``now``: it is the only clock timers see.
+When a method raises, the in-memory case may be half-updated: discard it and restore from
+the last dump (the caller's transaction rollback does exactly that).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from copy import deepcopy
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from onewindow.kit.errors import Conflict, OneWindowError
+from onewindow.workflow.bpmn import (
+    INSTANCE_FORMAT,
+    REGISTRY,
+    ClockedCycleTimer,
+    CompiledProcess,
+    FormField,
+    ProcessInvalid,
+    ProcessProblem,
+    ScriptEngine,
+    UserTaskInfo,
+    compile_bpmn,
+    json_default,
+    load_specs,
+    parse_instant,
+    process_from_state,
+    validate_bpmn,
+)
+from onewindow.workflow.expressions import ExpressionError
+
+__all__ = [
+    "CompiledProcess",
+    "EngineCase",
+    "ExpressionError",
+    "FormField",
+    "ProcessInvalid",
+    "ProcessProblem",
+    "ProcessRuntimeError",
+    "ReadyTask",
+    "TaskNotReady",
+    "UserTaskInfo",
+    "compile_bpmn",
+    "process_from_state",
+    "validate_bpmn",
+]
+
+
+class TaskNotReady(Conflict):
+    code = "task.not_ready"
+
+
+class ProcessRuntimeError(OneWindowError):
+    """A script, condition, timer or decision failed while the case was running."""
+
+    code = "process.runtime_error"
+    status = 422
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    task_uuid: str
+    task_id: str
+    name: str
+    lane: str
+    form_fields: list[FormField]
+
+
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("EngineCase needs a timezone-aware 'now'")
+
+
+def _timer_tasks(workflow: Any) -> list[Any]:
+    return [
+        task
+        for task in workflow.event_manager.tasks.values()
+        if isinstance(task.task_spec.event_definition, TimerEventDefinition)
+    ]
+
+
+class EngineCase:
+    """One running (or finished) case of a compiled process."""
+
+    __slots__ = ("_engine", "_process", "_workflow")
+
+    def __init__(self, process: CompiledProcess, workflow: Any, engine: ScriptEngine) -> None:
+        self._process = process
+        self._workflow = workflow
+        self._engine = engine
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    @classmethod
+    def start(cls, process: CompiledProcess, data: Mapping[str, Any], now: datetime) -> EngineCase:
+        """Create a case with the initial process variables and run it to its first wait."""
+        _require_aware(now)
+        spec, subprocess_specs = load_specs(process.spec_state)
+        engine = ScriptEngine()
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
+        initial = deepcopy(dict(data))
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(initial)
+        case = cls(process, workflow, engine)
+        case._advance(now, None)
+        return case
+
+    @classmethod
+    def restore(cls, process: CompiledProcess, state: str) -> EngineCase:
+        """Rebuild a case from ``dump()`` output and the process it was started from."""
+        raw = json.loads(state)
+        if raw.pop("format", None) != INSTANCE_FORMAT:
+            raise ProcessRuntimeError("case state has an unknown format")
+        spec, subprocess_specs = load_specs(process.spec_state)
+        engine = ScriptEngine()
+        workflow = REGISTRY.restore(
+            raw, spec=spec, subprocess_specs=subprocess_specs, script_engine=engine
+        )
+        return cls(process, workflow, engine)
+
+    def dump(self) -> str:
+        """Case state as JSON text, without the process spec."""
+        dct = cast(dict[str, Any], REGISTRY.convert(self._workflow))
+        dct["format"] = INSTANCE_FORMAT
+        return json.dumps(dct, default=json_default, ensure_ascii=False, separators=(",", ":"))
+
+    # --- queries --------------------------------------------------------------------------
+
+    @property
+    def process(self) -> CompiledProcess:
+        return self._process
+
+    def is_completed(self) -> bool:
+        return bool(self._workflow.is_completed())
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """Process variables: the final data once completed, else the latest task's."""
+        workflow = self._workflow
+        if workflow.is_completed():
+            merged = dict(workflow.data)
+            if workflow.last_task is not None:
+                merged.update(workflow.last_task.data)
+            return merged
+        last = workflow.last_task
+        if last is None:
+            return dict(workflow.data)
+        return dict(last.data)
+
+    def ready_user_tasks(self) -> list[ReadyTask]:
+        """User and manual tasks waiting for a person, in a stable order."""
+        known = self._process.user_tasks_by_id
+        ready: list[ReadyTask] = []
+        for task in self._workflow.get_tasks(state=TaskState.READY, manual=True):
+            task_id = str(task.task_spec.bpmn_id)
+            info = known.get(task_id)
+            ready.append(
+                ReadyTask(
+                    task_uuid=str(task.id),
+                    task_id=task_id,
+                    name=info.name if info else str(task.task_spec.bpmn_name or task_id),
+                    lane=info.lane if info else str(task.task_spec.lane or ""),
+                    form_fields=info.form_fields if info else [],
+                )
+            )
+        return ready
+
+    def next_timer_due(self) -> datetime | None:
+        """When the earliest waiting timer falls due (None when no timer waits)."""
+        due: list[datetime] = []
+        for task in _timer_tasks(self._workflow):
+            value = task._get_internal_data("event_value")
+            if isinstance(value, dict):  # cycle timers keep a schedule
+                if value.get("cycles", 0) == 0:
+                    continue
+                value = value.get("next")
+            if isinstance(value, str):
+                due.append(parse_instant(value))
+        return min(due) if due else None
+
+    # --- commands -------------------------------------------------------------------------
+
+    def complete(self, task_uuid: str, data: Mapping[str, Any], now: datetime) -> None:
+        """Merge ``data`` into a ready user/manual task, finish it and run the engine on."""
+        _require_aware(now)
+        task = self._ready_task(task_uuid)
+        update = deepcopy(dict(data))
+
+        def finish() -> None:
+            task.data.update(update)
+            task.run()
+
+        self._advance(now, finish)
+
+    def fire_due_timers(self, now: datetime) -> list[str]:
+        """Fire every timer due at ``now``; returns the BPMN ids of the timer events fired."""
+        _require_aware(now)
+        waiting = {task.id: task for task in _timer_tasks(self._workflow)}
+        cycles_before = {
+            task.id: _cycle_count(task)
+            for task in waiting.values()
+            if isinstance(task.task_spec.event_definition, ClockedCycleTimer)
+        }
+        self._advance(now, self._workflow.refresh_timers)
+        fired: list[str] = []
+        for task_id, task in waiting.items():
+            if task_id in cycles_before:
+                before, after = cycles_before[task_id], _cycle_count(task)
+                # Each firing counts the remaining cycles down by one (from -1 when unbounded).
+                if isinstance(before, int) and isinstance(after, int) and after < before:
+                    fired.append(str(task.task_spec.bpmn_id))
+            elif task.state != TaskState.WAITING and not task.has_state(TaskState.CANCELLED):
+                fired.append(str(task.task_spec.bpmn_id))
+        return fired
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _ready_task(self, task_uuid: str) -> Any:
+        try:
+            task = self._workflow.get_task_from_id(UUID(task_uuid))
+        except (ValueError, TypeError, SpiffWorkflowException):
+            task = None
+        if task is None:
+            raise TaskNotReady(
+                f"task {task_uuid} does not exist in this case",
+                message_zh=f"任务 {task_uuid} 不存在",
+            )
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise TaskNotReady(
+                f"task {task_uuid} ({task.task_spec.bpmn_id}) is "
+                f"{TaskState.get_name(task.state)}, not ready for a person",
+                message_zh=f"任务 {task_uuid} 当前不可办理",
+            )
+        return task
+
+    def _advance(self, now: datetime, action: Callable[[], Any] | None) -> None:
+        self._engine.now = now
+        try:
+            if action is not None:
+                action()
+            self._workflow.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            raise _runtime_error(exc) from exc
+        finally:
+            self._engine.now = None
+
+
+def _cycle_count(task: Any) -> Any:
+    value = task._get_internal_data("event_value")
+    return value.get("cycles") if isinstance(value, dict) else None
+
+
+def _runtime_error(exc: SpiffWorkflowException) -> ProcessRuntimeError:
+    task = getattr(exc, "task", None)
+    element_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
+    cause = getattr(exc, "exception", None) or exc
+    message = cause.message if isinstance(cause, OneWindowError) else str(cause)
+    where = f" at {element_id}" if element_id else ""
+    return ProcessRuntimeError(
+        f"process failed{where}: {message}",
+        message_zh=f"流程运行出错{where}：{message}",
+        details={"element_id": element_id},
+    )

@@ -1,0 +1,58 @@
+"""Orchestration across intake and the engine: taking an application, and its 补正."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from onewindow.catalog import service as catalog
+from onewindow.intake import service as intake
+from onewindow.intake.models import Application
+from onewindow.intake.rules import MaterialCheck
+from onewindow.intake.schemas import ApplicantIn, Upload
+from onewindow.kit.errors import Conflict
+from onewindow.kit.platform import Ctx
+from onewindow.workflow import service as workflow
+
+
+@dataclass
+class Submitted:
+    application: Application
+    materials: list[MaterialCheck]
+    outcome: workflow.StepOutcome
+
+
+def submit_application(
+    ctx: Ctx,
+    service_code: str,
+    applicant: ApplicantIn,
+    *,
+    channel: str,
+    form: dict[str, Any],
+    uploads: Sequence[Upload] = (),
+    actor: str,
+) -> Submitted:
+    """一窗受理: take the application once and fan the case out through its process."""
+    service = catalog.get_service(ctx, service_code)
+    application, checks = intake.create_application(
+        ctx, service, applicant, channel=channel, form=form, uploads=uploads, actor=actor
+    )
+    outcome = workflow.start_case(ctx, application, service)
+    return Submitted(application, checks, outcome)
+
+
+def supplement(
+    ctx: Ctx, case_number: str, uploads: Sequence[Upload], *, actor: str
+) -> workflow.StepOutcome:
+    """补正: the applicant hands in what was asked for and the case goes back to its reviewer."""
+    application = intake.get_application_by_number(ctx, case_number)
+    service = catalog.get_service_by_id(ctx, application.service_item_id)
+    if not any(t.for_applicant for t in workflow.open_tasks(ctx, application.id)):
+        raise Conflict(
+            "Nothing is waiting for the applicant on this case",
+            message_zh="该办件当前不需要补正",
+            code="case.nothing_to_supplement",
+        )
+    intake.add_materials(ctx, application, service, uploads, actor=actor)
+    return workflow.complete_applicant_task(ctx, application, {"supplemented": len(uploads)})

@@ -1,0 +1,430 @@
+"""Running cases on BPMN: tasks, claims, completion, send-back (补正), timers and SLAs.
+
+The engine state of a case is saved with a version column: two people completing parallel
+tasks of one case at once either both succeed or one gets a clean ``ConcurrentUpdate`` that
+``Platform.run`` retries, never a lost update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from onewindow.catalog import service as catalog
+from onewindow.catalog.models import ProcessDefinition, ServiceItem, Staff
+from onewindow.eventlog import service as eventlog
+from onewindow.eventlog.models import EventType
+from onewindow.eventlog.schemas import NewEvent
+from onewindow.intake import service as intake
+from onewindow.intake.models import Application
+from onewindow.kit.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from onewindow.kit.platform import Ctx
+from onewindow.workflow import repository as repo
+from onewindow.workflow.engine import CompiledProcess, EngineCase, ReadyTask
+from onewindow.workflow.models import CaseState, Task
+
+RETURN_ACTIVITY = "补正通知"
+DECIDED_ACTIVITY = "办结"
+ESCALATED_ACTIVITY = "超时督办"
+APPLICANT_RESOURCE = "applicant"
+STAFF_ROLES = ("clerk", "reviewer", "head")
+
+
+@dataclass
+class StepOutcome:
+    """What one step of a case changed."""
+
+    created: list[Task] = field(default_factory=list)
+    cancelled: list[Task] = field(default_factory=list)
+    finished: bool = False
+    outcome: str | None = None
+
+
+_COMPILED: dict[str, CompiledProcess] = {}
+
+
+def _engine(proc: ProcessDefinition) -> CompiledProcess:
+    """The compiled process of a stored version, parsed once per distinct content."""
+    compiled = _COMPILED.get(proc.sha256)
+    if compiled is None:
+        compiled = _COMPILED[proc.sha256] = CompiledProcess.from_json(proc.compiled)
+    return compiled
+
+
+def _lane_department_id(ctx: Ctx, service: ServiceItem, lane: str | None) -> int | None:
+    code = catalog.department_for_lane(service, lane)
+    return catalog.get_department(ctx, code).id if code else None
+
+
+def _new_task(
+    ctx: Ctx, application: Application, service: ServiceItem, ready: ReadyTask, now: datetime
+) -> Task:
+    dept_id = _lane_department_id(ctx, service, ready.lane)
+    proc = catalog.get_process(ctx, application.process_definition_id)
+    info = next((t for t in proc.user_tasks if t["task_id"] == ready.task_id), {})
+    sla_days = service.task_sla_days.get(ready.task_id, 1)
+    return Task(
+        application_id=application.id,
+        engine_task_id=ready.task_uuid,
+        element_id=ready.task_id,
+        name=ready.name or ready.task_id,
+        lane=ready.lane,
+        department_id=dept_id,
+        for_applicant=dept_id is None,
+        status="ready",
+        created_at=now,
+        sla_due=ctx.calendar.deadline(now, sla_days),
+        can_send_back=bool(info.get("can_send_back", False)),
+        form_fields=list(info.get("form_fields", [])),
+        data={},
+    )
+
+
+def _sync(
+    ctx: Ctx,
+    application: Application,
+    service: ServiceItem,
+    state: CaseState,
+    engine: EngineCase,
+    now: datetime,
+) -> StepOutcome:
+    """Make the task table and the saved state match the engine after a step."""
+    out = StepOutcome()
+    ready = {t.task_uuid: t for t in engine.ready_user_tasks()}
+    for task in repo.open_tasks(ctx.session, application.id):
+        if task.engine_task_id not in ready:
+            task.status = "cancelled"
+            out.cancelled.append(task)
+        else:
+            del ready[task.engine_task_id]
+    ref = intake.case_ref(application, service)
+    for r in ready.values():
+        task = _new_task(ctx, application, service, r, now)
+        ctx.session.add(task)
+        out.created.append(task)
+        if task.for_applicant:
+            intake.count_return(ctx, application)
+            eventlog.record(
+                ctx,
+                ref,
+                NewEvent(
+                    EventType.CASE_RETURNED,
+                    RETURN_ACTIVITY,
+                    "complete",
+                    now,
+                    resource="system",
+                    activity_id=r.task_id,
+                    attributes={"returns": application.returns},
+                ),
+            )
+    state.state = engine.dump()
+    state.next_timer_at = engine.next_timer_due()
+    if engine.is_completed() and not state.completed:
+        state.completed = True
+        out.finished = True
+        out.outcome = _outcome(ctx, application)
+        intake.set_status(ctx, application, out.outcome)
+        eventlog.record(
+            ctx,
+            ref,
+            NewEvent(
+                EventType.CASE_APPROVED if out.outcome == "approved" else EventType.CASE_REJECTED,
+                DECIDED_ACTIVITY,
+                "complete",
+                now,
+                resource="system",
+                attributes={
+                    "outcome": out.outcome,
+                    "on_time": now.astimezone(ctx.calendar.zone).date() <= application.deadline,
+                },
+            ),
+        )
+    ctx.session.flush()
+    return out
+
+
+def _outcome(ctx: Ctx, application: Application) -> str:
+    for task in repo.tasks_of_case(ctx.session, application.id):
+        if task.status == "completed" and task.data.get("decision") == "reject":
+            return "rejected"
+    return "approved"
+
+
+# --- state changes -------------------------------------------------------------------------
+
+
+def start_case(ctx: Ctx, application: Application, service: ServiceItem) -> StepOutcome:
+    """Start the engine on the process version the application was taken under."""
+    proc = catalog.get_process(ctx, application.process_definition_id)
+    now = ctx.clock.now()
+    data: dict[str, Any] = {
+        **application.form_data,
+        "applicant_kind": application.applicant.kind,
+        "channel": application.channel,
+        "materials_complete": True,
+        "case_number": application.number,
+    }
+    engine = EngineCase.start(_engine(proc), data, now)
+    state = CaseState(
+        application_id=application.id, process_definition_id=proc.id, state="", completed=False
+    )
+    ctx.session.add(state)
+    return _sync(ctx, application, service, state, engine, now)
+
+
+def get_task(ctx: Ctx, task_id: int) -> Task:
+    task = repo.task(ctx.session, task_id)
+    if task is None:
+        raise NotFound(f"No task {task_id}", message_zh="任务不存在", code="task.unknown")
+    return task
+
+
+def _check_actor(task: Task, actor: Staff) -> None:
+    catalog.require_role(actor, *STAFF_ROLES)
+    if task.for_applicant:
+        raise PermissionDenied(
+            "This task is the applicant's: it is completed by handing in the missing materials",
+            message_zh="该任务由申请人补正材料完成",
+            code="task.for_applicant",
+        )
+    if task.department_id != actor.department_id:
+        raise PermissionDenied(
+            "This task belongs to another department",
+            message_zh="该任务属于其他部门，无权办理",
+            code="task.wrong_department",
+        )
+    if task.status not in repo.OPEN:
+        raise Conflict(
+            f"Task {task.id} is already {task.status}",
+            message_zh=f"任务已{'办结' if task.status == 'completed' else '取消'}，不能重复办理",
+            code="task.already_completed" if task.status == "completed" else "task.cancelled",
+        )
+    if task.status == "claimed" and task.claimed_by != actor.username:
+        raise Conflict(
+            f"Task {task.id} is claimed by {task.claimed_by}",
+            message_zh=f"任务已被 {task.claimed_by} 认领",
+            code="task.claimed_by_other",
+        )
+
+
+def claim_task(ctx: Ctx, task_id: int, *, actor: Staff) -> Task:
+    task = get_task(ctx, task_id)
+    _check_actor(task, actor)
+    if task.status == "claimed":
+        return task
+    now = ctx.clock.now()
+    task.status, task.claimed_by, task.claimed_at = "claimed", actor.username, now
+    application = intake.get_application(ctx, task.application_id)
+    service = catalog.get_service_by_id(ctx, application.service_item_id)
+    eventlog.record(
+        ctx,
+        intake.case_ref(application, service),
+        NewEvent(
+            EventType.TASK_CLAIMED,
+            task.name,
+            "start",
+            now,
+            resource=actor.username,
+            department=actor.department.code,
+            activity_id=task.element_id,
+        ),
+    )
+    ctx.session.flush()
+    return task
+
+
+def _check_form(task: Task, data: dict[str, Any]) -> None:
+    """The BPMN task's form: required fields present, enum values among the options."""
+    problems: list[str] = []
+    for f in task.form_fields:
+        value = data.get(f["id"])
+        if value in (None, ""):
+            if f.get("required"):
+                problems.append(f"{f['id']}: required")
+        elif f.get("options") and value not in f["options"]:
+            problems.append(f"{f['id']}: must be one of {', '.join(f['options'])}")
+    if problems:
+        raise ValidationFailed(
+            "The task form has problems: " + "; ".join(problems),
+            message_zh="办理表单有误：" + "；".join(problems),
+            code="task.form_invalid",
+            details={"problems": problems},
+        )
+
+
+def complete_task(ctx: Ctx, task_id: int, data: dict[str, Any], *, actor: Staff) -> StepOutcome:
+    """Complete one task as a member of its department; claims it first if nobody has.
+
+    Raises:
+        PermissionDenied: another department's task, or the applicant's.
+        Conflict: already completed/cancelled, or claimed by someone else.
+        ConcurrentUpdate: a parallel task of the case was completed at the same moment.
+    """
+    task = get_task(ctx, task_id)
+    _check_actor(task, actor)
+    decision = data.get("decision")
+    if decision is not None and decision not in ("approve", "reject", "send_back"):
+        raise ValidationFailed(
+            "decision must be approve, reject or send_back",
+            message_zh="审批结论只能是 approve（通过）、reject（不予许可）或 send_back（补正）",
+            code="task.invalid_decision",
+        )
+    if decision == "send_back" and not task.can_send_back:
+        raise Conflict(
+            "This step cannot send the case back to the applicant",
+            message_zh="该环节不能退回补正",
+            code="task.cannot_send_back",
+        )
+    _check_form(task, data)
+    if task.status == "ready":
+        claim_task(ctx, task_id, actor=actor)
+    return _complete(ctx, task, data, resource=actor.username, department=actor.department.code)
+
+
+def send_back(
+    ctx: Ctx, task_id: int, missing: Sequence[str], comment: str = "", *, actor: Staff
+) -> StepOutcome:
+    """补正: return the case to the applicant with everything that is missing, in one notice."""
+    items = [m.strip() for m in missing if m.strip()]
+    if not items:
+        raise ValidationFailed(
+            "Say what is missing when sending a case back",
+            message_zh="退回补正时须一次性列明所缺材料",
+            code="task.send_back_empty",
+        )
+    return complete_task(
+        ctx,
+        task_id,
+        {"decision": "send_back", "missing_materials": items, "comment": comment},
+        actor=actor,
+    )
+
+
+def _complete(
+    ctx: Ctx, task: Task, data: dict[str, Any], *, resource: str, department: str | None
+) -> StepOutcome:
+    application = intake.get_application(ctx, task.application_id)
+    service = catalog.get_service_by_id(ctx, application.service_item_id)
+    state = repo.case_state(ctx.session, application.id)
+    if state is None:
+        raise NotFound("Case has no engine state", code="case.unknown")
+    proc = catalog.get_process(ctx, state.process_definition_id)
+    engine = EngineCase.restore(_engine(proc), state.state)
+    now = ctx.clock.now()
+    engine.complete(task.engine_task_id, data, now)
+    task.status, task.completed_by, task.completed_at = "completed", resource, now
+    task.data = {k: v for k, v in data.items() if isinstance(v, str | int | float | bool | list)}
+    attributes: dict[str, Any] = {}
+    if "decision" in data:
+        attributes["decision"] = data["decision"]
+    eventlog.record(
+        ctx,
+        intake.case_ref(application, service),
+        NewEvent(
+            EventType.TASK_COMPLETED,
+            task.name,
+            "complete",
+            now,
+            resource=resource,
+            department=department,
+            activity_id=task.element_id,
+            attributes=attributes,
+        ),
+    )
+    return _sync(ctx, application, service, state, engine, now)
+
+
+def complete_applicant_task(
+    ctx: Ctx, application: Application, data: dict[str, Any]
+) -> StepOutcome:
+    """The applicant's side of 补正: their open task is completed with what they handed in."""
+    tasks = [t for t in repo.open_tasks(ctx.session, application.id) if t.for_applicant]
+    if not tasks:
+        raise Conflict(
+            "Nothing is waiting for the applicant on this case",
+            message_zh="该办件当前不需要补正",
+            code="case.nothing_to_supplement",
+        )
+    application.status = "in_progress"
+    return _complete(
+        ctx,
+        tasks[0],
+        {"materials_complete": True, **data},
+        resource=APPLICANT_RESOURCE,
+        department=None,
+    )
+
+
+def fire_due_timers(ctx: Ctx, *, limit: int = 100) -> int:
+    """Fire the engine timers that are due by the clock; returns how many fired."""
+    now = ctx.clock.now()
+    fired = 0
+    for state in repo.cases_with_due_timers(ctx.session, now, limit):
+        application = intake.get_application(ctx, state.application_id)
+        service = catalog.get_service_by_id(ctx, application.service_item_id)
+        proc = catalog.get_process(ctx, state.process_definition_id)
+        engine = EngineCase.restore(_engine(proc), state.state)
+        names = engine.fire_due_timers(now)
+        ref = intake.case_ref(application, service)
+        for name in names:
+            eventlog.record(
+                ctx, ref, NewEvent(EventType.TIMER_FIRED, name, "complete", now, resource="system")
+            )
+        fired += len(names)
+        _sync(ctx, application, service, state, engine, now)
+    return fired
+
+
+def escalate_overdue_tasks(ctx: Ctx) -> list[Task]:
+    """Mark open tasks past their SLA as escalated (督办), once each, with an event."""
+    now = ctx.clock.now()
+    out: list[Task] = []
+    for task in repo.tasks_due_before(ctx.session, now, escalated=False):
+        task.escalated = True
+        application = intake.get_application(ctx, task.application_id)
+        service = catalog.get_service_by_id(ctx, application.service_item_id)
+        eventlog.record(
+            ctx,
+            intake.case_ref(application, service),
+            NewEvent(
+                EventType.TASK_ESCALATED,
+                ESCALATED_ACTIVITY,
+                "complete",
+                now,
+                resource="system",
+                activity_id=task.element_id,
+                attributes={"task": task.name, "sla_due": task.sla_due.isoformat()},
+            ),
+        )
+        out.append(task)
+    ctx.session.flush()
+    return out
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+def queue(ctx: Ctx, actor: Staff, *, limit: int = 50, offset: int = 0) -> Sequence[Task]:
+    """The actor's department's open tasks, most urgent SLA first."""
+    return repo.queue(
+        ctx.session, department_id=actor.department_id, limit=min(limit, 500), offset=offset
+    )
+
+
+def tasks_nearing_sla(ctx: Ctx, within: timedelta) -> Sequence[Task]:
+    now = ctx.clock.now()
+    return [t for t in repo.tasks_due_before(ctx.session, now + within) if t.sla_due >= now]
+
+
+def overdue_tasks(ctx: Ctx) -> Sequence[Task]:
+    return repo.tasks_due_before(ctx.session, ctx.clock.now())
+
+
+def tasks_of_case(ctx: Ctx, application_id: int) -> Sequence[Task]:
+    return repo.tasks_of_case(ctx.session, application_id)
+
+
+def open_tasks(ctx: Ctx, application_id: int) -> Sequence[Task]:
+    return repo.open_tasks(ctx.session, application_id)

@@ -1,0 +1,13 @@
+"""Background jobs of the workflow domain; each pass is its own transaction."""
+
+from __future__ import annotations
+
+from onewindow.kit.platform import Platform
+from onewindow.workflow import service as workflow
+
+
+def run_worker_pass(platform: Platform) -> tuple[int, int]:
+    """Fire due timers, then escalate tasks past their SLA. Returns (fired, escalated)."""
+    fired = platform.run(lambda ctx: workflow.fire_due_timers(ctx))
+    escalated = platform.run(lambda ctx: len(workflow.escalate_overdue_tasks(ctx)))
+    return fired, escalated
