@@ -50,11 +50,12 @@ class ProcessDefinition(Base):
     version: Mapped[int]
     name: Mapped[str] = mapped_column(String(200))
     sha256: Mapped[str] = mapped_column(String(64))
-    bpmn_xml: Mapped[str] = mapped_column(Text)
-    dmn_xml: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The large columns load only when asked for: a running case needs the version, not the file.
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
+    dmn_xml: Mapped[list[str]] = mapped_column(JSON, default=list, deferred=True)
     # CompiledProcess JSON: the engine spec, serialised once per version, plus its task metadata
-    compiled: Mapped[str] = mapped_column(Text)
-    user_tasks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    compiled: Mapped[str] = mapped_column(Text, deferred=True)
+    user_tasks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -79,9 +80,9 @@ class ServiceItem(Base):
     form_fields: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
 
-    process_definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
+    process_definition: Mapped[ProcessDefinition] = relationship(lazy="select")
     materials: Mapped[list[ServiceMaterial]] = relationship(
-        lazy="selectin", order_by="ServiceMaterial.position", cascade="all, delete-orphan"
+        lazy="select", order_by="ServiceMaterial.position", cascade="all, delete-orphan"
     )
 
 

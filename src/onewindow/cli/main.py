@@ -17,6 +17,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from onewindow.kit.errors import OneWindowError
@@ -35,8 +36,8 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(process_app, name="process")
 app.add_typer(eventlog_app, name="eventlog")
 
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -48,13 +49,14 @@ def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except OneWindowError as exc:
-            console.print(f"[bold red]error[/] [{exc.code}] {exc.message_zh}")
+            # Messages carry user text and "[code]": print them literally, not as markup.
+            console.print(f"[bold red]error[/] {escape(f'[{exc.code}] {exc.message_zh}')}")
             if exc.message != exc.message_zh:
-                console.print(f"      {exc.message}")
+                console.print(f"      {escape(exc.message)}")
             for problem in exc.details.get("problems", []):
-                console.print(f"  - {_problem_text(problem)}")
+                console.print(f"  - {escape(_problem_text(problem))}")
             for item in exc.details.get("missing", []):
-                console.print(f"  - missing: {item}")
+                console.print(f"  - missing: {escape(str(item))}")
             raise typer.Exit(2) from None
 
     return wrapper
@@ -123,11 +125,11 @@ def process_validate(
         xml = file.read_bytes()
         tables = [d.read_bytes() for d in dmn or []]
     except OSError as exc:
-        console.print(f"[bold red]error[/] cannot read {exc.filename}: {exc.strerror}")
+        console.print(f"[bold red]error[/] cannot read {escape(str(exc.filename))}: {exc.strerror}")
         raise typer.Exit(2) from None
     problems = validate_bpmn(xml, tables)
     for p in problems:
-        out.print(f"{file}:{p.element_id or '-'}: {p.message}")
+        out.print(escape(f"{file}:{p.element_id or '-'}: {p.message}"), soft_wrap=True)
     if problems:
         console.print(f"[red]{len(problems)} problem(s)[/]")
         raise typer.Exit(1)

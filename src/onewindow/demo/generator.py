@@ -56,7 +56,7 @@ class DemoOptions:
     weeks: int = 8
     seed: int = 42
     cases_per_day: int = 40
-    start: date | None = None  # default: the Monday ``weeks`` weeks before today
+    start: date | None = None  # default: ``weeks`` weeks before today, ending now
     p_incomplete_at_desk: float = 0.12
     p_send_back: float = 0.10
     p_reject: float = 0.02
@@ -206,7 +206,8 @@ class _City:
 
         def submit(ctx: Ctx) -> Any:
             found = intake.find_applicant(ctx, applicant.kind, applicant.id_number)
-            checks = intake.check_completeness(ctx, service, found, ())
+            live = catalog.get_service(ctx, service.code)
+            checks = intake.check_completeness(ctx, live, found, ())
             needed = [
                 c.code
                 for c in checks
@@ -393,12 +394,13 @@ def seed_demo(
         return _totals(platform, summary)
 
     cal = platform.calendar
-    today = datetime.now(cal.zone).date()
-    start_day = opts.start or (
-        today - timedelta(days=today.weekday()) - timedelta(weeks=opts.weeks)
-    )
+    now = datetime.now(cal.zone)
+    # By default the history ends now, so the served city's queues and overdue cases are live.
+    start_day = opts.start or (now.date() - timedelta(weeks=opts.weeks))
     start = datetime.combine(start_day, DAY_START, tzinfo=cal.zone)
     end = start + timedelta(weeks=opts.weeks)
+    if opts.start is None:
+        end = min(end, now)
     clock = ManualClock(start)
     sim_platform = Platform(platform.settings, platform.engine, platform.sessions, clock, cal)
     city = _City(sim_platform, clock, opts)

@@ -58,8 +58,8 @@ class Application(Base):
     returns: Mapped[int] = mapped_column(default=0)
     submitted_by: Mapped[str | None] = mapped_column(String(64), default=None)
 
-    applicant: Mapped[Applicant] = relationship(lazy="joined")
-    materials: Mapped[list[ApplicationMaterial]] = relationship(lazy="selectin")
+    applicant: Mapped[Applicant] = relationship(lazy="select")
+    materials: Mapped[list[ApplicationMaterial]] = relationship(lazy="select")
 
 
 class ApplicationMaterial(Base):

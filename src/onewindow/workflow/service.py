@@ -53,17 +53,30 @@ def _engine(proc: ProcessDefinition) -> CompiledProcess:
     return compiled
 
 
-def _lane_department_id(ctx: Ctx, service: ServiceItem, lane: str | None) -> int | None:
-    code = catalog.department_for_lane(service, lane)
-    return catalog.get_department(ctx, code).id if code else None
+def _lane_departments(ctx: Ctx, service: ServiceItem) -> dict[str | None, int | None]:
+    """Department id behind each lane of the service (None: the applicant's own lane)."""
+    ids = {d.code: d.id for d in catalog.list_departments(ctx)}
+    lanes: dict[str | None, int | None] = {None: None}
+    for lane in service.lanes:
+        dept = catalog.department_for_lane(service, lane)
+        lanes[lane] = ids.get(dept) if dept else None
+    return lanes
 
 
 def _new_task(
-    ctx: Ctx, application: Application, service: ServiceItem, ready: ReadyTask, now: datetime
+    ctx: Ctx,
+    application: Application,
+    service: ServiceItem,
+    engine: EngineCase,
+    ready: ReadyTask,
+    lanes: dict[str | None, int | None],
+    now: datetime,
 ) -> Task:
-    dept_id = _lane_department_id(ctx, service, ready.lane)
-    proc = catalog.get_process(ctx, application.process_definition_id)
-    info = next((t for t in proc.user_tasks if t["task_id"] == ready.task_id), {})
+    if ready.lane in lanes:
+        dept_id = lanes[ready.lane]
+    else:  # a lane named after a department code, not mapped in the service file
+        dept_id = _lane_department_id(ctx, service, ready.lane)
+    info = engine.process.user_tasks_by_id.get(ready.task_id)
     sla_days = service.task_sla_days.get(ready.task_id, 1)
     return Task(
         application_id=application.id,
@@ -76,10 +89,24 @@ def _new_task(
         status="ready",
         created_at=now,
         sla_due=ctx.calendar.deadline(now, sla_days),
-        can_send_back=bool(info.get("can_send_back", False)),
-        form_fields=list(info.get("form_fields", [])),
+        can_send_back=bool(info and info.can_send_back),
+        form_fields=[
+            {
+                "id": f.id,
+                "label": f.label,
+                "type": f.type,
+                "required": f.required,
+                "options": list(f.options),
+            }
+            for f in ready.form_fields
+        ],
         data={},
     )
+
+
+def _lane_department_id(ctx: Ctx, service: ServiceItem, lane: str | None) -> int | None:
+    code = catalog.department_for_lane(service, lane)
+    return catalog.get_department(ctx, code).id if code else None
 
 
 def _sync(
@@ -100,8 +127,9 @@ def _sync(
         else:
             del ready[task.engine_task_id]
     ref = intake.case_ref(application, service)
+    lanes = _lane_departments(ctx, service) if ready else {}
     for r in ready.values():
-        task = _new_task(ctx, application, service, r, now)
+        task = _new_task(ctx, application, service, engine, r, lanes, now)
         ctx.session.add(task)
         out.created.append(task)
         if task.for_applicant:
@@ -209,15 +237,25 @@ def _check_actor(task: Task, actor: Staff) -> None:
         )
 
 
+def _case_of(ctx: Ctx, task: Task) -> tuple[Application, ServiceItem]:
+    application = intake.get_application(ctx, task.application_id)
+    return application, catalog.get_service_by_id(ctx, application.service_item_id)
+
+
 def claim_task(ctx: Ctx, task_id: int, *, actor: Staff) -> Task:
+    """Take a task into one's own hands (the activity's ``start`` in the event log)."""
     task = get_task(ctx, task_id)
     _check_actor(task, actor)
-    if task.status == "claimed":
-        return task
+    if task.status == "ready":
+        _claim(ctx, task, *_case_of(ctx, task), actor=actor)
+    return task
+
+
+def _claim(
+    ctx: Ctx, task: Task, application: Application, service: ServiceItem, *, actor: Staff
+) -> None:
     now = ctx.clock.now()
     task.status, task.claimed_by, task.claimed_at = "claimed", actor.username, now
-    application = intake.get_application(ctx, task.application_id)
-    service = catalog.get_service_by_id(ctx, application.service_item_id)
     eventlog.record(
         ctx,
         intake.case_ref(application, service),
@@ -231,8 +269,6 @@ def claim_task(ctx: Ctx, task_id: int, *, actor: Staff) -> Task:
             activity_id=task.element_id,
         ),
     )
-    ctx.session.flush()
-    return task
 
 
 def _check_form(task: Task, data: dict[str, Any]) -> None:
@@ -278,9 +314,18 @@ def complete_task(ctx: Ctx, task_id: int, data: dict[str, Any], *, actor: Staff)
             code="task.cannot_send_back",
         )
     _check_form(task, data)
+    application, service = _case_of(ctx, task)
     if task.status == "ready":
-        claim_task(ctx, task_id, actor=actor)
-    return _complete(ctx, task, data, resource=actor.username, department=actor.department.code)
+        _claim(ctx, task, application, service, actor=actor)
+    return _complete(
+        ctx,
+        task,
+        application,
+        service,
+        data,
+        resource=actor.username,
+        department=actor.department.code,
+    )
 
 
 def send_back(
@@ -303,10 +348,15 @@ def send_back(
 
 
 def _complete(
-    ctx: Ctx, task: Task, data: dict[str, Any], *, resource: str, department: str | None
+    ctx: Ctx,
+    task: Task,
+    application: Application,
+    service: ServiceItem,
+    data: dict[str, Any],
+    *,
+    resource: str,
+    department: str | None,
 ) -> StepOutcome:
-    application = intake.get_application(ctx, task.application_id)
-    service = catalog.get_service_by_id(ctx, application.service_item_id)
     state = repo.case_state(ctx.session, application.id)
     if state is None:
         raise NotFound("Case has no engine state", code="case.unknown")
@@ -351,6 +401,8 @@ def complete_applicant_task(
     return _complete(
         ctx,
         tasks[0],
+        application,
+        catalog.get_service_by_id(ctx, application.service_item_id),
         {"materials_complete": True, **data},
         resource=APPLICANT_RESOURCE,
         department=None,
