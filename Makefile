@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
 DEMO_ARGS ?= --weeks 8 --seed 42
 
-.PHONY: install demo test lint typecheck importlint pytest bench clean
+.PHONY: install browser demo test lint typecheck importlint pytest bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -18,12 +18,23 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# Browser tests drive Debian's Chromium (never a downloaded browser). Installed when we may;
+# otherwise the browser tests skip and say why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium not installed and cannot install it here: browser tests will be skipped"; \
+	  fi; }
+
 demo: install
 	$(BIN)/onewindow demo $(DEMO_ARGS)
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
 
 typecheck: install
 	$(BIN)/mypy
@@ -31,7 +42,7 @@ typecheck: install
 importlint: install
 	$(BIN)/lint-imports
 
-pytest: install
+pytest: install browser
 	$(BIN)/pytest -q
 
 test: lint typecheck importlint pytest

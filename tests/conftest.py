@@ -3,12 +3,14 @@ ONEWINDOW_TEST_DATABASE_URL is set), a manual clock, and the demo-city catalogue
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,11 +21,15 @@ from onewindow.kit.db import make_engine
 from onewindow.kit.migrate import upgrade
 from onewindow.kit.platform import Platform
 from onewindow.kit.settings import Settings
+from onewindow.security import passwords
 
 PG_URL = os.environ.get("ONEWINDOW_TEST_DATABASE_URL")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEMO_CITY = Path(__file__).resolve().parents[1] / "src" / "onewindow" / "demo" / "city"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+# argon2 is slow on purpose; the tests sign in hundreds of times.
+passwords.configure(time_cost=1, memory_cost_kib=1024)
+
 # A Monday, 09:00 in Shanghai: tests that count working days start from here.
 START = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
 
@@ -108,3 +114,33 @@ def city(platform: Platform) -> Platform:
     with platform.unit_of_work() as ctx:
         catalog.load_catalog(ctx, DEMO_CITY, actor="test")
     return platform
+
+
+@pytest.fixture
+def client(city: Platform) -> Iterator[Any]:
+    """An HTTP client on the app over the demo catalogue (demo staff passwords: "demo")."""
+    from fastapi.testclient import TestClient
+
+    from onewindow.api.app import create_app
+    from onewindow.catalog import service as catalog
+    from onewindow.security import service as security
+
+    with city.unit_of_work() as ctx:
+        for staff in catalog.list_staff(ctx):
+            security.set_password_hash(ctx, staff, _demo_hash(), actor="test")
+    with TestClient(create_app(city)) as c:
+        yield c
+
+
+@functools.lru_cache(maxsize=1)
+def _demo_hash() -> str:
+    from onewindow.security.passwords import hash_password
+
+    return hash_password("demo")
+
+
+def login(client: Any, username: str, password: str = "demo") -> dict[str, str]:
+    """Sign in on ``client`` (cookie kept by the client); returns headers with the CSRF token."""
+    r = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"X-CSRF-Token": r.json()["csrf_token"]}

@@ -7,28 +7,40 @@ import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from onewindow import __version__
 from onewindow.catalog import endpoints as catalog_endpoints
+from onewindow.datahub import endpoints as datahub_endpoints
 from onewindow.eventlog import endpoints as eventlog_endpoints
+from onewindow.intake import endpoints as intake_endpoints
+from onewindow.integration import endpoints as integration_endpoints
 from onewindow.kit.errors import OneWindowError
-from onewindow.kit.http import CtxDep
 from onewindow.kit.migrate import require_migrated
 from onewindow.kit.platform import Platform
+from onewindow.security import endpoints as security_endpoints
+from onewindow.security.authz import LoginRedirect, public
+from onewindow.security.schemas import Principal
+from onewindow.web import routes as web_routes
+from onewindow.workflow import endpoints as workflow_endpoints
 
 log = logging.getLogger("onewindow")
 PROBLEM_JSON = "application/problem+json"
 
 
 def _worker_loop(platform: Platform, stop: threading.Event, interval: float) -> None:
-    from onewindow.workflow.tasks import run_worker_pass
+    from onewindow.worker import run_once
 
     while not stop.wait(interval):
         try:
-            run_worker_pass(platform)
+            run_once(platform)
         except Exception:  # the loop must survive one bad pass; the next pass retries
             log.exception("worker pass failed")
 
@@ -58,20 +70,50 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app.state.platform = platform
 
     @app.exception_handler(OneWindowError)
-    async def _problem(_request: Request, exc: OneWindowError) -> JSONResponse:
+    async def _problem(request: Request, exc: OneWindowError) -> Response:
+        if isinstance(exc, LoginRedirect):
+            target = "/login?next=" + quote(str(exc.details.get("next", "/")), safe="/")
+            return RedirectResponse(target, status_code=303)
         return JSONResponse(exc.to_problem(), status_code=exc.status, media_type=PROBLEM_JSON)
 
     @app.get("/api/v1/health", tags=["meta"])
-    def health() -> dict[str, str]:
+    def health(_: Annotated[Principal | None, public()]) -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg')}"
+            for err in exc.errors()
+        ]
+        problem = OneWindowError(
+            "The request is malformed: " + "; ".join(problems),
+            message_zh="请求格式有误：" + "；".join(problems),
+            code="request.invalid",
+            status=422,
+            details={"problems": problems},
+        )
+        return JSONResponse(problem.to_problem(), status_code=422, media_type=PROBLEM_JSON)
+
+    app.include_router(security_endpoints.router, prefix="/api/v1")
     app.include_router(catalog_endpoints.router, prefix="/api/v1")
     app.include_router(eventlog_endpoints.router, prefix="/api/v1")
+    app.include_router(intake_endpoints.router, prefix="/api/v1")
+    app.include_router(workflow_endpoints.router, prefix="/api/v1")
+    app.include_router(integration_endpoints.router, prefix="/api/v1")
+    app.include_router(datahub_endpoints.router, prefix="/api/v1")
+    app.include_router(web_routes.router)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index(ctx: CtxDep) -> str:
-        from onewindow.web.pages import render_index
+    async def _not_found(request: Request, exc: Exception) -> Response:
+        # Browsers get the HTML 404 page; /api/ callers keep the JSON answer.
+        assert isinstance(exc, StarletteHTTPException)
+        return await web_routes.not_found_page(request, exc)
 
-        return render_index(ctx)
+    app.add_exception_handler(404, _not_found)
+    app.mount(
+        "/static",
+        StaticFiles(packages=[("onewindow.web", "static")]),
+        name="static",
+    )
 
     return app

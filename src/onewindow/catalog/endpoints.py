@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -10,6 +11,8 @@ from pydantic import BaseModel
 from onewindow.catalog import service as catalog
 from onewindow.catalog.models import ServiceItem
 from onewindow.kit.http import CtxDep
+from onewindow.security.authz import public
+from onewindow.security.schemas import Principal
 
 router = APIRouter(tags=["catalogue"])
 
@@ -58,10 +61,11 @@ def _out(item: ServiceItem) -> ServiceOut:
 
 
 @router.get("/services", response_model=list[ServiceOut])
-def list_services(ctx: CtxDep) -> list[ServiceOut]:
+def list_services(ctx: CtxDep, _: Annotated[Principal | None, public()]) -> list[ServiceOut]:
+    """The service catalogue (public: anyone may see what the city offers)."""
     return [_out(s) for s in catalog.list_services(ctx)]
 
 
 @router.get("/services/{code}", response_model=ServiceOut)
-def get_service(code: str, ctx: CtxDep) -> ServiceOut:
+def get_service(code: str, ctx: CtxDep, _: Annotated[Principal | None, public()]) -> ServiceOut:
     return _out(catalog.get_service(ctx, code))

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from onewindow.cli.datahub import datahub_app
 from onewindow.kit.errors import OneWindowError
 
 app = typer.Typer(
@@ -35,6 +36,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(process_app, name="process")
 app.add_typer(eventlog_app, name="eventlog")
+app.add_typer(datahub_app, name="datahub")
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -254,14 +256,17 @@ def worker_cmd(
     once: Annotated[bool, typer.Option(help="One pass, then exit")] = False,
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between passes")] = 30.0,
 ) -> None:
-    """Fire due BPMN timers and escalate tasks past their SLA (督办)."""
-    from onewindow.workflow.tasks import run_worker_pass
+    """Fire due BPMN timers, escalate tasks past their SLA (督办), deliver webhooks."""
+    from onewindow.worker import run_once
 
     platform = _platform()
     while True:
-        fired, escalated = run_worker_pass(platform)
-        if fired or escalated or once:
-            console.print(f"timers fired: {fired}, tasks escalated: {escalated}")
+        r = run_once(platform)
+        if once or r.timers_fired or r.tasks_escalated or r.webhooks_delivered or r.webhooks_failed:
+            console.print(
+                f"timers fired: {r.timers_fired}, tasks escalated: {r.tasks_escalated}, "
+                f"webhooks delivered: {r.webhooks_delivered}, failed: {r.webhooks_failed}"
+            )
         if once:
             return
         time.sleep(interval)

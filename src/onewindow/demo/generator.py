@@ -31,11 +31,14 @@ from onewindow.intake.schemas import ApplicantIn, Upload
 from onewindow.kit.clock import ManualClock
 from onewindow.kit.errors import OneWindowError
 from onewindow.kit.platform import Ctx, Platform
+from onewindow.security import service as security
+from onewindow.security.passwords import hash_password
 from onewindow.workflow import flows
 from onewindow.workflow import service as workflow
 from onewindow.workflow.models import Task
 
 CITY = Path(__file__).parent / "city"
+DEMO_PASSWORD = "demo"  # noqa: S105 - the demo city's published password
 DAY_START, DAY_END = time(9, 0), time(17, 0)
 WORK_MINUTES = 8 * 60
 # Share of arrivals per service code; codes missing from the catalogue are skipped.
@@ -381,6 +384,10 @@ def seed_demo(
     console = console or Console(stderr=True)
     with platform.unit_of_work() as ctx:
         catalog.load_catalog(ctx, CITY, actor="demo")
+        shared = hash_password(DEMO_PASSWORD)  # one hash for all: argon2 is slow on purpose
+        for staff in catalog.list_staff(ctx):
+            if not security.has_password(ctx, staff):
+                security.set_password_hash(ctx, staff, shared, actor="demo")
         already = intake.count_applications(ctx)
         logins = [
             (s.username, s.department.code, ",".join(s.roles)) for s in catalog.list_staff(ctx)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
@@ -13,6 +13,8 @@ from starlette.background import BackgroundTask
 
 from onewindow.eventlog import service as eventlog
 from onewindow.kit.http import CtxDep
+from onewindow.security.authz import require
+from onewindow.security.schemas import Principal
 
 router = APIRouter(tags=["event log"])
 
@@ -21,7 +23,10 @@ _MEDIA = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet", "xes":
 
 @router.get("/eventlog/export")
 def export(
-    ctx: CtxDep, format: Literal["csv", "parquet", "xes"] = "xes", service: str | None = None
+    ctx: CtxDep,
+    _: Annotated[Principal, require("eventlog.export")],
+    format: Literal["csv", "parquet", "xes"] = "xes",
+    service: str | None = None,
 ) -> FileResponse:
     """The whole event log (or one service's) with standard XES keys."""
     tmp = Path(tempfile.mkdtemp(prefix="onewindow-export-")) / f"eventlog.{format}"

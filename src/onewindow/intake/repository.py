@@ -90,3 +90,35 @@ def status_counts(session: Session) -> dict[str, int]:
 
 def total_returns(session: Session) -> int:
     return session.scalar(select(func.coalesce(func.sum(Application.returns), 0))) or 0
+
+
+def applications_by_phone(session: Session, phone: str, *, limit: int) -> Sequence[Application]:
+    """Applications of every applicant registered with this mobile number, newest first."""
+    return session.scalars(
+        select(Application)
+        .join(Applicant, Application.applicant_id == Applicant.id)
+        .where(Applicant.phone == phone)
+        .order_by(Application.submitted_at.desc(), Application.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def status_counts_by_service(session: Session) -> dict[int, dict[str, int]]:
+    rows = session.execute(
+        select(
+            Application.service_item_id, Application.status, func.count(Application.id)
+        ).group_by(Application.service_item_id, Application.status)
+    ).all()
+    out: dict[int, dict[str, int]] = {}
+    for service_item_id, status, count in rows:
+        out.setdefault(service_item_id, {})[status] = count
+    return out
+
+
+def overdue_counts_by_service(session: Session, today: date) -> dict[int, int]:
+    rows = session.execute(
+        select(Application.service_item_id, func.count(Application.id))
+        .where(Application.closed_at.is_(None), Application.deadline < today)
+        .group_by(Application.service_item_id)
+    ).all()
+    return {service_item_id: count for service_item_id, count in rows}

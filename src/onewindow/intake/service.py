@@ -452,3 +452,33 @@ def count_applications(ctx: Ctx) -> int:
 
 def total_returns(ctx: Ctx) -> int:
     return repo.total_returns(ctx.session)
+
+
+def get_blob(ctx: Ctx, sha256: str) -> Blob | None:
+    """The stored file's metadata (size, sniffed content type), or ``None``."""
+    return repo.blob(ctx.session, sha256)
+
+
+def applications_of_phone(ctx: Ctx, phone: str, *, limit: int = 100) -> Sequence[Application]:
+    """What an applicant signed in with a verified mobile number may list as their own."""
+    return repo.applications_by_phone(ctx.session, phone, limit=min(max(limit, 1), 500))
+
+
+def status_counts_by_service(ctx: Ctx) -> dict[int, dict[str, int]]:
+    """Applications per service item id and status."""
+    return repo.status_counts_by_service(ctx.session)
+
+
+def overdue_counts_by_service(ctx: Ctx) -> dict[int, int]:
+    """Open applications past their deadline, per service item id."""
+    return repo.overdue_counts_by_service(ctx.session, local_today(ctx))
+
+
+def check_upload(ctx: Ctx, service: ServiceItem, upload: Upload) -> str:
+    """Check one upload exactly as ``create_application`` would; returns its content type.
+
+    Raises:
+        ValidationFailed: a material code the service does not ask for.
+        MaterialRejected: empty, too large, or a file type not allowed.
+    """
+    return _check_uploads(ctx, service, [upload])[0]

@@ -20,4 +20,8 @@ def get_ctx(platform: Annotated[Platform, Depends(get_platform)]) -> Iterator[Ct
         yield ctx
 
 
-CtxDep = Annotated[Ctx, Depends(get_ctx)]
+# scope="function": the transaction commits when the endpoint returns, *before* the response
+# is sent, so a client that follows up at once reads what it just wrote, and a failed commit
+# (a concurrent update) reaches the client as an error instead of vanishing.
+CtxDep = Annotated[Ctx, Depends(get_ctx, scope="function")]
+PlatformDep = Annotated[Platform, Depends(get_platform)]

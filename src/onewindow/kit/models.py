@@ -12,6 +12,9 @@ MODEL_MODULES = (
     "onewindow.intake.models",
     "onewindow.workflow.models",
     "onewindow.eventlog.models",
+    "onewindow.integration.models",
+    "onewindow.security.models",
+    "onewindow.datahub.models",
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,12 +24,18 @@ T = TypeVar("T")
 
 @dataclass
 class Ctx:
-    """What a service function needs besides its arguments; ``session`` is the open transaction."""
+    """What a service function needs besides its arguments; ``session`` is the open transaction.
+
+    ``memo`` lives as long as the transaction (safe for any row); ``shared`` as long as the
+    platform, for rows that never change once written (e.g. a process version by id).
+    """
 
     session: Session
     clock: Clock
     settings: Settings
     calendar: WorkingCalendar
+    memo: dict[Any, Any] = field(default_factory=dict)
+    shared: dict[Any, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -39,6 +45,7 @@ class Platform:
     sessions: sessionmaker[Session]
     clock: Clock = field(default_factory=SystemClock)
     calendar: WorkingCalendar = field(default_factory=default_calendar)
+    shared: dict[Any, Any] = field(default_factory=dict)
 
     @classmethod
     def create(
@@ -69,13 +76,15 @@ class Platform:
     @contextmanager
     def unit_of_work(self) -> Iterator[Ctx]:
         with transaction(self.sessions) as session:
-            yield Ctx(session, self.clock, self.settings, self.calendar)
+            yield Ctx(session, self.clock, self.settings, self.calendar, shared=self.shared)
 
     def run(self, fn: Callable[[Ctx], T], *, attempts: int = 5) -> T:
         """Run ``fn`` in one transaction, retried whole on a concurrent-update conflict."""
         return run_in_transaction(
             self.sessions,
-            lambda session: fn(Ctx(session, self.clock, self.settings, self.calendar)),
+            lambda session: fn(
+                Ctx(session, self.clock, self.settings, self.calendar, shared=self.shared)
+            ),
             attempts=attempts,
         )
 

@@ -19,6 +19,7 @@ from onewindow.eventlog.models import EventType
 from onewindow.eventlog.schemas import NewEvent
 from onewindow.intake import service as intake
 from onewindow.intake.models import Application
+from onewindow.integration import service as integration
 from onewindow.kit.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from onewindow.kit.platform import Ctx
 from onewindow.workflow import repository as repo
@@ -53,9 +54,35 @@ def _engine(proc: ProcessDefinition) -> CompiledProcess:
     return compiled
 
 
+def _compiled(ctx: Ctx, process_definition_id: int) -> CompiledProcess:
+    """A stored version never changes, so the platform keeps it by id after the first read."""
+    key = ("compiled_process", process_definition_id)
+    compiled: CompiledProcess | None = ctx.shared.get(key)
+    if compiled is None:
+        compiled = ctx.shared[key] = _engine(catalog.get_process(ctx, process_definition_id))
+    return compiled
+
+
+def _case_payload(application: Application, service: ServiceItem) -> dict[str, Any]:
+    return {
+        "case_number": application.number,
+        "service": service.code,
+        "channel": application.channel,
+        "status": application.status,
+        "deadline": application.deadline.isoformat(),
+    }
+
+
+def _department_codes(ctx: Ctx) -> dict[str, int]:
+    codes: dict[str, int] | None = ctx.memo.get("department_codes")
+    if codes is None:
+        codes = ctx.memo["department_codes"] = {d.code: d.id for d in catalog.list_departments(ctx)}
+    return codes
+
+
 def _lane_departments(ctx: Ctx, service: ServiceItem) -> dict[str | None, int | None]:
     """Department id behind each lane of the service (None: the applicant's own lane)."""
-    ids = {d.code: d.id for d in catalog.list_departments(ctx)}
+    ids = _department_codes(ctx)
     lanes: dict[str | None, int | None] = {None: None}
     for lane in service.lanes:
         dept = catalog.department_for_lane(service, lane)
@@ -128,10 +155,12 @@ def _sync(
             del ready[task.engine_task_id]
     ref = intake.case_ref(application, service)
     lanes = _lane_departments(ctx, service) if ready else {}
+    created_for: list[tuple[Task, ReadyTask]] = []
     for r in ready.values():
         task = _new_task(ctx, application, service, engine, r, lanes, now)
         ctx.session.add(task)
         out.created.append(task)
+        created_for.append((task, r))
         if task.for_applicant:
             intake.count_return(ctx, application)
             eventlog.record(
@@ -147,6 +176,22 @@ def _sync(
                     attributes={"returns": application.returns},
                 ),
             )
+    if created_for:
+        ctx.session.flush()  # task ids for the messages below
+        codes = {v: k for k, v in _department_codes(ctx).items()}
+        for task, r in created_for:
+            integration.publish(
+                ctx,
+                "case.returned" if task.for_applicant else "task.created",
+                {
+                    **_case_payload(application, service),
+                    "task_id": task.id,
+                    "task": r.task_id,
+                    "task_name": task.name,
+                    "sla_due": task.sla_due.isoformat(),
+                },
+                department=codes.get(task.department_id) if task.department_id else None,
+            )
     state.state = engine.dump()
     state.next_timer_at = engine.next_timer_due()
     if engine.is_completed() and not state.completed:
@@ -154,6 +199,9 @@ def _sync(
         out.finished = True
         out.outcome = _outcome(ctx, application)
         intake.set_status(ctx, application, out.outcome)
+        integration.publish(
+            ctx, "case.decided", {**_case_payload(application, service), "outcome": out.outcome}
+        )
         eventlog.record(
             ctx,
             ref,
@@ -185,7 +233,7 @@ def _outcome(ctx: Ctx, application: Application) -> str:
 
 def start_case(ctx: Ctx, application: Application, service: ServiceItem) -> StepOutcome:
     """Start the engine on the process version the application was taken under."""
-    proc = catalog.get_process(ctx, application.process_definition_id)
+    compiled = _compiled(ctx, application.process_definition_id)
     now = ctx.clock.now()
     data: dict[str, Any] = {
         **application.form_data,
@@ -194,11 +242,15 @@ def start_case(ctx: Ctx, application: Application, service: ServiceItem) -> Step
         "materials_complete": True,
         "case_number": application.number,
     }
-    engine = EngineCase.start(_engine(proc), data, now)
+    engine = EngineCase.start(compiled, data, now)
     state = CaseState(
-        application_id=application.id, process_definition_id=proc.id, state="", completed=False
+        application_id=application.id,
+        process_definition_id=application.process_definition_id,
+        state="",
+        completed=False,
     )
     ctx.session.add(state)
+    integration.publish(ctx, "case.started", _case_payload(application, service))
     return _sync(ctx, application, service, state, engine, now)
 
 
@@ -209,8 +261,30 @@ def get_task(ctx: Ctx, task_id: int) -> Task:
     return task
 
 
-def _check_actor(task: Task, actor: Staff) -> None:
-    catalog.require_role(actor, *STAFF_ROLES)
+@dataclass(frozen=True)
+class Actor:
+    """Who works a task: a member of staff, or a department's own system acting for it."""
+
+    username: str
+    department_id: int
+    department_code: str
+    roles: frozenset[str]
+
+    @classmethod
+    def of(cls, who: Staff | Actor) -> Actor:
+        if isinstance(who, Actor):
+            return who
+        return cls(who.username, who.department_id, who.department.code, frozenset(who.roles))
+
+
+def _check_actor(task: Task, who: Staff | Actor) -> Actor:
+    actor = Actor.of(who)
+    if not actor.roles & {*STAFF_ROLES, "system"}:
+        raise PermissionDenied(
+            f"{actor.username} needs one of the roles {', '.join(STAFF_ROLES)}",
+            message_zh=f"{actor.username} 没有办理任务的角色",
+            code="permission.role_required",
+        )
     if task.for_applicant:
         raise PermissionDenied(
             "This task is the applicant's: it is completed by handing in the missing materials",
@@ -235,6 +309,7 @@ def _check_actor(task: Task, actor: Staff) -> None:
             message_zh=f"任务已被 {task.claimed_by} 认领",
             code="task.claimed_by_other",
         )
+    return actor
 
 
 def _case_of(ctx: Ctx, task: Task) -> tuple[Application, ServiceItem]:
@@ -242,17 +317,17 @@ def _case_of(ctx: Ctx, task: Task) -> tuple[Application, ServiceItem]:
     return application, catalog.get_service_by_id(ctx, application.service_item_id)
 
 
-def claim_task(ctx: Ctx, task_id: int, *, actor: Staff) -> Task:
+def claim_task(ctx: Ctx, task_id: int, *, actor: Staff | Actor) -> Task:
     """Take a task into one's own hands (the activity's ``start`` in the event log)."""
     task = get_task(ctx, task_id)
-    _check_actor(task, actor)
+    who = _check_actor(task, actor)
     if task.status == "ready":
-        _claim(ctx, task, *_case_of(ctx, task), actor=actor)
+        _claim(ctx, task, *_case_of(ctx, task), actor=who)
     return task
 
 
 def _claim(
-    ctx: Ctx, task: Task, application: Application, service: ServiceItem, *, actor: Staff
+    ctx: Ctx, task: Task, application: Application, service: ServiceItem, *, actor: Actor
 ) -> None:
     now = ctx.clock.now()
     task.status, task.claimed_by, task.claimed_at = "claimed", actor.username, now
@@ -265,7 +340,7 @@ def _claim(
             "start",
             now,
             resource=actor.username,
-            department=actor.department.code,
+            department=actor.department_code,
             activity_id=task.element_id,
         ),
     )
@@ -290,7 +365,9 @@ def _check_form(task: Task, data: dict[str, Any]) -> None:
         )
 
 
-def complete_task(ctx: Ctx, task_id: int, data: dict[str, Any], *, actor: Staff) -> StepOutcome:
+def complete_task(
+    ctx: Ctx, task_id: int, data: dict[str, Any], *, actor: Staff | Actor
+) -> StepOutcome:
     """Complete one task as a member of its department; claims it first if nobody has.
 
     Raises:
@@ -299,7 +376,7 @@ def complete_task(ctx: Ctx, task_id: int, data: dict[str, Any], *, actor: Staff)
         ConcurrentUpdate: a parallel task of the case was completed at the same moment.
     """
     task = get_task(ctx, task_id)
-    _check_actor(task, actor)
+    who = _check_actor(task, actor)
     decision = data.get("decision")
     if decision is not None and decision not in ("approve", "reject", "send_back"):
         raise ValidationFailed(
@@ -316,20 +393,20 @@ def complete_task(ctx: Ctx, task_id: int, data: dict[str, Any], *, actor: Staff)
     _check_form(task, data)
     application, service = _case_of(ctx, task)
     if task.status == "ready":
-        _claim(ctx, task, application, service, actor=actor)
+        _claim(ctx, task, application, service, actor=who)
     return _complete(
         ctx,
         task,
         application,
         service,
         data,
-        resource=actor.username,
-        department=actor.department.code,
+        resource=who.username,
+        department=who.department_code,
     )
 
 
 def send_back(
-    ctx: Ctx, task_id: int, missing: Sequence[str], comment: str = "", *, actor: Staff
+    ctx: Ctx, task_id: int, missing: Sequence[str], comment: str = "", *, actor: Staff | Actor
 ) -> StepOutcome:
     """补正: return the case to the applicant with everything that is missing, in one notice."""
     items = [m.strip() for m in missing if m.strip()]
@@ -360,8 +437,7 @@ def _complete(
     state = repo.case_state(ctx.session, application.id)
     if state is None:
         raise NotFound("Case has no engine state", code="case.unknown")
-    proc = catalog.get_process(ctx, state.process_definition_id)
-    engine = EngineCase.restore(_engine(proc), state.state)
+    engine = EngineCase.restore(_compiled(ctx, state.process_definition_id), state.state)
     now = ctx.clock.now()
     engine.complete(task.engine_task_id, data, now)
     task.status, task.completed_by, task.completed_at = "completed", resource, now
@@ -369,6 +445,17 @@ def _complete(
     attributes: dict[str, Any] = {}
     if "decision" in data:
         attributes["decision"] = data["decision"]
+    integration.publish(
+        ctx,
+        "task.completed",
+        {
+            **_case_payload(application, service),
+            "task_id": task.id,
+            "task": task.element_id,
+            "decision": data.get("decision"),
+        },
+        department=department,
+    )
     eventlog.record(
         ctx,
         intake.case_ref(application, service),
@@ -416,8 +503,7 @@ def fire_due_timers(ctx: Ctx, *, limit: int = 100) -> int:
     for state in repo.cases_with_due_timers(ctx.session, now, limit):
         application = intake.get_application(ctx, state.application_id)
         service = catalog.get_service_by_id(ctx, application.service_item_id)
-        proc = catalog.get_process(ctx, state.process_definition_id)
-        engine = EngineCase.restore(_engine(proc), state.state)
+        engine = EngineCase.restore(_compiled(ctx, state.process_definition_id), state.state)
         names = engine.fire_due_timers(now)
         ref = intake.case_ref(application, service)
         for name in names:
@@ -458,7 +544,7 @@ def escalate_overdue_tasks(ctx: Ctx) -> list[Task]:
 # --- queries -------------------------------------------------------------------------------
 
 
-def queue(ctx: Ctx, actor: Staff, *, limit: int = 50, offset: int = 0) -> Sequence[Task]:
+def queue(ctx: Ctx, actor: Staff | Actor, *, limit: int = 50, offset: int = 0) -> Sequence[Task]:
     """The actor's department's open tasks, most urgent SLA first."""
     return repo.queue(
         ctx.session, department_id=actor.department_id, limit=min(limit, 500), offset=offset
@@ -480,3 +566,44 @@ def tasks_of_case(ctx: Ctx, application_id: int) -> Sequence[Task]:
 
 def open_tasks(ctx: Ctx, application_id: int) -> Sequence[Task]:
     return repo.open_tasks(ctx.session, application_id)
+
+
+def find_cases(
+    ctx: Ctx,
+    *,
+    applicant_phone: str | None = None,
+    department_id: int | None = None,
+    number: str | None = None,
+    applicant_id_number: str | None = None,
+    status: str | None = None,
+    service_code: str | None = None,
+    overdue: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[Sequence[Application], int]:
+    """A page of applications and the total; the scoping arguments are the caller's rows
+    (see ``repository.find_applications``), the rest are filters."""
+    return repo.find_applications(
+        ctx.session,
+        applicant_phone=applicant_phone,
+        department_id=department_id,
+        number=number,
+        applicant_id_number=applicant_id_number,
+        status=status,
+        service_code=service_code,
+        overdue_on=intake.local_today(ctx) if overdue else None,
+        limit=min(max(limit, 1), 500),
+        offset=max(offset, 0),
+    )
+
+
+def queue_page(
+    ctx: Ctx, department_id: int, *, limit: int = 50, offset: int = 0
+) -> tuple[Sequence[tuple[Task, Application]], int]:
+    """A department's open tasks with their applications (most urgent first) and the total."""
+    return repo.queue_page(
+        ctx.session,
+        department_id=department_id,
+        limit=min(max(limit, 1), 500),
+        offset=max(offset, 0),
+    )

@@ -1,0 +1,1 @@
+"""数据中台: department sources, standardisation, validation, identity resolution, grants."""

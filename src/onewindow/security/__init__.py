@@ -1,0 +1,1 @@
+"""Security (安全): sign-in, sessions, API tokens, permissions."""

@@ -1,0 +1,427 @@
+"""A small dict-based translator for the pages: Chinese by default, English on request.
+
+``t(key, **values)`` looks a key up in ``MESSAGES`` and formats it; an unknown key is shown
+as itself so a missing translation is visible on the page instead of breaking it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from starlette.requests import HTTPConnection
+
+from onewindow.kit.errors import OneWindowError
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")
+LANG_COOKIE = "lang"
+
+# key: (中文, English)
+MESSAGES: dict[str, tuple[str, str]] = {
+    # --- frame
+    "brand": ("一窗通办", "One-Window Services"),
+    "brand_sub": ("政务服务一窗受理平台", "Government service one-window platform"),
+    "lang_switch": ("English", "中文"),
+    "skip_to_content": ("跳到正文", "Skip to content"),
+    "nav_home": ("首页", "Home"),
+    "nav_desk": ("前台受理", "Front desk"),
+    "nav_workbench": ("部门工作台", "Workbench"),
+    "nav_portal": ("我的办件", "My applications"),
+    "nav_dashboard": ("数据看板", "Dashboard"),
+    "nav_admin": ("系统管理", "Administration"),
+    "sign_in": ("登录", "Sign in"),
+    "sign_out": ("退出", "Sign out"),
+    "signed_in_as": ("当前用户", "Signed in as"),
+    "applicant_user": ("申请人", "Applicant"),
+    "footer": (
+        "一窗受理 · 一次告知 · 最多跑一次",
+        "One window · told everything once · at most one trip",
+    ),
+    "colon": ("：", ": "),
+    "lp": ("（", " ("),
+    "rp": ("）", ")"),
+    "back_home": ("返回首页", "Back to the home page"),
+    # --- landing
+    "landing_title": ("政务服务事项", "Government services"),
+    "landing_intro": (
+        "一窗受理、集成服务：一份申请，材料只交一次，已有电子证照免于提交。",
+        "One window, one application: materials are handed in once, and certificates "
+        "already on file need not be brought again.",
+    ),
+    "landing_staff": ("工作人员登录", "Staff sign-in"),
+    "landing_staff_hint": (
+        "窗口、审批部门与管理人员",
+        "Front desk, departments and administrators",
+    ),
+    "landing_applicant": ("申请人登录", "Applicant sign-in"),
+    "landing_applicant_hint": (
+        "手机号码 + 短信验证码，查询办件进度、在线补正",
+        "Mobile number and SMS code: track cases, hand in missing items",
+    ),
+    "landing_signed_in": ("您已登录。", "You are signed in."),
+    "service_code": ("事项编码", "Code"),
+    "service_name": ("事项名称", "Service"),
+    "time_limit": ("承诺时限", "Time limit"),
+    "workdays": ("{n} 个工作日", "{n} working days"),
+    "fee": ("收费", "Fee"),
+    "free": ("不收费", "Free"),
+    "applicant_kind": ("申请人类型", "Applicant"),
+    "kind_person": ("个人", "Person"),
+    "kind_business": ("法人", "Business"),
+    "kind_any": ("个人或法人", "Person or business"),
+    "materials": ("申请材料", "Materials"),
+    "materials_count": ("{n} 项", "{n} items"),
+    "required": ("必交", "Required"),
+    "optional": ("选交", "Optional"),
+    "certificate": ("电子证照", "Certificate"),
+    # --- sign-in
+    "login_title": ("工作人员登录", "Staff sign-in"),
+    "username": ("用户名", "Username"),
+    "password": ("密码", "Password"),
+    "login_button": ("登录", "Sign in"),
+    "login_applicant_link": (
+        "申请人请使用手机验证码登录",
+        "Applicants: sign in with a code sent to your phone",
+    ),
+    "login_staff_link": ("工作人员登录", "Staff sign-in"),
+    "login_missing": ("请输入用户名和密码", "Enter your username and password"),
+    "login_expired": (
+        "登录页面已过期，请重新提交",
+        "The sign-in page expired; please submit again",
+    ),
+    "portal_login_title": ("申请人登录", "Applicant sign-in"),
+    "phone": ("手机号码", "Mobile number"),
+    "send_code": ("获取验证码", "Send code"),
+    "code": ("验证码", "Code"),
+    "code_sent": (
+        "验证码已发送至 {phone}，5 分钟内有效。",
+        "A code was sent to {phone}; it is valid for 5 minutes.",
+    ),
+    "verify_button": ("登录", "Sign in"),
+    "other_phone": ("更换手机号码", "Use another number"),
+    # --- common
+    "case_number": ("办件编号", "Case number"),
+    "service": ("事项", "Service"),
+    "applicant": ("申请人", "Applicant"),
+    "applicant_name": ("申请人名称", "Applicant name"),
+    "id_number": ("证件号码", "ID number"),
+    "id_number_person": ("公民身份号码", "Citizen ID number"),
+    "id_number_business": ("统一社会信用代码", "Unified social credit code"),
+    "status": ("状态", "Status"),
+    "deadline": ("承诺办结日期", "Deadline"),
+    "submitted_at": ("提交时间", "Submitted"),
+    "channel": ("受理渠道", "Channel"),
+    "channel_window": ("窗口", "Front desk"),
+    "channel_online": ("网上", "Online"),
+    "channel_hotline": ("热线", "Hotline"),
+    "returns": ("补正次数", "Returns"),
+    "actions": ("操作", "Actions"),
+    "open": ("打开", "Open"),
+    "download": ("下载", "Download"),
+    "none": ("无", "None"),
+    "yes": ("是", "Yes"),
+    "no": ("否", "No"),
+    "please_choose": ("请选择", "Choose…"),
+    "submit": ("提交", "Submit"),
+    "cancel": ("取消", "Cancel"),
+    "status_submitted": ("已提交", "Submitted"),
+    "status_in_progress": ("办理中", "In progress"),
+    "status_returned": ("待补正", "Awaiting supplement"),
+    "status_approved": ("已办结（准予）", "Approved"),
+    "status_rejected": ("不予许可", "Rejected"),
+    "problems_intro": ("请更正以下问题：", "Please correct the following:"),
+    "files_not_kept": (
+        "出于安全原因，浏览器不会保留已选择的文件，请重新选择。",
+        "For security, browsers do not keep chosen files: please choose them again.",
+    ),
+    # --- desk
+    "desk_title": ("前台受理", "Front desk"),
+    "desk_pick_service": ("选择办理事项", "Choose the service"),
+    "desk_take": ("受理", "Take application"),
+    "desk_applicant": ("申请人信息", "Applicant"),
+    "desk_kind": ("申请人类型", "Applicant type"),
+    "desk_phone_hint": ("用于短信通知和申请人登录", "For SMS notices and applicant sign-in"),
+    "desk_materials": ("申请材料（一次性告知）", "Materials (all listed at once)"),
+    "desk_materials_hint": (
+        "已在库且有效的电子证照自动复用（免提交）；其余必交材料请逐项上传（PDF、JPEG、PNG、OFD）。",
+        "Valid certificates on file are reused automatically; upload every other required "
+        "material (PDF, JPEG, PNG, OFD).",
+    ),
+    "desk_form": ("申请表", "Application form"),
+    "upload_file": ("上传文件", "File"),
+    "desk_submit": ("确认受理并出具回执", "Accept and print the receipt"),
+    "desk_change_service": ("更换事项", "Change service"),
+    "material_state_on_file": ("库中已有，免提交", "On file — reused"),
+    "material_state_missing": ("需上传", "Upload needed"),
+    "material_state_optional": ("可选", "Optional"),
+    "material_state_provided": ("已上传", "Uploaded"),
+    "id_ok_person": ("身份证号码校验通过", "Citizen ID number is valid"),
+    "id_ok_business": ("统一社会信用代码校验通过", "Credit code is valid"),
+    "id_known": (
+        "已有申请人档案：{name}，库中证照 {n} 份",
+        "Known applicant: {name}, {n} certificate(s) on file",
+    ),
+    "id_new": ("新申请人", "New applicant"),
+    "id_empty": ("请输入证件号码", "Enter the ID number"),
+    "missing_all": ("缺少 {n} 项必要材料：{names}", "{n} required material(s) missing: {names}"),
+    "kind_mismatch": ("该事项的申请人须为{kind}", "This service is for applicants of type: {kind}"),
+    "field_required": ("{label}：必填", "{label}: required"),
+    "field_invalid": ("{label}：{problem}", "{label}: {problem}"),
+    # --- receipt
+    "receipt_title": ("受理回执", "Acknowledgement of receipt"),
+    "receipt_issuer": ("政务服务中心", "Government Service Center"),
+    "receipt_intro": (
+        "您的申请已受理，请凭办件编号查询办理进度。",
+        "Your application has been accepted. Use the case number to follow its progress.",
+    ),
+    "receipt_received": ("已收材料", "Materials received"),
+    "receipt_reused": ("免提交（电子证照复用）", "Reused from file (not brought again)"),
+    "receipt_accepted_by": ("受理人", "Accepted by"),
+    "receipt_print": ("打印回执", "Print"),
+    "receipt_download": ("下载回执", "Download"),
+    "receipt_next": ("继续受理", "Next application"),
+    "receipt_note": (
+        "办理进度可登录申请人门户（手机验证码）查询。本回执不作为许可决定。",
+        "Progress can be followed in the applicant portal (sign in with a code sent to your "
+        "phone). This receipt is not a decision.",
+    ),
+    "phone_label": ("联系电话", "Phone"),
+    # --- workbench
+    "wb_title": ("部门工作台", "Department workbench"),
+    "wb_queue": ("待办任务（按时限排序）", "Open tasks (most urgent first)"),
+    "wb_total": ("待办", "Open"),
+    "wb_overdue": ("已超时", "Overdue"),
+    "wb_nearing": ("24 小时内到期", "Due within 24 h"),
+    "wb_mine": ("我已认领", "Claimed by me"),
+    "wb_task": ("环节", "Step"),
+    "wb_created": ("到达时间", "Arrived"),
+    "wb_sla_due": ("办理时限", "Due"),
+    "wb_claimed_by": ("认领人", "Claimed by"),
+    "wb_empty": ("当前没有待办任务。", "No open tasks."),
+    "wb_done": ("办件 {number} 的任务已办结。", "The task of case {number} is done."),
+    "wb_claimed_ok": ("已认领。", "Claimed."),
+    "task_title": ("任务办理", "Task"),
+    "task_summary": ("办件信息", "Case"),
+    "task_form_data": ("申请表内容", "Application form"),
+    "task_materials": ("申请材料", "Materials"),
+    "task_reused": ("复用", "Reused"),
+    "task_uploaded": ("上传", "Uploaded"),
+    "task_claim": ("认领", "Claim"),
+    "task_decide": ("办理", "Decide"),
+    "task_approve": ("准予", "Approve"),
+    "task_accept": ("受理", "Accept"),
+    "task_complete": ("完成", "Complete"),
+    "task_reject": ("不予许可", "Reject"),
+    "task_send_back": ("退回补正", "Send back"),
+    "task_missing": (
+        "缺少或需更正的材料（一次性告知，每行一项）",
+        "Missing or wrong items (all at once, one per line)",
+    ),
+    "task_missing_required": (
+        "退回补正时须一次性列明所缺材料",
+        "List every missing item when sending back",
+    ),
+    "task_closed": ("该任务已{status}。", "This task is {status}."),
+    "task_status_ready": ("待认领", "Ready"),
+    "task_status_claimed": ("办理中", "Claimed"),
+    "task_status_completed": ("办结", "Completed"),
+    "task_status_cancelled": ("取消", "Cancelled"),
+    "task_history": ("办理过程", "History"),
+    "overdue": ("超时", "Overdue"),
+    "nearing": ("临近", "Due soon"),
+    "on_track": ("正常", "On track"),
+    # --- portal
+    "portal_title": ("我的办件", "My applications"),
+    "portal_empty": ("该手机号码名下暂无办件。", "No applications for this number yet."),
+    "portal_case": ("办件详情", "Case"),
+    "portal_timeline": ("办理进度", "Progress"),
+    "portal_missing": ("需要补正的材料", "Please hand in"),
+    "portal_missing_intro": (
+        "审核部门一次性告知您需补正以下材料，请上传后提交：",
+        "The reviewing department asks for the following, all at once. Upload them and submit:",
+    ),
+    "portal_upload": ("上传补正材料", "Upload"),
+    "portal_upload_submit": ("提交补正", "Hand in"),
+    "portal_upload_none": ("请至少选择一个文件", "Choose at least one file"),
+    "portal_supplemented": (
+        "补正材料已提交，办件回到审核环节。",
+        "Handed in: the case is back with the reviewer.",
+    ),
+    "portal_nothing_missing": ("当前无需补正。", "Nothing is missing at the moment."),
+    "ev_application_submitted": ("提交申请", "Application submitted"),
+    "ev_task_claimed": ("{activity} · 开始办理", "{activity} · started"),
+    "ev_task_completed": ("{activity} · 办理完成", "{activity} · completed"),
+    "ev_case_returned": ("补正通知", "Returned for supplement"),
+    "ev_timer_fired": ("{activity} · 计时到期", "{activity} · timer fired"),
+    "ev_task_escalated": ("超时督办", "Escalated (overdue)"),
+    "ev_case_approved": ("办结（准予）", "Decided: approved"),
+    "ev_case_rejected": ("办结（不予许可）", "Decided: rejected"),
+    "ev_applicant_completed": ("申请人提交补正材料", "Applicant handed in missing items"),
+    # --- dashboard
+    "dash_title": ("数据看板", "Dashboard"),
+    "dash_total": ("办件总数", "Cases"),
+    "dash_overdue_cases": ("超期办件", "Overdue cases"),
+    "dash_overdue_tasks": ("超时任务", "Overdue tasks"),
+    "dash_returns": ("补正总次数", "Returns"),
+    "dash_by_status": ("按状态", "By status"),
+    "dash_by_service": ("按事项", "By service"),
+    "dash_process": ("流程版本", "Process"),
+    "dash_export": ("事件日志导出", "Event log export"),
+    # --- admin
+    "admin_title": ("系统管理", "Administration"),
+    "admin_org": ("部门与人员", "Departments and staff"),
+    "admin_services": ("事项与流程", "Services and processes"),
+    "admin_tokens": ("接口令牌", "API tokens"),
+    "admin_integration": ("对接订阅", "Webhooks"),
+    "departments": ("部门", "Departments"),
+    "department": ("部门", "Department"),
+    "dept_code": ("部门编码", "Code"),
+    "dept_name": ("部门名称", "Name"),
+    "staff": ("工作人员", "Staff"),
+    "staff_count": ("人数", "Staff"),
+    "name": ("姓名", "Name"),
+    "roles": ("角色", "Roles"),
+    "active": ("启用", "Active"),
+    "has_password": ("已设密码", "Password set"),
+    "process_key": ("流程标识", "Process key"),
+    "process_version": ("版本", "Version"),
+    "process_name": ("流程名称", "Name"),
+    "process_created": ("登记时间", "Registered"),
+    "process_in_use": ("在用", "In use"),
+    "process_upload": ("上传新流程版本（BPMN）", "Upload a new process version (BPMN)"),
+    "process_file": ("BPMN 文件", "BPMN file"),
+    "process_dmn": (
+        "DMN 决策表（可选，可多选）",
+        "DMN decision tables (optional, several allowed)",
+    ),
+    "process_validate": ("校验并登记", "Validate and register"),
+    "process_invalid": (
+        "流程文件有 {n} 个问题，未登记：",
+        "The process file has {n} problem(s); nothing was registered:",
+    ),
+    "process_registered": (
+        "已登记流程 {key} 第 {version} 版。",
+        "Registered {key} version {version}.",
+    ),
+    "process_unchanged": (
+        "内容与已有的第 {version} 版相同，未新增版本。",
+        "Same content as version {version}; no new version.",
+    ),
+    "process_no_file": ("请选择 BPMN 文件", "Choose a BPMN file"),
+    "element_id": ("元素 ID", "Element id"),
+    "problem": ("问题", "Problem"),
+    "token_name": ("名称", "Name"),
+    "token_prefix": ("前缀", "Prefix"),
+    "token_scopes": ("权限范围", "Scopes"),
+    "token_department": ("所属部门", "Department"),
+    "token_days": ("有效天数（留空为长期）", "Valid for days (empty: no expiry)"),
+    "token_created": ("签发", "Issued"),
+    "token_expires": ("到期", "Expires"),
+    "token_last_used": ("最近使用", "Last used"),
+    "token_state": ("状态", "State"),
+    "token_revoked": ("已吊销", "Revoked"),
+    "token_valid": ("有效", "Valid"),
+    "token_expired": ("已过期", "Expired"),
+    "token_issue": ("签发令牌", "Issue token"),
+    "token_revoke": ("吊销", "Revoke"),
+    "token_shown_once": (
+        "令牌只显示这一次，请立即复制保存：",
+        "The token is shown this once: copy it now:",
+    ),
+    "token_revoked_ok": ("令牌已吊销。", "Token revoked."),
+    "no_department": ("（不限部门）", "(any department)"),
+    "sub_name": ("名称", "Name"),
+    "sub_url": ("回调地址", "URL"),
+    "sub_topics": ("订阅事件", "Topics"),
+    "sub_create": ("新增订阅", "Add subscription"),
+    "sub_deactivate": ("停用", "Deactivate"),
+    "sub_secret_once": (
+        "签名密钥只显示这一次，请立即复制保存：",
+        "The signing secret is shown this once: copy it now:",
+    ),
+    "sub_inactive": ("已停用", "Inactive"),
+    "sub_deactivated_ok": ("订阅已停用。", "Subscription deactivated."),
+    "dead_letters": ("投递失败消息", "Dead letters"),
+    "dl_topic": ("事件", "Topic"),
+    "dl_attempts": ("尝试次数", "Attempts"),
+    "dl_error": ("最后错误", "Last error"),
+    "dl_created": ("产生时间", "Created"),
+    "dl_replay": ("重发", "Replay"),
+    "dl_replay_all": ("全部重发", "Replay all"),
+    "dl_replayed": ("已重新排队 {n} 条消息。", "{n} message(s) queued again."),
+    "dl_empty": ("没有投递失败的消息。", "No dead letters."),
+    "pending_messages": ("待投递消息：{n}", "Messages waiting: {n}"),
+    "integration_unavailable": ("对接模块尚未启用。", "The integration module is not available."),
+    # --- errors
+    "error_title": ("出错了", "Something went wrong"),
+    "error_404_title": ("页面不存在", "Page not found"),
+    "error_404_text": (
+        "您访问的页面或记录不存在，或您无权查看。",
+        "The page or record does not exist, or you may not see it.",
+    ),
+    "error_403_title": ("无权访问", "Not allowed"),
+    "error_code": ("错误代码", "Error code"),
+    "error_500_text": ("服务器内部错误，请稍后再试。", "Internal error; please try again later."),
+}
+
+STATUS_KEYS = {
+    "submitted": "status_submitted",
+    "in_progress": "status_in_progress",
+    "returned": "status_returned",
+    "approved": "status_approved",
+    "rejected": "status_rejected",
+}
+
+# Option ids the demo processes use in their forms; others are shown as they are.
+OPTION_LABELS: dict[str, tuple[str, str]] = {
+    "approve": ("准予", "Approve"),
+    "reject": ("不予许可", "Reject"),
+    "send_back": ("退回补正", "Send back"),
+    "window": ("窗口领取", "Collect at the window"),
+    "post": ("邮寄", "By post"),
+    "employment": ("就业", "Employment"),
+    "housing": ("住房", "Housing"),
+    "study": ("就学", "Study"),
+    "person": ("个人", "Person"),
+    "business": ("法人", "Business"),
+}
+
+ROLE_LABELS: dict[str, tuple[str, str]] = {
+    "clerk": ("窗口受理", "Clerk"),
+    "reviewer": ("审批", "Reviewer"),
+    "head": ("负责人", "Head"),
+    "analyst": ("分析", "Analyst"),
+    "data_admin": ("数据管理", "Data admin"),
+    "auditor": ("审计", "Auditor"),
+    "admin": ("系统管理", "Administrator"),
+}
+
+
+def lang_of(conn: HTTPConnection) -> Lang:
+    return "en" if conn.cookies.get(LANG_COOKIE) == "en" else "zh"
+
+
+def translate(lang: Lang, key: str, /, **values: Any) -> str:
+    pair = MESSAGES.get(key)
+    if pair is None:
+        return key
+    text = pair[1] if lang == "en" else pair[0]
+    return text.format(**values) if values else text
+
+
+def translator(lang: Lang) -> Callable[..., str]:
+    def t(key: str, /, **values: Any) -> str:
+        return translate(lang, key, **values)
+
+    return t
+
+
+def pick(lang: Lang, pair: tuple[str, str] | None, fallback: str) -> str:
+    if pair is None:
+        return fallback
+    return pair[1] if lang == "en" else pair[0]
+
+
+def error_text(lang: Lang, exc: OneWindowError) -> str:
+    return exc.message if lang == "en" else exc.message_zh

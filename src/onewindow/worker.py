@@ -1,0 +1,27 @@
+"""One pass of the background worker: engine timers, SLA escalations (督办), webhooks.
+
+Run by `onewindow worker` and, in the single-process default, by `onewindow serve`. Each job
+is its own transaction; several workers may run at once (rows are claimed with SKIP LOCKED).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from onewindow.integration.tasks import deliver_due
+from onewindow.kit.platform import Platform
+from onewindow.workflow.tasks import run_worker_pass
+
+
+@dataclass(frozen=True)
+class WorkerReport:
+    timers_fired: int
+    tasks_escalated: int
+    webhooks_delivered: int
+    webhooks_failed: int
+
+
+def run_once(platform: Platform) -> WorkerReport:
+    fired, escalated = run_worker_pass(platform)
+    delivery = deliver_due(platform)
+    return WorkerReport(fired, escalated, delivery.delivered, delivery.failed)

@@ -1,0 +1,649 @@
+"""Case and task routes only; the rules live in the services and flows.
+
+Taking an application, reading one, and 补正 live here rather than in intake because their
+answers include the case's tasks, which intake may not reach (see the import contracts).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from starlette.datastructures import UploadFile
+
+from onewindow.catalog import service as catalog
+from onewindow.catalog.models import ServiceItem
+from onewindow.eventlog import service as eventlog
+from onewindow.intake import service as intake
+from onewindow.intake.models import Application
+from onewindow.intake.schemas import (
+    ApplicantIn,
+    ApplicantOut,
+    MaterialCheckOut,
+    MaterialOut,
+    Page,
+    Upload,
+)
+from onewindow.kit.errors import NotFound, PermissionDenied, ValidationFailed
+from onewindow.kit.http import CtxDep
+from onewindow.kit.platform import Ctx
+from onewindow.security import service as security
+from onewindow.security.authz import require, staff_of, visible_application
+from onewindow.security.schemas import Principal
+from onewindow.workflow import flows
+from onewindow.workflow import service as workflow
+from onewindow.workflow.models import Task
+from onewindow.workflow.schemas import (
+    ApplicationOut,
+    ApplicationSummaryOut,
+    CompleteIn,
+    FormFieldOut,
+    SendBackIn,
+    StepOut,
+    SubmittedOut,
+    TaskDetailOut,
+    TaskOut,
+    TimelineEntryOut,
+)
+
+router = APIRouter()
+
+MATERIAL_FIELD = "material:"
+NEARING_SLA = timedelta(hours=24)
+# Roles that see every case; everyone else on staff sees the cases their department works on.
+SEE_ALL = frozenset({"clerk", "analyst", "auditor", "admin"})
+_PAGE_LIMIT = Query(ge=1, le=200)
+_PAGE_OFFSET = Query(ge=0)
+
+Limit = Annotated[int, _PAGE_LIMIT]
+Offset = Annotated[int, _PAGE_OFFSET]
+
+
+# --- uploads --------------------------------------------------------------------------------
+
+
+async def read_uploads(request: Request) -> list[Upload]:
+    """Every ``material:<code>`` file of a multipart request.
+
+    At most one byte over the limit is read, so an oversized file is refused (413) without
+    being held in memory whole.
+    """
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return []
+    limit: int = request.app.state.platform.settings.max_upload_bytes
+    form = await request.form()
+    uploads: list[Upload] = []
+    for key, value in form.multi_items():
+        if not isinstance(value, UploadFile):
+            if key.startswith(MATERIAL_FIELD):
+                raise ValidationFailed(
+                    f"{key} must be a file",
+                    message_zh=f"{key} 必须是文件",
+                    code="material.not_a_file",
+                )
+            continue
+        code = key[len(MATERIAL_FIELD) :] if key.startswith(MATERIAL_FIELD) else ""
+        if not code:
+            raise ValidationFailed(
+                f"Files must be sent as material:<code>, not {key!r}",
+                message_zh=f"文件字段须命名为 material:<材料编码>（收到 {key}）",
+                code="material.bad_field",
+            )
+        uploads.append(Upload(code, value.filename or code, await value.read(limit + 1)))
+    return uploads
+
+
+UploadsDep = Annotated[list[Upload], Depends(read_uploads)]
+
+
+# --- row scoping ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowScope:
+    """Which applications a caller may list; mirrors ``authz.can_see_application``."""
+
+    applicant_phone: str | None = None
+    department_id: int | None = None
+    nothing: bool = False
+
+
+def row_scope(principal: Principal) -> RowScope:
+    if principal.kind == "applicant":
+        return RowScope(applicant_phone=principal.phone or "", nothing=not principal.phone)
+    if principal.roles & SEE_ALL:
+        return RowScope()
+    if principal.department_id is None:
+        return RowScope(nothing=True)
+    return RowScope(department_id=principal.department_id)
+
+
+def _page(
+    ctx: Ctx,
+    scope: RowScope,
+    *,
+    limit: int,
+    offset: int,
+    number: str | None = None,
+    applicant_id_number: str | None = None,
+    status: str | None = None,
+    service: str | None = None,
+    overdue: bool = False,
+) -> Page[ApplicationSummaryOut]:
+    if scope.nothing:
+        return Page(items=[], total=0, limit=limit, offset=offset)
+    rows, total = workflow.find_cases(
+        ctx,
+        applicant_phone=scope.applicant_phone,
+        department_id=scope.department_id,
+        number=number,
+        applicant_id_number=applicant_id_number,
+        status=status,
+        service_code=service,
+        overdue=overdue,
+        limit=limit,
+        offset=offset,
+    )
+    services = {s.id: s for s in catalog.list_services(ctx)}
+    items = [_summary(ctx, a, _service_of(ctx, services, a)) for a in rows]
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+# --- shaping answers ------------------------------------------------------------------------
+
+
+def _service_of(
+    ctx: Ctx, services: dict[int, ServiceItem], application: Application
+) -> ServiceItem:
+    return services.get(application.service_item_id) or catalog.get_service_by_id(
+        ctx, application.service_item_id
+    )
+
+
+def _summary(ctx: Ctx, application: Application, service: ServiceItem) -> ApplicationSummaryOut:
+    applicant = application.applicant
+    return ApplicationSummaryOut(
+        number=application.number,
+        service=service.code,
+        service_name_zh=service.name_zh,
+        service_name_en=service.name_en,
+        status=application.status,
+        channel=application.channel,
+        applicant=ApplicantOut(
+            kind=applicant.kind, id_number=applicant.id_number, name=applicant.name
+        ),
+        submitted_at=application.submitted_at,
+        deadline=application.deadline,
+        closed_at=application.closed_at,
+        returns=application.returns,
+        overdue=application.closed_at is None and application.deadline < intake.local_today(ctx),
+    )
+
+
+def _department_codes(ctx: Ctx) -> dict[int, str]:
+    return {d.id: d.code for d in catalog.list_departments(ctx)}
+
+
+def _task_out(
+    task: Task, case_number: str, service_code: str, codes: dict[int, str], now: datetime
+) -> TaskOut:
+    is_open = task.status in ("ready", "claimed")
+    overdue = is_open and task.sla_due < now
+    return TaskOut(
+        id=task.id,
+        case_number=case_number,
+        service=service_code,
+        name=task.name,
+        element_id=task.element_id,
+        department=codes.get(task.department_id) if task.department_id else None,
+        for_applicant=task.for_applicant,
+        status=task.status,
+        claimed_by=task.claimed_by,
+        completed_by=task.completed_by,
+        created_at=task.created_at,
+        claimed_at=task.claimed_at,
+        completed_at=task.completed_at,
+        sla_due=task.sla_due,
+        escalated=task.escalated,
+        overdue=overdue,
+        nearing_sla=is_open and not overdue and task.sla_due <= now + NEARING_SLA,
+        can_send_back=task.can_send_back,
+    )
+
+
+def _materials(ctx: Ctx, application: Application, service: ServiceItem) -> list[MaterialOut]:
+    specs = {m.code: m for m in service.materials}
+    out: list[MaterialOut] = []
+    for row in sorted(application.materials, key=lambda m: m.id):
+        spec = specs.get(row.material_code)
+        blob = intake.get_blob(ctx, row.blob_sha256)
+        out.append(
+            MaterialOut(
+                code=row.material_code,
+                name_zh=spec.name_zh if spec else None,
+                name_en=spec.name_en if spec else None,
+                filename=row.filename,
+                sha256=row.blob_sha256,
+                size=blob.size if blob else None,
+                content_type=blob.content_type if blob else None,
+                reused=row.reused,
+                added_at=row.added_at,
+            )
+        )
+    return out
+
+
+def _detail(ctx: Ctx, application: Application) -> ApplicationOut:
+    service = catalog.get_service_by_id(ctx, application.service_item_id)
+    codes = _department_codes(ctx)
+    now = ctx.clock.now()
+    return ApplicationOut(
+        **_summary(ctx, application, service).model_dump(),
+        form=dict(application.form_data or {}),
+        materials=_materials(ctx, application, service),
+        open_tasks=[
+            _task_out(t, application.number, service.code, codes, now)
+            for t in workflow.open_tasks(ctx, application.id)
+        ],
+        timeline=[
+            TimelineEntryOut(
+                at=e.timestamp,
+                activity=e.activity,
+                lifecycle=e.lifecycle,
+                event_type=e.event_type,
+                resource=e.resource,
+                department=e.department,
+            )
+            for e in eventlog.case_history(ctx, application.id)
+        ],
+    )
+
+
+# --- applications ---------------------------------------------------------------------------
+
+
+def _acting_name(principal: Principal) -> str:
+    if principal.kind == "applicant":
+        return workflow.APPLICANT_RESOURCE
+    if principal.kind == "system":
+        return f"system:{principal.name}"[:64]
+    return principal.name
+
+
+def _required(**fields: str | None) -> dict[str, str]:
+    lacking = [name for name, value in fields.items() if value is None or not value.strip()]
+    if lacking:
+        raise ValidationFailed(
+            "Missing field(s): " + ", ".join(lacking),
+            message_zh="缺少必填项：" + "、".join(lacking),
+            code="application.field_missing",
+            details={"missing": lacking},
+        )
+    return {name: (value or "").strip() for name, value in fields.items()}
+
+
+def _parse_form(raw: str | None) -> dict[str, Any]:
+    if raw is None or not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(
+            f"form is not valid JSON: {exc.msg}",
+            message_zh="申请表（form）不是有效的 JSON",
+            code="application.form_not_json",
+        ) from exc
+    if not isinstance(value, dict):
+        raise ValidationFailed(
+            "form must be a JSON object",
+            message_zh="申请表（form）必须是 JSON 对象",
+            code="application.form_not_json",
+        )
+    return value
+
+
+def _check_applicant_self(ctx: Ctx, who: Principal, kind: str, id_number: str, phone: str) -> None:
+    """An applicant signed in by phone applies only as themself, online."""
+    if phone != who.phone:
+        raise PermissionDenied(
+            "Applicants apply with their own verified phone number",
+            message_zh="申请人只能使用本人已验证的手机号申请",
+            code="application.phone_not_verified",
+        )
+    existing = intake.find_applicant(ctx, kind, id_number)
+    if existing is not None and existing.phone != who.phone:
+        # Otherwise applying once would move someone else's cases onto this phone.
+        raise PermissionDenied(
+            "This applicant is registered with another phone number; apply at a service window",
+            message_zh="该申请人登记的手机号与您不符，请到窗口办理",
+            code="application.applicant_not_yours",
+        )
+
+
+_APPLICATION_FIELDS = (
+    "service",
+    "applicant_kind",
+    "applicant_id_number",
+    "applicant_name",
+    "applicant_phone",
+    "channel",
+    "form",
+)
+_MULTIPART_APPLICATION: dict[str, Any] = {
+    "description": "The fields below, plus one file per material named material:<code>.",
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": list(_APPLICATION_FIELDS[:4]),
+                "properties": {name: {"type": "string"} for name in _APPLICATION_FIELDS},
+                "additionalProperties": {"type": "string", "format": "binary"},
+            }
+        }
+    },
+}
+
+_MULTIPART_MATERIALS: dict[str, Any] = {
+    "description": "One file per material handed in, named material:<code>.",
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "format": "binary"},
+            }
+        }
+    },
+}
+
+
+@router.post(
+    "/applications",
+    response_model=SubmittedOut,
+    status_code=201,
+    tags=["applications"],
+    openapi_extra={"requestBody": _MULTIPART_APPLICATION},
+)
+def submit_application(
+    ctx: CtxDep,
+    who: Annotated[Principal, require("applications.create")],
+    uploads: UploadsDep,
+    service: Annotated[str | None, Form()] = None,
+    applicant_kind: Annotated[str | None, Form()] = None,
+    applicant_id_number: Annotated[str | None, Form()] = None,
+    applicant_name: Annotated[str | None, Form()] = None,
+    applicant_phone: Annotated[str | None, Form()] = None,
+    channel: Annotated[str | None, Form()] = None,
+    form: Annotated[str | None, Form(description="the service's form as a JSON object")] = None,
+) -> SubmittedOut:
+    """一窗受理: take an application with its materials (multipart) and start its case."""
+    f = _required(
+        service=service,
+        applicant_kind=applicant_kind,
+        applicant_id_number=applicant_id_number,
+        applicant_name=applicant_name,
+    )
+    form_data = _parse_form(form)
+    phone = security.normalise_phone(applicant_phone) if applicant_phone else None
+    if who.kind == "applicant":
+        phone = phone or who.phone
+        if channel not in (None, "", "online"):
+            raise PermissionDenied(
+                "Applicants apply online",
+                message_zh="申请人只能通过网上渠道申请",
+                code="application.channel_not_allowed",
+            )
+        _check_applicant_self(ctx, who, f["applicant_kind"], f["applicant_id_number"], phone or "")
+        channel = "online"
+    elif not channel:
+        channel = "online" if who.kind == "system" else "window"
+    submitted = flows.submit_application(
+        ctx,
+        f["service"],
+        ApplicantIn(f["applicant_kind"], f["applicant_id_number"], f["applicant_name"], phone),
+        channel=channel,
+        form=form_data,
+        uploads=uploads,
+        actor=_acting_name(who),
+    )
+    application = submitted.application
+    codes = _department_codes(ctx)
+    now = ctx.clock.now()
+    return SubmittedOut(
+        number=application.number,
+        service=f["service"],
+        status=application.status,
+        deadline=application.deadline,
+        materials=[
+            MaterialCheckOut(
+                code=c.code,
+                name_zh=c.name_zh,
+                name_en=c.name_en,
+                required=c.required,
+                state=c.state,
+            )
+            for c in submitted.materials
+        ],
+        tasks=[
+            _task_out(t, application.number, f["service"], codes, now)
+            for t in submitted.outcome.created
+        ],
+    )
+
+
+@router.get("/applications", response_model=Page[ApplicationSummaryOut], tags=["applications"])
+def list_applications(
+    ctx: CtxDep,
+    who: Annotated[Principal, require("applications.read")],
+    status: str | None = None,
+    service: str | None = None,
+    overdue: bool = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[ApplicationSummaryOut]:
+    """An applicant's own applications; for staff, the applications they may see."""
+    return _page(
+        ctx,
+        row_scope(who),
+        limit=limit,
+        offset=offset,
+        status=status,
+        service=service,
+        overdue=overdue,
+    )
+
+
+@router.get("/applications/{number}", response_model=ApplicationOut, tags=["applications"])
+def get_application(
+    number: str, ctx: CtxDep, who: Annotated[Principal, require("applications.read")]
+) -> ApplicationOut:
+    """Status, deadline, materials (without content), open tasks and the case's timeline."""
+    return _detail(ctx, visible_application(ctx, who, number))
+
+
+@router.post(
+    "/applications/{number}/materials",
+    response_model=ApplicationOut,
+    tags=["applications"],
+    openapi_extra={"requestBody": _MULTIPART_MATERIALS},
+)
+def supplement(
+    number: str,
+    ctx: CtxDep,
+    who: Annotated[Principal, require("applications.supplement")],
+    uploads: UploadsDep,
+) -> ApplicationOut:
+    """补正: hand in what was asked for (files ``material:<code>``); the case resumes."""
+    application = visible_application(ctx, who, number)
+    if not uploads:
+        raise ValidationFailed(
+            "Send at least one file named material:<code>",
+            message_zh="请至少上传一份补正材料（字段名 material:<材料编码>）",
+            code="application.no_materials",
+        )
+    flows.supplement(ctx, application.number, uploads, actor=_acting_name(who))
+    return _detail(ctx, application)
+
+
+# --- cases ----------------------------------------------------------------------------------
+
+
+@router.get("/cases", response_model=Page[ApplicationSummaryOut], tags=["cases"])
+def search_cases(
+    ctx: CtxDep,
+    who: Annotated[Principal, require("cases.search")],
+    number: str | None = None,
+    applicant_id_number: str | None = None,
+    status: str | None = None,
+    service: str | None = None,
+    overdue: bool = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[ApplicationSummaryOut]:
+    """Find cases by number, applicant, status or lateness; reviewers see their department's."""
+    return _page(
+        ctx,
+        row_scope(who),
+        limit=limit,
+        offset=offset,
+        number=number.strip() if number else None,
+        applicant_id_number=applicant_id_number.strip().upper() if applicant_id_number else None,
+        status=status,
+        service=service,
+        overdue=overdue,
+    )
+
+
+# --- tasks ----------------------------------------------------------------------------------
+
+
+def _actor(ctx: Ctx, who: Principal) -> workflow.Actor:
+    if who.kind == "system":
+        if who.department_id is None or who.department_code is None:
+            raise PermissionDenied(
+                "This token is not bound to a department, so it has no tasks",
+                message_zh="该令牌未绑定部门，不能办理任务",
+                code="token.no_department",
+            )
+        return workflow.Actor(
+            username=_acting_name(who),
+            department_id=who.department_id,
+            department_code=who.department_code,
+            roles=frozenset({"system"}),
+        )
+    return workflow.Actor.of(staff_of(ctx, who))
+
+
+def _own_task(ctx: Ctx, actor: workflow.Actor, task_id: int) -> Task:
+    """The task, or 404 when it does not exist *or* belongs to another department."""
+    try:
+        task = workflow.get_task(ctx, task_id)
+    except NotFound:
+        task = None
+    if task is None or task.for_applicant or task.department_id != actor.department_id:
+        raise NotFound(f"No task {task_id}", message_zh="任务不存在", code="task.unknown")
+    return task
+
+
+def _task_of_case(ctx: Ctx, task: Task) -> TaskOut:
+    application = intake.get_application(ctx, task.application_id)
+    service = catalog.get_service_by_id(ctx, application.service_item_id)
+    return _task_out(
+        task, application.number, service.code, _department_codes(ctx), ctx.clock.now()
+    )
+
+
+def _step(ctx: Ctx, task: Task, outcome: workflow.StepOutcome) -> StepOut:
+    application = intake.get_application(ctx, task.application_id)
+    service = catalog.get_service_by_id(ctx, application.service_item_id)
+    codes = _department_codes(ctx)
+    now = ctx.clock.now()
+    return StepOut(
+        task=_task_out(task, application.number, service.code, codes, now),
+        created=[
+            _task_out(t, application.number, service.code, codes, now) for t in outcome.created
+        ],
+        finished=outcome.finished,
+        outcome=outcome.outcome,
+        case_status=application.status,
+    )
+
+
+@router.get("/tasks/queue", response_model=Page[TaskOut], tags=["tasks"])
+def task_queue(
+    ctx: CtxDep,
+    who: Annotated[Principal, require("tasks.work")],
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[TaskOut]:
+    """My department's open tasks, most urgent SLA first, flagged overdue / nearing the SLA."""
+    actor = _actor(ctx, who)
+    rows, total = workflow.queue_page(ctx, actor.department_id, limit=limit, offset=offset)
+    services = {s.id: s.code for s in catalog.list_services(ctx)}
+    codes = _department_codes(ctx)
+    now = ctx.clock.now()
+    items = [
+        _task_out(t, a.number, services.get(a.service_item_id, ""), codes, now) for t, a in rows
+    ]
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/tasks/{task_id}", response_model=TaskDetailOut, tags=["tasks"])
+def get_task(
+    task_id: int, ctx: CtxDep, who: Annotated[Principal, require("tasks.work")]
+) -> TaskDetailOut:
+    """The task, its form, and the case's materials to review."""
+    task = _own_task(ctx, _actor(ctx, who), task_id)
+    application = intake.get_application(ctx, task.application_id)
+    service = catalog.get_service_by_id(ctx, application.service_item_id)
+    base = _task_out(
+        task, application.number, service.code, _department_codes(ctx), ctx.clock.now()
+    )
+    return TaskDetailOut(
+        **base.model_dump(),
+        form_fields=[FormFieldOut.model_validate(f) for f in task.form_fields],
+        data=dict(task.data or {}),
+        case=_summary(ctx, application, service),
+        form=dict(application.form_data or {}),
+        materials=_materials(ctx, application, service),
+    )
+
+
+@router.post("/tasks/{task_id}/claim", response_model=TaskOut, tags=["tasks"])
+def claim_task(
+    task_id: int, ctx: CtxDep, who: Annotated[Principal, require("tasks.work")]
+) -> TaskOut:
+    actor = _actor(ctx, who)
+    _own_task(ctx, actor, task_id)
+    return _task_of_case(ctx, workflow.claim_task(ctx, task_id, actor=actor))
+
+
+@router.post("/tasks/{task_id}/complete", response_model=StepOut, tags=["tasks"])
+def complete_task(
+    task_id: int,
+    ctx: CtxDep,
+    who: Annotated[Principal, require("tasks.work")],
+    body: CompleteIn | None = None,
+) -> StepOut:
+    """Complete a task with its form data (claims it first if nobody has)."""
+    actor = _actor(ctx, who)
+    task = _own_task(ctx, actor, task_id)
+    data = body.data if body else {}
+    return _step(ctx, task, workflow.complete_task(ctx, task_id, data, actor=actor))
+
+
+@router.post("/tasks/{task_id}/send-back", response_model=StepOut, tags=["tasks"])
+def send_back(
+    task_id: int,
+    body: SendBackIn,
+    ctx: CtxDep,
+    who: Annotated[Principal, require("tasks.work")],
+) -> StepOut:
+    """补正: return the case to the applicant, listing everything missing at once."""
+    actor = _actor(ctx, who)
+    task = _own_task(ctx, actor, task_id)
+    outcome = workflow.send_back(ctx, task_id, body.missing, body.comment, actor=actor)
+    return _step(ctx, task, outcome)
