@@ -312,6 +312,13 @@ def _check_actor(task: Task, who: Staff | Actor) -> Actor:
     return actor
 
 
+def _state_of(ctx: Ctx, application: Application) -> CaseState:
+    state = repo.case_state(ctx.session, application.id)
+    if state is None:
+        raise NotFound("Case has no engine state", code="case.unknown")
+    return state
+
+
 def _case_of(ctx: Ctx, task: Task) -> tuple[Application, ServiceItem]:
     application = intake.get_application(ctx, task.application_id)
     return application, catalog.get_service_by_id(ctx, application.service_item_id)
@@ -392,8 +399,11 @@ def complete_task(
         )
     _check_form(task, data)
     application, service = _case_of(ctx, task)
-    if task.status == "ready":
-        _claim(ctx, task, application, service, actor=who)
+    # Claim and completion of one task land in one UPDATE, not two.
+    with ctx.session.no_autoflush:
+        if task.status == "ready":
+            _claim(ctx, task, application, service, actor=who)
+        state = _state_of(ctx, application)
     return _complete(
         ctx,
         task,
@@ -402,6 +412,7 @@ def complete_task(
         data,
         resource=who.username,
         department=who.department_code,
+        state=state,
     )
 
 
@@ -433,10 +444,9 @@ def _complete(
     *,
     resource: str,
     department: str | None,
+    state: CaseState | None = None,
 ) -> StepOutcome:
-    state = repo.case_state(ctx.session, application.id)
-    if state is None:
-        raise NotFound("Case has no engine state", code="case.unknown")
+    state = state or _state_of(ctx, application)
     engine = EngineCase.restore(_compiled(ctx, state.process_definition_id), state.state)
     now = ctx.clock.now()
     engine.complete(task.engine_task_id, data, now)
