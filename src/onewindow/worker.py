@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from onewindow.feedback.tasks import FeedbackPass, run_feedback_pass
 from onewindow.integration.tasks import deliver_due
 from onewindow.kit.platform import Platform
+from onewindow.security import ledger
 from onewindow.workflow.tasks import run_worker_pass
 
 
@@ -19,9 +21,12 @@ class WorkerReport:
     tasks_escalated: int
     webhooks_delivered: int
     webhooks_failed: int
+    feedback: FeedbackPass
 
 
 def run_once(platform: Platform) -> WorkerReport:
     fired, escalated = run_worker_pass(platform)
+    feedback = run_feedback_pass(platform)
     delivery = deliver_due(platform)
-    return WorkerReport(fired, escalated, delivery.delivered, delivery.failed)
+    platform.run(ledger.sign_tree_head_if_due)  # publish a signed tree head when due
+    return WorkerReport(fired, escalated, delivery.delivered, delivery.failed, feedback)

@@ -180,6 +180,10 @@ def world(client: TestClient, city: Platform) -> tuple[list[Caller], dict[str, s
         "token_id": str(spare.json()["id"]),
         "subscription_id": "1",
         "message_id": "0" * 32,
+        "key": "x",
+        "review_id": "1",
+        "grant_id": "1",
+        "prediction_id": "1",
     }
     signed_in = {"clerk": clerk, "admin": admin}
     users = {

@@ -14,20 +14,27 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from onewindow import __version__
 from onewindow.catalog import endpoints as catalog_endpoints
 from onewindow.datahub import endpoints as datahub_endpoints
 from onewindow.eventlog import endpoints as eventlog_endpoints
+from onewindow.feedback import endpoints as feedback_endpoints
+from onewindow.feedback import pages as feedback_pages
 from onewindow.intake import endpoints as intake_endpoints
 from onewindow.integration import endpoints as integration_endpoints
 from onewindow.kit.errors import OneWindowError
 from onewindow.kit.migrate import require_migrated
 from onewindow.kit.platform import Platform
+from onewindow.mining import endpoints as mining_endpoints
+from onewindow.security import crypto, masking
 from onewindow.security import endpoints as security_endpoints
 from onewindow.security.authz import LoginRedirect, public
+from onewindow.security.headers import SecurityHeadersMiddleware
 from onewindow.security.schemas import Principal
+from onewindow.simulation import endpoints as simulation_endpoints
 from onewindow.web import routes as web_routes
 from onewindow.workflow import endpoints as workflow_endpoints
 
@@ -47,6 +54,8 @@ def _worker_loop(platform: Platform, stop: threading.Event, interval: float) -> 
 
 def create_app(platform: Platform | None = None) -> FastAPI:
     platform = platform or Platform.create()
+    masking.install_log_redaction()
+    crypto.configure(platform.settings)
     require_migrated(platform.engine)
 
     @asynccontextmanager
@@ -68,6 +77,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = platform
+    app.add_middleware(SecurityHeadersMiddleware, behind_tls=platform.settings.behind_tls)
 
     @app.exception_handler(OneWindowError)
     async def _problem(request: Request, exc: OneWindowError) -> Response:
@@ -79,6 +89,21 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     @app.get("/api/v1/health", tags=["meta"])
     def health(_: Annotated[Principal | None, public()]) -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    async def _bad_value(_request: Request, exc: Exception) -> Response:
+        # A value the database cannot hold (NUL in text, an id beyond its integer range):
+        # bad input, not a server fault. Found by fuzzing the API against PostgreSQL.
+        problem = OneWindowError(
+            "The request holds a value out of range or with forbidden characters",
+            message_zh="请求中有超出范围或含非法字符的值",
+            code="request.invalid_value",
+            status=422,
+        )
+        return JSONResponse(problem.to_problem(), status_code=422, media_type=PROBLEM_JSON)
+
+    # SQLite's driver raises OverflowError itself for an integer beyond 64 bits.
+    app.add_exception_handler(DataError, _bad_value)
+    app.add_exception_handler(OverflowError, _bad_value)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_request: Request, exc: RequestValidationError) -> Response:
@@ -102,6 +127,10 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app.include_router(workflow_endpoints.router, prefix="/api/v1")
     app.include_router(integration_endpoints.router, prefix="/api/v1")
     app.include_router(datahub_endpoints.router, prefix="/api/v1")
+    app.include_router(mining_endpoints.router, prefix="/api/v1")
+    app.include_router(simulation_endpoints.router, prefix="/api/v1")
+    app.include_router(feedback_endpoints.router, prefix="/api/v1")
+    app.include_router(feedback_pages.router)
     app.include_router(web_routes.router)
 
     async def _not_found(request: Request, exc: Exception) -> Response:

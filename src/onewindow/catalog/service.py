@@ -149,6 +149,35 @@ def register_process(
     return _store_process(ctx, compiled, bpmn, tuple(dmn))
 
 
+def switch_process(
+    ctx: Ctx,
+    service_code: str,
+    process: ProcessDefinition,
+    *,
+    in_person_activities: Sequence[str] | None = None,
+    actor: str,
+) -> ServiceItem:
+    """New applications of the service run on ``process``; running cases keep their version.
+
+    Raises:
+        ValidationFailed: an in-person activity that is not a user task of the process.
+    """
+    item = get_service(ctx, service_code)
+    if in_person_activities is not None:
+        tasks = {t["task_id"] for t in process.user_tasks}
+        unknown = sorted(set(in_person_activities) - tasks)
+        if unknown:
+            raise ValidationFailed(
+                f"Not user tasks of {process.process_key} v{process.version}: {', '.join(unknown)}",
+                message_zh=f"以下不是流程的人工任务：{'、'.join(unknown)}",
+                code="catalog.unknown_task",
+            )
+        item.in_person_activities = list(in_person_activities)
+    item.process_definition_id = process.id
+    ctx.session.flush()
+    return item
+
+
 def _store_process(
     ctx: Ctx, compiled: CompiledProcess, bpmn: bytes, dmn: tuple[bytes, ...]
 ) -> ProcessDefinition:

@@ -21,6 +21,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from onewindow.cli.datahub import datahub_app
+from onewindow.cli.feedback import feedback_app
+from onewindow.cli.ledger import ledger_app
+from onewindow.cli.mining import mining_app
+from onewindow.cli.privacy import privacy_app
+from onewindow.cli.simulate import simulate_app
 from onewindow.kit.errors import OneWindowError
 
 app = typer.Typer(
@@ -37,6 +42,11 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(process_app, name="process")
 app.add_typer(eventlog_app, name="eventlog")
 app.add_typer(datahub_app, name="datahub")
+app.add_typer(mining_app, name="mining")
+app.add_typer(simulate_app, name="simulate")
+app.add_typer(feedback_app, name="feedback")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(privacy_app, name="privacy")
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -182,6 +192,12 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="Serve when seeded")
     ] = True,
     reset: Annotated[bool, typer.Option(help="Delete the data directory first")] = False,
+    loop: Annotated[
+        bool,
+        typer.Option(
+            help="Also run the improvement loop: legacy process, analysis, redesign, proof"
+        ),
+    ] = False,
     host: str = "127.0.0.1",
     port: int = 8000,
 ) -> None:
@@ -200,6 +216,13 @@ def demo(
     summary = seed_demo(
         platform, DemoOptions(weeks=weeks, seed=seed, cases_per_day=cases_per_day), console=console
     )
+    from onewindow.demo.feedback_demo import seed_feedback
+
+    seed_feedback(platform, seed=seed, console=console)
+    if loop:
+        from onewindow.demo.loop_demo import run_improvement_loop
+
+        run_improvement_loop(platform, seed=seed, console=console)
     _print_logins(summary.logins)
     console.print(
         f"demo city: {summary.cases} cases ({summary.closed} closed, {summary.returns} returns), "
@@ -262,10 +285,14 @@ def worker_cmd(
     platform = _platform()
     while True:
         r = run_once(platform)
-        if once or r.timers_fired or r.tasks_escalated or r.webhooks_delivered or r.webhooks_failed:
+        fb = r.feedback
+        busy = r.timers_fired or r.tasks_escalated or r.webhooks_delivered or r.webhooks_failed
+        if once or busy or fb.invitations or fb.timers_fired or fb.tasks_escalated:
             console.print(
                 f"timers fired: {r.timers_fired}, tasks escalated: {r.tasks_escalated}, "
-                f"webhooks delivered: {r.webhooks_delivered}, failed: {r.webhooks_failed}"
+                f"webhooks delivered: {r.webhooks_delivered}, failed: {r.webhooks_failed}; "
+                f"feedback: {fb.invitations} invitations, {fb.timers_fired} timers, "
+                f"{fb.tasks_escalated} escalations"
             )
         if once:
             return

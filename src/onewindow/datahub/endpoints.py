@@ -3,6 +3,7 @@ the shared-data API and its access log."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
@@ -12,6 +13,7 @@ from pydantic import BaseModel, Field
 from onewindow.datahub import service as datahub
 from onewindow.datahub.schemas import (
     AccessLogOut,
+    AggregatesOut,
     CatalogueEntry,
     DatasetSpec,
     GrantIn,
@@ -71,10 +73,19 @@ async def load(
     code: str,
     file: Annotated[UploadFile, File(description="CSV (UTF-8, GBK, BOM) or .xlsx")],
     on_error: Annotated[str | None, Form(pattern="^(reject_all|keep_good)$")] = None,
+    full: Annotated[
+        bool, Form(description="the whole dataset: records it lacks are marked deleted")
+    ] = False,
 ) -> LoadOut:
     data = await file.read()
     result = datahub.load_file(
-        ctx, code, data, filename=file.filename or "upload", actor=p.name, on_error=on_error
+        ctx,
+        code,
+        data,
+        filename=file.filename or "upload",
+        actor=p.name,
+        on_error=on_error,
+        full=full,
     )
     return datahub.load_out(ctx, result)
 
@@ -184,3 +195,16 @@ def access_log(
         ctx, None if everyone else p.department_code, limit=limit, offset=offset
     )
     return AccessLogPage(items=items, total=total)
+
+
+@router.get("/aggregates", response_model=AggregatesOut)
+def aggregates(
+    ctx: CtxDep,
+    _: Annotated[Principal, require("cases.search")],
+    from_: Annotated[date | None, Query(alias="from", description="first day (local)")] = None,
+    to: Annotated[date | None, Query(description="last day (local), included")] = None,
+    service: Annotated[str | None, Query(max_length=64)] = None,
+) -> AggregatesOut:
+    """Data for decisions: applications and overdue cases by week, district and service,
+    with the linked population per district. Counts only; no record leaves."""
+    return datahub.aggregates(ctx, start=from_, end=to, service=service or None)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -95,6 +96,8 @@ class LinkResult:
     pairs: list[tuple[str, str, float]]
     clusters: dict[str, str]
     review: list[tuple[str, str, float]] = field(default_factory=list)
+    # Links refused because they would join a pair a data administrator rejected.
+    blocked: list[tuple[str, str, float]] = field(default_factory=list)
     seconds: float = 0.0
     training_notes: list[str] = field(default_factory=list)
 
@@ -281,36 +284,68 @@ def _comparisons(rows: Sequence[Mapping[str, Any]]) -> list[Any]:
     return comps
 
 
+def _pairs_on(rows: Sequence[Mapping[str, Any]], cols: Sequence[str]) -> bool:
+    """Whether two records agree on every one of ``cols`` (none of them null)."""
+    seen: set[tuple[Any, ...]] = set()
+    for r in rows:
+        key = tuple(r.get(c) for c in cols)
+        if any(v is None for v in key):
+            continue
+        if key in seen:
+            return True
+        seen.add(key)
+    return False
+
+
+def _blocking_columns(rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
+    return [cols for cols in _BLOCKING if all(_present(rows, c) for c in cols)]
+
+
 def _blocking_rules(rows: Sequence[Mapping[str, Any]]) -> list[Any]:
     from splink import block_on
 
-    candidates = [
-        ("citizen_id",),
-        ("credit_code",),
-        ("soc_sec_id",),
-        ("phone",),
-        ("name_py", "birth_date"),
-        ("name_norm", "area_code"),
-        ("given_name", "surname"),
-        ("surname", "birth_date"),
-        ("given_name", "birth_date"),
-        ("postcode", "surname"),
-        ("postcode", "given_name"),
-        ("postcode", "birth_date"),
-        ("street_number", "birth_date"),
-        ("surname_py", "birth_date"),
-        ("area_code", "birth_date"),
-    ]
-    return [block_on(*cols) for cols in candidates if all(_present(rows, c) for c in cols)]
+    return [block_on(*cols) for cols in _blocking_columns(rows)]
+
+
+_BLOCKING: tuple[tuple[str, ...], ...] = (
+    ("citizen_id",),
+    ("credit_code",),
+    ("soc_sec_id",),
+    ("phone",),
+    ("name_py", "birth_date"),
+    ("name_norm", "area_code"),
+    ("given_name", "surname"),
+    ("surname", "birth_date"),
+    ("given_name", "birth_date"),
+    ("postcode", "surname"),
+    ("postcode", "given_name"),
+    ("postcode", "birth_date"),
+    ("street_number", "birth_date"),
+    ("surname_py", "birth_date"),
+    ("area_code", "birth_date"),
+)
+
+
+_DETERMINISTIC_CANDIDATES: tuple[tuple[str, ...], ...] = (
+    ("citizen_id",),
+    ("credit_code",),
+    ("soc_sec_id",),
+    ("name_py", "birth_date"),
+)
+
+
+def _deterministic_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...] | None:
+    for cols in _DETERMINISTIC_CANDIDATES:
+        if all(_present(rows, c) for c in cols):
+            return cols
+    return None
 
 
 def _deterministic_rules(rows: Sequence[Mapping[str, Any]]) -> list[Any]:
     from splink import block_on
 
-    for cols in (("citizen_id",), ("credit_code",), ("soc_sec_id",), ("name_py", "birth_date")):
-        if all(_present(rows, c) for c in cols):
-            return [block_on(*cols)]
-    return []
+    cols = _deterministic_columns(rows)
+    return [block_on(*cols)] if cols else []
 
 
 def _em_rules(rows: Sequence[Mapping[str, Any]]) -> list[Any]:
@@ -360,6 +395,11 @@ def link(
     result = _cluster(
         [r["unique_id"] for r in rows], scored, config, set(map(_pair, accepted)), rejected
     )
+    if result.blocked:
+        notes.append(
+            f"{len(result.blocked)} link(s) refused: they would put records a data"
+            " administrator kept apart into one cluster"
+        )
     result.training_notes = notes
     result.seconds = time.perf_counter() - started
     return result
@@ -382,6 +422,9 @@ def _score(
     if not comparisons or not blocking:
         notes.append("no comparable columns: every record is its own entity")
         return []
+    if not any(_pairs_on(rows, cols) for cols in _blocking_columns(rows)):
+        notes.append("no two records share a blocking key: every record is its own entity")
+        return []
     con = duckdb.connect(config={"threads": max(1, config.threads)})
     try:
         db_api = DuckDBAPI(connection=con)
@@ -395,6 +438,12 @@ def _score(
         )
         linker = Linker(table, settings, log_level=logging.WARNING)
         deterministic = _deterministic_rules(rows)
+        key = _deterministic_columns(rows)
+        if key is not None and not _pairs_on(rows, key):
+            # No two records agree on the deterministic key: estimating the prior would
+            # give 0, which Splink cannot score with; its default prior stands.
+            notes.append("prior not estimated: no records share the deterministic key")
+            deterministic = []
         if deterministic:
             try:
                 linker.training.estimate_probability_two_random_records_match(
@@ -410,10 +459,11 @@ def _score(
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     rule, record_sample_proportion=1.0
                 )
-            except ValueError as exc:
-                # Splink 5 validates m probabilities (e.g. "below 1e-300") in EM at scale;
-                # the other EM rounds still estimate the comparison this one would have.
-                notes.append(f"EM round skipped: {exc}")
+            except Exception as exc:
+                # Splink 5 validates m probabilities (e.g. "below 1e-300") in EM at scale, and
+                # refuses a rule that pairs no records (a dataset without duplicates); the
+                # other EM rounds still estimate the comparison this one would have.
+                notes.append(f"EM round skipped: {str(exc).splitlines()[0]}")
         predictions = linker.inference.predict(
             threshold_match_probability=config.review_threshold, warning_mode="never"
         )
@@ -442,9 +492,21 @@ def _cluster(
     accepted: set[tuple[str, str]],
     rejected: Iterable[tuple[str, str]],
 ) -> LinkResult:
-    """Connected components over the linking pairs (union-find, path halving)."""
+    """Connected components over the linking pairs, never joining a rejected pair.
+
+    Accepted pairs are joined first, then the linking pairs from the strongest down. A link
+    that would put two records a data administrator kept apart into one cluster, directly or
+    through third records, is refused (and reported in ``blocked``): the clusters are split
+    along the rejected edge, the weaker side's link giving way.
+    """
     refused = set(map(_pair, rejected))
     parent = {i: i for i in ids}
+    members: dict[str, set[str]] = {i: {i} for i in ids}
+    apart: dict[str, set[str]] = defaultdict(set)  # root -> records its cluster may not join
+    for a, b in refused:
+        if a in parent and b in parent:
+            apart[a].add(b)
+            apart[b].add(a)
 
     def find(x: str) -> str:
         while parent[x] != x:
@@ -452,24 +514,41 @@ def _cluster(
             x = parent[x]
         return x
 
-    def union(a: str, b: str) -> None:
+    def union(a: str, b: str) -> bool:
         ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
+        if ra == rb:
+            return True
+        if len(members[ra]) < len(members[rb]):
+            ra, rb = rb, ra
+        if apart[ra] & members[rb]:
+            return False
+        parent[rb] = ra
+        members[ra] |= members.pop(rb)
+        apart[ra] |= apart.pop(rb, set())
+        return True
 
     pairs: list[tuple[str, str, float]] = []
     review: list[tuple[str, str, float]] = []
+    blocked: list[tuple[str, str, float]] = []
+    linking: list[tuple[str, str, float]] = []
+    for a, b in sorted(accepted):
+        if a in parent and b in parent and (a, b) not in refused:
+            if not union(a, b):
+                blocked.append((a, b, 1.0))
     for a, b, p in scored:
         key = _pair((a, b))
         if key in refused:
             continue
         if p >= config.match_threshold or key in accepted:
-            pairs.append((key[0], key[1], p))
-            union(a, b)
+            linking.append((key[0], key[1], p))
         elif p >= config.review_threshold:
             review.append((key[0], key[1], p))
-    for a, b in accepted:
-        if a in parent and b in parent:
-            union(a, b)
-    clusters = {i: find(i) for i in ids}
-    return LinkResult(pairs=pairs, clusters=clusters, review=review)
+    for a, b, p in sorted(linking, key=lambda t: (-t[2], t[0], t[1])):
+        if union(a, b):
+            pairs.append((a, b, p))
+        else:
+            blocked.append((a, b, p))
+    # A cluster's id is its smallest member, whatever order the links came in.
+    smallest = {root: min(group) for root, group in members.items()}
+    clusters = {i: smallest[find(i)] for i in ids}
+    return LinkResult(pairs=pairs, clusters=clusters, review=review, blocked=blocked)

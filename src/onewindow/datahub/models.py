@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from onewindow.kit.db import Base, UTCDateTime
@@ -48,6 +48,9 @@ class Load(Base):
     rows_updated: Mapped[int] = mapped_column(default=0)
     rows_unchanged: Mapped[int] = mapped_column(default=0)
     rows_rejected: Mapped[int] = mapped_column(default=0)
+    # A full load is the whole dataset: rows it lacks are marked deleted.
+    full: Mapped[bool] = mapped_column(default=False, server_default=false())
+    rows_deleted: Mapped[int] = mapped_column(default=0, server_default="0")
     problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     encoding: Mapped[str | None] = mapped_column(String(32), nullable=True)
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -74,6 +77,8 @@ class SourceRecord(Base):
     )
     load_id: Mapped[int] = mapped_column(ForeignKey("datahub_loads.id", ondelete="RESTRICT"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when a later full load no longer has the row; cleared if it comes back.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class RecordVersion(Base):
@@ -88,6 +93,7 @@ class RecordVersion(Base):
     )
     version: Mapped[int]
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    deleted: Mapped[bool] = mapped_column(default=False, server_default=false())
     load_id: Mapped[int] = mapped_column(ForeignKey("datahub_loads.id", ondelete="RESTRICT"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

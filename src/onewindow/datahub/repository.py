@@ -18,6 +18,7 @@ from onewindow.datahub.models import (
     SharingGrant,
     SourceRecord,
 )
+from onewindow.intake.models import Applicant, Application
 
 
 def dataset_by_code(session: Session, code: str) -> Dataset | None:
@@ -36,7 +37,9 @@ def datasets(session: Session, query: str | None = None) -> Sequence[Dataset]:
 
 def record_counts(session: Session) -> dict[int, int]:
     rows = session.execute(
-        select(SourceRecord.dataset_id, func.count()).group_by(SourceRecord.dataset_id)
+        select(SourceRecord.dataset_id, func.count())
+        .where(SourceRecord.deleted_at.is_(None))
+        .group_by(SourceRecord.dataset_id)
     )
     return {dataset_id: count for dataset_id, count in rows}
 
@@ -56,9 +59,20 @@ def records_by_key(
     return found
 
 
-def records_of(session: Session, dataset_id: int) -> Sequence[SourceRecord]:
+def records_of(
+    session: Session, dataset_id: int, *, include_deleted: bool = False
+) -> Sequence[SourceRecord]:
+    stmt = select(SourceRecord).where(SourceRecord.dataset_id == dataset_id)
+    if not include_deleted:
+        stmt = stmt.where(SourceRecord.deleted_at.is_(None))
+    return session.scalars(stmt.order_by(SourceRecord.id)).all()
+
+
+def records_of_entity(session: Session, entity_id: int) -> Sequence[SourceRecord]:
     return session.scalars(
-        select(SourceRecord).where(SourceRecord.dataset_id == dataset_id).order_by(SourceRecord.id)
+        select(SourceRecord)
+        .where(SourceRecord.entity_id == entity_id, SourceRecord.deleted_at.is_(None))
+        .order_by(SourceRecord.id)
     ).all()
 
 
@@ -66,7 +80,7 @@ def all_records(session: Session, kind: str) -> Sequence[tuple[SourceRecord, Dat
     rows = session.execute(
         select(SourceRecord, Dataset)
         .join(Dataset, Dataset.id == SourceRecord.dataset_id)
-        .where(Dataset.entity_kind == kind)
+        .where(Dataset.entity_kind == kind, SourceRecord.deleted_at.is_(None))
         .order_by(SourceRecord.id)
     )
     return [(r, d) for r, d in rows]
@@ -155,3 +169,18 @@ def access_log(
         stmt.order_by(AccessLogEntry.id.desc()).limit(limit).offset(offset)
     ).all()
     return rows, total
+
+
+def applications_between(
+    session: Session, start: datetime, end: datetime, service_item_id: int | None
+) -> Sequence[tuple[Application, Applicant]]:
+    """Applications submitted in [start, end) with their applicants (data for decisions)."""
+    stmt = (
+        select(Application, Applicant)
+        .join(Applicant, Applicant.id == Application.applicant_id)
+        .where(Application.submitted_at >= start, Application.submitted_at < end)
+        .order_by(Application.id)
+    )
+    if service_item_id is not None:
+        stmt = stmt.where(Application.service_item_id == service_item_id)
+    return [(a, p) for a, p in session.execute(stmt)]

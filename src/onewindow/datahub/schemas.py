@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -84,6 +84,8 @@ class LoadOut(BaseModel):
     rows_updated: int
     rows_unchanged: int
     rows_rejected: int
+    full: bool = False
+    rows_deleted: int = 0
     problems: list[dict[str, Any]]
     loaded_at: datetime
     loaded_by: str
@@ -201,3 +203,74 @@ class PrefillOut(BaseModel):
     values: dict[str, Any]
     provenance: dict[str, dict[str, Any]]
     missing_grants: list[str]
+
+
+class PrefillSource(BaseModel):
+    """Where a pre-filled value came from: the golden-record attribute and its source row."""
+
+    attribute: str
+    dataset: str
+    dataset_name: str
+    field: str
+    record_key: str
+
+
+class ApplicationPrefillOut(BaseModel):
+    """An application pre-filled from the golden record (免提交): ``values`` has the
+    applicant's ``applicant_name`` and ``applicant_phone``, ``form`` the service's form
+    fields; ``provenance`` is keyed by ``applicant_name``, ``applicant_phone`` and
+    ``form.<field>``. ``missing_grants`` names what could have been filled under a grant the
+    consumer department does not hold."""
+
+    service: str
+    applicant_kind: str
+    found: bool
+    consumer_department: str
+    purpose: str
+    values: dict[str, Any]
+    form: dict[str, Any]
+    provenance: dict[str, PrefillSource]
+    missing_grants: list[str]
+
+
+class AggregateCell(BaseModel):
+    """Applications submitted in one week, from one district, for one service."""
+
+    week: date
+    district_code: str
+    district: str
+    service: str
+    applications: int
+    overdue: int
+
+
+class AggregateTotal(BaseModel):
+    """One line of a roll-up: ``key`` is a week (ISO date), a district code or a service code."""
+
+    key: str
+    label: str
+    applications: int
+    overdue: int
+    overdue_rate: float
+    population: int | None = None
+    per_10k: float | None = None
+
+
+class AggregatesOut(BaseModel):
+    """Data for decisions (决策分析): applications and overdue cases by week, district and
+    service. Weeks start on Monday (Asia/Shanghai). A case is overdue when it was decided
+    after its deadline, or is still open past it. The district is the GB/T 2260 code of the
+    applicant's golden-record address; ``unknown`` when the applicant is not linked or the
+    address names no district. ``population`` counts golden records of people per district."""
+
+    start: date
+    end: date
+    service: str | None
+    weeks: list[date]
+    applications: int
+    overdue: int
+    linked: int
+    cells: list[AggregateCell]
+    by_week: list[AggregateTotal]
+    by_district: list[AggregateTotal]
+    by_service: list[AggregateTotal]

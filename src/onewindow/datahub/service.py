@@ -12,9 +12,9 @@ import hashlib
 import io
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,9 +33,14 @@ from onewindow.datahub.models import (
 )
 from onewindow.datahub.rules import standardise as std
 from onewindow.datahub.rules import validate as val
+from onewindow.datahub.rules.gbt2260 import split_address
 from onewindow.datahub.schemas import (
     SENSITIVITY_ZH,
     AccessLogOut,
+    AggregateCell,
+    AggregatesOut,
+    AggregateTotal,
+    ApplicationPrefillOut,
     CatalogueEntry,
     CatalogueField,
     DatasetSpec,
@@ -46,6 +51,7 @@ from onewindow.datahub.schemas import (
     LinkRunOut,
     LoadOut,
     PrefillOut,
+    PrefillSource,
     QualityReport,
     ReviewOut,
     SharedRecords,
@@ -266,19 +272,31 @@ def load_file(
     filename: str,
     actor: str,
     on_error: str | None = None,
+    full: bool = False,
 ) -> Load:
-    """Load a CSV or XLSX file into a dataset (by its extension; xlsx also by its magic bytes)."""
+    """Load a CSV or XLSX file into a dataset (by its extension; xlsx also by its magic bytes).
+
+    A ``full`` load is the whole dataset: records whose keys it lacks are marked deleted."""
     is_xlsx = filename.lower().endswith((".xlsx", ".xlsm")) or data[:2] == b"PK"
     fmt = "xlsx" if is_xlsx else "csv"
     try:
         rows = read_xlsx(data) if is_xlsx else read_csv(data)
     except SourceUnreadable as exc:
         return _rejected_load(ctx, code, filename, fmt, str(exc), actor=actor)
-    return apply_rows(ctx, code, rows, source=filename, fmt=fmt, actor=actor, on_error=on_error)
+    return apply_rows(
+        ctx, code, rows, source=filename, fmt=fmt, actor=actor, on_error=on_error, full=full
+    )
 
 
 def load_query(
-    ctx: Ctx, code: str, url: str, query: str, *, actor: str, on_error: str | None = None
+    ctx: Ctx,
+    code: str,
+    url: str,
+    query: str,
+    *,
+    actor: str,
+    on_error: str | None = None,
+    full: bool = False,
 ) -> Load:
     """Load the rows of a SQL query against a department database."""
     source = f"sql:{url.split('@')[-1]}"  # never store credentials in the load record
@@ -286,7 +304,9 @@ def load_query(
         rows = read_sql(url, query)
     except SourceUnreadable as exc:
         return _rejected_load(ctx, code, source, "sql", str(exc), actor=actor)
-    return apply_rows(ctx, code, rows, source=source, fmt="sql", actor=actor, on_error=on_error)
+    return apply_rows(
+        ctx, code, rows, source=source, fmt="sql", actor=actor, on_error=on_error, full=full
+    )
 
 
 def _rejected_load(ctx: Ctx, code: str, source: str, fmt: str, message: str, *, actor: str) -> Load:
@@ -322,10 +342,16 @@ def apply_rows(
     fmt: str,
     actor: str,
     on_error: str | None = None,
+    full: bool = False,
 ) -> Load:
     """Standardise, validate and apply rows: new keys insert, changed rows update with their
     old version kept, unchanged rows are counted. With ``reject_all`` any row-level error
-    rejects the whole load; with ``keep_good`` the bad rows are skipped and reported."""
+    rejects the whole load; with ``keep_good`` the bad rows are skipped and reported.
+
+    A ``full`` load is the dataset's whole content (not an increment): a current record whose
+    key is not in it is marked deleted, a new version recording the deletion. Deletions are
+    not applied when a rejected row's key cannot be read (it might be one of the records) or
+    when the source has no rows at all; the load says so in its problems."""
     dataset = get_dataset(ctx, code)
     fields = field_specs(dataset)
     mode = on_error or dataset.on_error
@@ -356,6 +382,7 @@ def apply_rows(
         status="applied",
         encoding=rows.encoding,
         rows_read=len(rows.rows) + sum(1 for p in rows.problems if p.get("line")),
+        full=full,
         loaded_at=now,
         loaded_by=actor,
     )
@@ -379,6 +406,8 @@ def apply_rows(
 
     good: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
     rejected_lines = {p["line"] for p in rows.problems if p.get("line")}
+    seen_keys: set[str] = set()  # keys in the source, rejected rows' too (full loads)
+    unkeyed_lines = set(rejected_lines)  # rejected rows whose key cannot be read
     for line, raw_row in rows.rows:
         raw = {mapping[c]: v for c, v in raw_row.items() if c in mapping}
         data, warnings, errors = standardise_row(
@@ -386,6 +415,10 @@ def apply_rows(
         )
         key = data.get(key_field)
         key = str(key) if key is not None else None
+        if key is not None and not any(fname == key_field for fname, _ in errors):
+            seen_keys.add(key)
+        else:
+            unkeyed_lines.add(line)
         for fname, finding in errors:
             problems.append(_problem(line, key, fname, finding))
         findings = []
@@ -426,6 +459,9 @@ def apply_rows(
         for key, (data, findings) in good.items():
             digest = _hash(data)
             record = existing.get(key)
+            if record is not None and record.deleted_at is not None:
+                record.deleted_at = None  # back in the source: a new version revives it
+                record.content_hash = ""
             if record is None:
                 record = SourceRecord(
                     dataset_id=dataset.id,
@@ -461,9 +497,59 @@ def apply_rows(
                 )
             )
         ctx.session.flush()
+        if full:
+            _mark_missing_deleted(ctx, dataset, load, seen_keys, unkeyed_lines, problems)
     load.problems = problems[:MAX_PROBLEMS_KEPT]
     ctx.session.flush()
     return load
+
+
+def _mark_missing_deleted(
+    ctx: Ctx,
+    dataset: Dataset,
+    load: Load,
+    seen_keys: set[str],
+    unkeyed_lines: set[int],
+    problems: list[dict[str, Any]],
+) -> None:
+    """A full load's deletions: each current record it lacks gets a deletion version."""
+    if load.rows_read == 0 or unkeyed_lines:
+        why = (
+            "the source has no rows"
+            if load.rows_read == 0
+            else f"{len(unkeyed_lines)} rejected row(s) have no readable key"
+        )
+        problems.append(
+            {
+                "line": None,
+                "field": dataset.key_field,
+                "rule": "full_load",
+                "reason": "deletions_skipped",
+                "message": f"full load: no records were marked deleted because {why}",
+            }
+        )
+        return
+    now = ctx.clock.now()
+    for record in repo.records_of(ctx.session, dataset.id):
+        if record.record_key in seen_keys:
+            continue
+        record.deleted_at = now
+        record.version += 1
+        record.load_id = load.id
+        record.updated_at = now
+        record.entity_id = None  # the next linkage run leaves it out of golden records
+        ctx.session.add(
+            RecordVersion(
+                record_id=record.id,
+                version=record.version,
+                data=record.data,
+                deleted=True,
+                load_id=load.id,
+                recorded_at=now,
+            )
+        )
+        load.rows_deleted += 1
+    ctx.session.flush()
 
 
 def _strip(problem: dict[str, Any]) -> dict[str, Any]:
@@ -484,6 +570,8 @@ def load_out(ctx: Ctx, load: Load) -> LoadOut:
         rows_updated=load.rows_updated,
         rows_unchanged=load.rows_unchanged,
         rows_rejected=load.rows_rejected,
+        full=load.full,
+        rows_deleted=load.rows_deleted,
         problems=list(load.problems),
         loaded_at=load.loaded_at,
         loaded_by=load.loaded_by,
@@ -496,7 +584,13 @@ def record_history(ctx: Ctx, code: str, key: str) -> list[dict[str, Any]]:
     if record is None:
         raise NotFound(f"No record {key}", message_zh="记录不存在", code="datahub.record_unknown")
     return [
-        {"version": v.version, "data": v.data, "load_id": v.load_id, "recorded_at": v.recorded_at}
+        {
+            "version": v.version,
+            "data": v.data,
+            "deleted": v.deleted,
+            "load_id": v.load_id,
+            "recorded_at": v.recorded_at,
+        }
         for v in repo.versions_of(ctx.session, record.id)
     ]
 
@@ -1177,6 +1271,7 @@ def prefill_for_applicant(
     purpose: str,
     actor: str = "system:intake",
     case_ref: str | None = None,
+    roles: frozenset[str] = frozenset({"system"}),
 ) -> PrefillOut:
     """Values the city already holds about an applicant, for the intake form (免提交).
 
@@ -1186,7 +1281,7 @@ def prefill_for_applicant(
     named in ``missing_grants``. Every dataset read and every refusal is logged. Values are
     plain: they are shown to the applicant they describe.
     """
-    caller = Caller(actor=actor, roles=frozenset({"system"}), department_code=consumer_department)
+    caller = Caller(actor=actor, roles=roles, department_code=consumer_department)
     consumer_id = catalog.get_department(ctx, consumer_department).id
     number = std.citizen_id(id_number)
     entity = repo.entity_by_identifier(ctx.session, number)
@@ -1194,7 +1289,7 @@ def prefill_for_applicant(
         return PrefillOut(found=False, values={}, provenance={}, missing_grants=[])
     recs = [
         (r, ctx.session.get(Dataset, r.dataset_id))
-        for r in ctx.session.query(SourceRecord).filter(SourceRecord.entity_id == entity.id)
+        for r in repo.records_of_entity(ctx.session, entity.id)
     ]
     wanted = set(fields)
     candidates: dict[str, list[tuple[tuple[Any, ...], dict[str, Any], Dataset, SharingGrant]]] = (
@@ -1277,3 +1372,305 @@ def prefill_for_applicant(
             reason=why,
         )
     return PrefillOut(found=True, values=values, provenance=provenance, missing_grants=missing)
+
+
+# The department whose grants pre-fill applications taken at the one window, and the purpose
+# those grants are approved for.
+PREFILL_CONSUMER = "CENTER"
+PREFILL_PURPOSE = "一窗受理预填"
+# Intake form field names → the golden-record attribute they ask for. A form field whose name
+# is itself an attribute (``email``, ``birth_date``, a dataset's field name …) needs no entry.
+FORM_ATTRIBUTES: dict[str, str] = {
+    "applicant_name": "name",
+    "full_name": "name",
+    "mobile": "phone",
+    "phone_number": "phone",
+    "contact_phone": "phone",
+    "gender": "sex",
+    "date_of_birth": "birth_date",
+    "hukou_address": "address",
+    "residence_address": "address",
+    "mailing_address": "address",
+    "postal_address": "address",
+    "home_address": "address",
+    "employer_or_school": "employer",
+    "work_unit": "employer",
+}
+_APPLICANT_TARGETS = {"applicant_name": "name", "applicant_phone": "phone"}
+
+
+def _fits(spec: Mapping[str, Any], value: Any) -> str | None:
+    """The value as the form field's input would hold it, or None when it does not fit."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    kind = spec.get("type", "string")
+    if kind == "boolean":
+        return ("true" if value else "false") if isinstance(value, bool) else None
+    text = str(value).strip()
+    if not text:
+        return None
+    if kind == "enum":
+        return text if text in (spec.get("options") or []) else None
+    if kind in ("number", "integer"):
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return text if kind == "number" or number.is_integer() else None
+    if kind == "date":
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            return None
+    return text[:2000]
+
+
+def prefill_application(
+    ctx: Ctx,
+    service_code: str,
+    applicant_kind: str,
+    id_number: str,
+    *,
+    actor: str,
+    roles: frozenset[str] = frozenset({"system"}),
+    skip: Collection[str] = (),
+    consumer_department: str = PREFILL_CONSUMER,
+    purpose: str = PREFILL_PURPOSE,
+    case_ref: str | None = None,
+) -> ApplicationPrefillOut:
+    """An application form filled from the golden record through the consumer department's
+    grants (一次提交 / 免提交), each value with the dataset it came from.
+
+    ``skip`` names targets (``applicant_name``, ``applicant_phone``, ``form.<field>``) that
+    already hold what someone typed: they are neither read nor overwritten. Every dataset
+    read and every refusal is logged (``prefill_for_applicant``). A city without the consumer
+    department gets nothing pre-filled.
+    """
+    service = catalog.get_service(ctx, service_code)
+    skipped = set(skip)
+    targets: dict[str, str] = {
+        t: attribute for t, attribute in _APPLICANT_TARGETS.items() if t not in skipped
+    }
+    specs: dict[str, Mapping[str, Any]] = {}
+    for spec in service.form_fields:
+        name = str(spec.get("name", ""))
+        target = f"form.{name}"
+        if not name or target in skipped or name in ("id_number", "citizen_id", "credit_code"):
+            continue  # the applicant's ID is what was typed to look them up
+        targets[target] = FORM_ATTRIBUTES.get(name, name)
+        specs[target] = spec
+    out = ApplicationPrefillOut(
+        service=service.code,
+        applicant_kind=applicant_kind,
+        found=False,
+        consumer_department=consumer_department,
+        purpose=purpose,
+        values={},
+        form={},
+        provenance={},
+        missing_grants=[],
+    )
+    if not targets:
+        return out
+    try:
+        catalog.get_department(ctx, consumer_department)
+    except NotFound:
+        return out
+    known = prefill_for_applicant(
+        ctx,
+        id_number,
+        sorted(set(targets.values())),
+        consumer_department=consumer_department,
+        purpose=purpose,
+        actor=actor,
+        case_ref=case_ref,
+        roles=roles,
+    )
+    out.found = known.found
+    out.missing_grants = known.missing_grants
+    names: dict[str, str] = {}
+    for target, attribute in targets.items():
+        if attribute not in known.values:
+            continue
+        value = known.values[attribute]
+        if target.startswith("form."):
+            text = _fits(specs[target], value)
+        else:
+            text = _fits({"type": "string"}, value)
+        if text is None:
+            continue
+        source = known.provenance[attribute]
+        code = str(source["dataset"])
+        if code not in names:
+            names[code] = get_dataset(ctx, code).name
+        if target.startswith("form."):
+            out.form[target.removeprefix("form.")] = text
+        else:
+            out.values[target] = text
+        out.provenance[target] = PrefillSource(
+            attribute=attribute,
+            dataset=code,
+            dataset_name=names[code],
+            field=str(source["field"]),
+            record_key=str(source["record_key"]),
+        )
+    return out
+
+
+# --- data for decisions ----------------------------------------------------------------------
+
+UNKNOWN_DISTRICT = "unknown"
+UNKNOWN_DISTRICT_LABEL = "未知"
+MAX_AGGREGATE_DAYS = 5 * 366
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _entity_district(ctx: Ctx, entity: Entity, cities: dict[str, str | None]) -> tuple[str, str]:
+    """(GB/T 2260 district code, its name with the city's) of a golden record's address."""
+    attribute = entity.attributes.get("address")
+    if not isinstance(attribute, dict) or not attribute.get("value"):
+        return UNKNOWN_DISTRICT, UNKNOWN_DISTRICT_LABEL
+    code = str(attribute.get("dataset", ""))
+    if code not in cities:
+        dataset = repo.dataset_by_code(ctx.session, code)
+        cities[code] = dataset.default_city_code if dataset else None
+    parts = split_address(str(attribute["value"]), default_city_code=cities[code])
+    if parts.district_code is None or parts.district is None:
+        return UNKNOWN_DISTRICT, UNKNOWN_DISTRICT_LABEL
+    return parts.district_code, f"{parts.city or ''}{parts.district}"
+
+
+def _total(key: str, label: str, counts: list[int]) -> AggregateTotal:
+    applications, overdue = counts
+    return AggregateTotal(
+        key=key,
+        label=label,
+        applications=applications,
+        overdue=overdue,
+        overdue_rate=round(overdue / applications, 4) if applications else 0.0,
+    )
+
+
+def aggregates(
+    ctx: Ctx,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    service: str | None = None,
+) -> AggregatesOut:
+    """Applications and overdue cases by week, district and service, with the linked
+    population per district (数据决策). ``start`` and ``end`` are local dates, both included;
+    by default the twelve weeks up to today. Only counts leave: no record, no name.
+
+    Raises:
+        ValidationFailed: ``start`` after ``end``, or a span over five years.
+        NotFound: an unknown service code.
+    """
+    zone = ctx.calendar.zone
+    today = ctx.clock.now().astimezone(zone).date()
+    end = end or today
+    start = start or _monday(end) - timedelta(weeks=11)
+    if start > end:
+        raise ValidationFailed(
+            "from is after to", message_zh="起始日期晚于截止日期", code="datahub.bad_period"
+        )
+    if (end - start).days > MAX_AGGREGATE_DAYS:
+        raise ValidationFailed(
+            "The period is longer than five years",
+            message_zh="统计期间不能超过五年",
+            code="datahub.bad_period",
+        )
+    item = catalog.get_service(ctx, service) if service else None
+    rows = repo.applications_between(
+        ctx.session,
+        datetime.combine(start, time(), tzinfo=zone),
+        datetime.combine(end + timedelta(days=1), time(), tzinfo=zone),
+        item.id if item else None,
+    )
+    cities: dict[str, str | None] = {}
+    labels: dict[str, str] = {UNKNOWN_DISTRICT: UNKNOWN_DISTRICT_LABEL}
+    population: Counter[str] = Counter()
+    by_identifier: dict[tuple[str, str], tuple[str, str]] = {}
+    for kind in ("person", "business"):
+        for entity in repo.entities(ctx.session, kind):
+            district = _entity_district(ctx, entity, cities)
+            labels[district[0]] = district[1]
+            if kind == "person":
+                population[district[0]] += 1
+            if entity.identifier:
+                by_identifier.setdefault((kind, entity.identifier), district)
+    services: dict[int, tuple[str, str]] = {}
+    cells: dict[tuple[date, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    linked = 0
+    for application, applicant in rows:
+        if application.service_item_id not in services:
+            s = catalog.get_service_by_id(ctx, application.service_item_id)
+            services[application.service_item_id] = (s.code, s.name_zh)
+        code = services[application.service_item_id][0]
+        number = (
+            std.citizen_id(applicant.id_number)
+            if applicant.kind == "person"
+            else std.credit_code(applicant.id_number)
+        )
+        found = by_identifier.get((applicant.kind, number))
+        if found is not None:
+            linked += 1
+        district_code = found[0] if found else UNKNOWN_DISTRICT
+        closed = application.closed_at.astimezone(zone).date() if application.closed_at else None
+        late = closed > application.deadline if closed else application.deadline < today
+        week = _monday(application.submitted_at.astimezone(zone).date())
+        cell = cells[(week, district_code, code)]
+        cell[0] += 1
+        cell[1] += int(late)
+
+    weeks = []
+    week = _monday(start)
+    while week <= end:
+        weeks.append(week)
+        week += timedelta(weeks=1)
+    per_week: dict[str, list[int]] = {w.isoformat(): [0, 0] for w in weeks}
+    per_district: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    per_service: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for (week, district_code, code), (n, n_late) in cells.items():
+        for bucket in (per_week[week.isoformat()], per_district[district_code], per_service[code]):
+            bucket[0] += n
+            bucket[1] += n_late
+    by_district = []
+    for district_code in sorted(
+        set(per_district) | set(population),
+        key=lambda c: (c == UNKNOWN_DISTRICT, -per_district.get(c, [0, 0])[0], c),
+    ):
+        total = _total(
+            district_code, labels[district_code], per_district.get(district_code, [0, 0])
+        )
+        total.population = population.get(district_code, 0)
+        if total.population:
+            total.per_10k = round(total.applications * 10000 / total.population, 1)
+        by_district.append(total)
+    names = dict(services.values())
+    return AggregatesOut(
+        start=start,
+        end=end,
+        service=item.code if item else None,
+        weeks=weeks,
+        applications=sum(c[0] for c in cells.values()),
+        overdue=sum(c[1] for c in cells.values()),
+        linked=linked,
+        cells=[
+            AggregateCell(
+                week=week,
+                district_code=district_code,
+                district=labels[district_code],
+                service=code,
+                applications=n,
+                overdue=n_late,
+            )
+            for (week, district_code, code), (n, n_late) in sorted(cells.items())
+        ],
+        by_week=[_total(key, key, counts) for key, counts in per_week.items()],
+        by_district=by_district,
+        by_service=[_total(code, names[code], per_service[code]) for code in sorted(per_service)],
+    )

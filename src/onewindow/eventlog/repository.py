@@ -44,7 +44,9 @@ def stream(
             return
         yield from rows
         last_id = rows[-1].id
-        session.expunge_all()
+        # Drop only the rows read here: the caller's own objects stay in its session.
+        for row in rows:
+            session.expunge(row)
 
 
 def count(session: Session) -> int:

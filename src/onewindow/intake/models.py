@@ -3,24 +3,91 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ColumnElement, ForeignKey, String, UniqueConstraint
+from sqlalchemy.ext.hybrid import Comparator, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from onewindow.kit.db import Base, UTCDateTime
+from onewindow.security.crypto import EncryptedText, blind_index, keyring
+
+ID_NUMBER_COLUMN = "applicants.id_number"
+PHONE_COLUMN = "applicants.phone"
+
+
+class BlindIndexComparator(Comparator[Any]):
+    """``Applicant.phone == x`` in a query compares blind indexes: no decryption needed."""
+
+    def __init__(self, index_column: ColumnElement[Any], column: str) -> None:
+        super().__init__(index_column)
+        self.index_column = index_column
+        self.column = column
+
+    def __eq__(self, other: Any) -> ColumnElement[bool]:  # type: ignore[override]
+        if other is None:
+            return self.index_column.is_(None)
+        return self.index_column == blind_index(self.column, str(other))
+
+    def __ne__(self, other: Any) -> ColumnElement[bool]:  # type: ignore[override]
+        if other is None:
+            return self.index_column.is_not(None)
+        return self.index_column != blind_index(self.column, str(other))
+
+    def in_(self, other: Any) -> Any:
+        return self.index_column.in_([blind_index(self.column, str(v)) for v in other])
 
 
 class Applicant(Base):
-    """申请人: a person (by citizen ID) or a business (by unified social credit code)."""
+    """申请人: a person (by citizen ID) or a business (by unified social credit code).
+
+    The ID number and phone are stored AES-256-GCM encrypted (``key_id`` names the data key
+    of the row) with an HMAC blind index beside each, so ``Applicant.phone == x`` still finds
+    the row without decrypting anything (GB/T 35273-2020 §6.3).
+    """
 
     __tablename__ = "applicants"
-    __table_args__ = (UniqueConstraint("kind", "id_number"),)
+    __table_args__ = (UniqueConstraint("kind", "id_number_bidx"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # person | business
-    id_number: Mapped[str] = mapped_column(String(18))
+    id_number_enc: Mapped[str] = mapped_column("id_number", EncryptedText(ID_NUMBER_COLUMN))
+    id_number_bidx: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(32), default=None)
+    phone_enc: Mapped[str | None] = mapped_column(
+        "phone", EncryptedText(PHONE_COLUMN), default=None
+    )
+    phone_bidx: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
+    key_id: Mapped[str] = mapped_column(String(32), index=True, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    @hybrid_property
+    def id_number(self) -> str:
+        return self.id_number_enc
+
+    @id_number.inplace.setter
+    def _id_number_set(self, value: str) -> None:
+        self.id_number_enc = value
+        self.id_number_bidx = blind_index(ID_NUMBER_COLUMN, value)
+        self.key_id = keyring().active_key_id
+
+    @id_number.inplace.comparator
+    @classmethod
+    def _id_number_cmp(cls) -> BlindIndexComparator:
+        return BlindIndexComparator(cls.id_number_bidx.expression, ID_NUMBER_COLUMN)
+
+    @hybrid_property
+    def phone(self) -> str | None:
+        return self.phone_enc
+
+    @phone.inplace.setter
+    def _phone_set(self, value: str | None) -> None:
+        self.phone_enc = value
+        self.phone_bidx = blind_index(PHONE_COLUMN, value) if value is not None else None
+        self.key_id = keyring().active_key_id
+
+    @phone.inplace.comparator
+    @classmethod
+    def _phone_cmp(cls) -> BlindIndexComparator:
+        return BlindIndexComparator(cls.phone_bidx.expression, PHONE_COLUMN)
 
 
 class Blob(Base):

@@ -122,3 +122,41 @@ def overdue_counts_by_service(session: Session, today: date) -> dict[int, int]:
         .group_by(Application.service_item_id)
     ).all()
     return {service_item_id: count for service_item_id, count in rows}
+
+
+def applicants_by_phone(session: Session, phone: str) -> Sequence[Applicant]:
+    """Applicants registered with this mobile number (found by its blind index)."""
+    return session.scalars(
+        select(Applicant).where(Applicant.phone == phone).order_by(Applicant.id)
+    ).all()
+
+
+def applicants_not_under_key(session: Session, key_id: str, *, limit: int) -> Sequence[Applicant]:
+    return session.scalars(
+        select(Applicant).where(Applicant.key_id != key_id).order_by(Applicant.id).limit(limit)
+    ).all()
+
+
+def count_applications_of(session: Session, applicant_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count(Application.id)).where(Application.applicant_id == applicant_id)
+        )
+        or 0
+    )
+
+
+def materials_of_applicant(session: Session, applicant_id: int) -> Sequence[ApplicantMaterial]:
+    return session.scalars(
+        select(ApplicantMaterial).where(ApplicantMaterial.applicant_id == applicant_id)
+    ).all()
+
+
+def application_applicants(session: Session) -> Sequence[tuple[str, Applicant]]:
+    """Every application number with its applicant (for de-identified exports)."""
+    rows = session.execute(
+        select(Application.number, Applicant).join(
+            Applicant, Application.applicant_id == Applicant.id
+        )
+    ).all()
+    return [(number, applicant) for number, applicant in rows]

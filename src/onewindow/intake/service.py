@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy.orm.attributes import flag_modified
+
 from onewindow.catalog.models import ServiceItem
 from onewindow.eventlog import service as eventlog
 from onewindow.eventlog.models import EventType
@@ -482,3 +484,70 @@ def check_upload(ctx: Ctx, service: ServiceItem, upload: Upload) -> str:
         MaterialRejected: empty, too large, or a file type not allowed.
     """
     return _check_uploads(ctx, service, [upload])[0]
+
+
+# --- personal data: rights of the applicant and encryption upkeep (GB/T 35273-2020 §8, §6.3) --
+
+
+def applicants_of_phone(ctx: Ctx, phone: str) -> Sequence[Applicant]:
+    return repo.applicants_by_phone(ctx.session, phone)
+
+
+def applications_of_applicant(ctx: Ctx, applicant_id: int) -> Sequence[Application]:
+    return repo.applications(ctx.session, applicant_id=applicant_id, limit=10_000)
+
+
+def materials_on_file_of(ctx: Ctx, applicant_id: int) -> Sequence[ApplicantMaterial]:
+    return repo.materials_of_applicant(ctx.session, applicant_id)
+
+
+def correct_applicant(
+    ctx: Ctx, applicant: Applicant, *, name: str | None = None, phone: str | None = None
+) -> None:
+    """Apply a correction the applicant asked for and staff accepted."""
+    if name is not None:
+        clean = re.sub(r"\s+", " ", name).strip()
+        if not clean or len(clean) > _NAME_MAX:
+            raise ValidationFailed(
+                "Applicant name is empty or too long",
+                message_zh="申请人名称为空或过长",
+                code="applicant.invalid_name",
+            )
+        applicant.name = clean
+    if phone is not None:
+        applicant.phone = phone.strip() or None
+    ctx.session.flush()
+
+
+def delete_applicant(ctx: Ctx, applicant: Applicant) -> None:
+    """Erase an applicant with no applications (the caller checked retention first)."""
+    if repo.count_applications_of(ctx.session, applicant.id):
+        raise ValidationFailed(
+            "An applicant with applications is kept with the case files",
+            message_zh="已有办件的申请人信息随办件档案保存，不能删除",
+            code="applicant.retained",
+        )
+    for m in repo.materials_of_applicant(ctx.session, applicant.id):
+        ctx.session.delete(m)
+    ctx.session.delete(applicant)
+    ctx.session.flush()
+
+
+def reencrypt_applicants(ctx: Ctx, active_key_id: str, *, limit: int = 500) -> int:
+    """Re-encrypt up to ``limit`` applicants still under an older data key; returns how many.
+
+    Rows under the old key stay readable meanwhile, so rotation needs no downtime.
+    """
+    rows = repo.applicants_not_under_key(ctx.session, active_key_id, limit=limit)
+    for a in rows:
+        a.id_number = a.id_number  # the setter re-encrypts under the active key
+        a.phone = a.phone
+        flag_modified(a, "id_number_enc")
+        flag_modified(a, "phone_enc")
+    ctx.session.flush()
+    return len(rows)
+
+
+def applicants_by_case(ctx: Ctx) -> dict[str, Applicant]:
+    """Case number → applicant, for every application (de-identified exports)."""
+    return dict(repo.application_applicants(ctx.session))

@@ -15,6 +15,9 @@ MODEL_MODULES = (
     "onewindow.integration.models",
     "onewindow.security.models",
     "onewindow.datahub.models",
+    "onewindow.feedback.models",
+    "onewindow.simulation.models",
+    "onewindow.training.models",
 )
 
 

@@ -35,6 +35,19 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    # security and privacy (onewindow.security): encryption at rest, the ledger, exports
+    key_file: Path | None = Field(
+        default=None, description="JSON file of wrapped data keys (onewindow privacy keys init)"
+    )
+    master_key: str | None = Field(
+        default=None, description="base64 master key that unwraps the data keys (the KMS)"
+    )
+    ledger_key_file: Path | None = Field(
+        default=None, description="Ed25519 private key (PEM) that signs ledger tree heads"
+    )
+    tree_head_minutes: int = Field(default=60, description="sign a tree head this often")
+    k_anonymity: int = Field(default=5, description="smallest group a de-identified export has")
+    behind_tls: bool = Field(default=False, description="send HSTS (served over HTTPS)")
 
     @property
     def resolved_database_url(self) -> str:
@@ -53,6 +66,24 @@ class Settings(BaseSettings):
                 "ONEWINDOW_SECRET_KEY is still the development default; set a real secret",
                 message_zh="生产环境不能使用默认密钥，请设置 ONEWINDOW_SECRET_KEY",
                 code="configuration.default_secret",
+            )
+        if self.env == "production" and not (self.key_file and self.master_key):
+            raise ConfigurationError(
+                "Set ONEWINDOW_KEY_FILE and ONEWINDOW_MASTER_KEY: personal data is encrypted "
+                "at rest with keys that are not the development ones",
+                message_zh="生产环境须设置 ONEWINDOW_KEY_FILE 与 ONEWINDOW_MASTER_KEY（静态加密）",
+                code="configuration.no_keys",
+            )
+        if self.env == "production" and not self.ledger_key_file:
+            raise ConfigurationError(
+                "Set ONEWINDOW_LEDGER_KEY_FILE: the ledger's signing key must not be generated "
+                "on the fly in production",
+                message_zh="生产环境须设置 ONEWINDOW_LEDGER_KEY_FILE（账本签名私钥）",
+                code="configuration.no_ledger_key",
+            )
+        if self.k_anonymity < 2:
+            raise ConfigurationError(
+                "ONEWINDOW_K_ANONYMITY must be at least 2", message_zh="k 匿名阈值至少为 2"
             )
         if self.max_upload_bytes <= 0:
             raise ConfigurationError(

@@ -41,12 +41,39 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     "eventlog.export": frozenset({"analyst", "auditor", "admin", "system"}),
     "admin.manage": frozenset({"admin"}),
+    # simulation: see published redesigns and their proof; run what-ifs; publish / measure
+    "simulation.read": frozenset({"head", "analyst", "auditor", "admin", "system"}),
+    "simulation.run": frozenset({"analyst", "admin", "system"}),
+    "simulation.publish": frozenset({"analyst", "admin"}),
     # data hub: the catalogue and granted shared reads; sources, linkage and review;
     # sharing grants (requested and approved by heads / data admins); who read whose data
     "datahub.read": STAFF_ALL | {"system"},
     "datahub.manage": frozenset({"data_admin", "admin"}),
     "datahub.grant": frozenset({"head", "data_admin", "admin"}),
     "datahub.audit": frozenset({"head", "data_admin", "auditor", "admin"}),
+    # privacy and the ledger: unmask one value with a purpose (the policy decides per field);
+    # an applicant's own data rights; staff who answer correction requests; reading and
+    # signing the ledger; de-identified analytics exports
+    "privacy.unmask": STAFF_ALL,
+    "privacy.self": frozenset({"applicant"}),
+    "privacy.manage": frozenset({"data_admin", "admin"}),
+    "ledger.read": frozenset({"head", "data_admin", "auditor", "admin"}),
+    "ledger.sign": frozenset({"admin"}),
+    "exports.deidentified": frozenset({"analyst", "auditor", "admin"}),
+    # feedback: 好差评 by the applicant; tickets from citizens and from the hotline/window;
+    # feedback tasks (rectification, complaint handling); analytics; surveys and the board
+    "feedback.rate": frozenset({"applicant"}),
+    "feedback.submit": frozenset({"applicant", "clerk"}),
+    "feedback.read": STAFF_ALL | {"applicant"},
+    "feedback.work": frozenset({"clerk", "reviewer", "head"}),
+    "feedback.visit": frozenset({"clerk"}),
+    "feedback.analyse": frozenset({"analyst", "head", "auditor", "admin"}),
+    "feedback.manage": frozenset({"head", "analyst", "admin"}),
+    # training: a member of staff's own needs, courses, exams and the leaderboards; a head's
+    # team needs, plan, assignments, courses, exams and sessions; the measured effect
+    "training.self": STAFF_ALL,
+    "training.lead": frozenset({"head", "admin"}),
+    "training.effect": frozenset({"head", "analyst", "auditor", "admin"}),
 }
 PUBLIC = "public"
 

@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 from datetime import datetime
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+from onewindow.eventlog.export import write_events
+from onewindow.kit.errors import NotFound, PermissionDenied
 from onewindow.kit.http import CtxDep, PlatformDep
+from onewindow.security import deidentify, ledger, rights
 from onewindow.security import service as security
-from onewindow.security.authz import SESSION_COOKIE, public, require
+from onewindow.security.authz import SESSION_COOKIE, public, require, visible_application
 from onewindow.security.schemas import Principal
 
 router = APIRouter(tags=["sign-in"])
 
 
+# No control characters in credentials: PostgreSQL refuses NUL in text, and nothing real
+# has them.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+
+
 class LoginIn(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    username: str = Field(min_length=1, max_length=64, pattern=_PRINTABLE)
+    password: str = Field(min_length=1, max_length=256, pattern=_PRINTABLE)
 
 
 class CodeIn(BaseModel):
-    phone: str = Field(min_length=1, max_length=32)
+    phone: str = Field(min_length=1, max_length=32, pattern=_PRINTABLE)
 
 
 class VerifyIn(CodeIn):
@@ -186,3 +198,188 @@ def revoke_token(
     token_id: int, ctx: CtxDep, who: Annotated[Principal, require("admin.manage")]
 ) -> TokenOut:
     return _token_out(security.revoke_token(ctx, token_id, actor=who.name))
+
+
+# --- privacy: unmasking, the applicant's rights ---------------------------------------------
+
+
+class UnmaskIn(BaseModel):
+    application: str = Field(min_length=1, max_length=32)
+    field: str = Field(min_length=1, max_length=32)
+    purpose: str = Field(min_length=1, max_length=200)
+
+
+class UnmaskOut(BaseModel):
+    application: str
+    field: str
+    value: str | None
+
+
+@router.post("/privacy/unmask", response_model=UnmaskOut, tags=["privacy"])
+def unmask(
+    body: UnmaskIn,
+    response: Response,
+    ctx: CtxDep,
+    who: Annotated[Principal, require("privacy.unmask")],
+) -> UnmaskOut:
+    """One applicant field of one case in plain, once, for a stated purpose (ledgered)."""
+    application = visible_application(ctx, who, body.application)
+    value = rights.unmask(ctx, who, application, body.field, body.purpose)
+    response.headers["Cache-Control"] = "no-store"
+    return UnmaskOut(application=application.number, field=body.field, value=value)
+
+
+class CorrectionIn(BaseModel):
+    field: str = Field(min_length=1, max_length=32)
+    value: str = Field(min_length=1, max_length=200)
+    reason: str = Field(default="", max_length=500)
+
+
+class RequestOut(BaseModel):
+    id: int
+    kind: str
+    status: str
+    detail: dict[str, Any]
+    answer: str | None
+    created_at: datetime
+
+
+MAX_ID = 2**31 - 1
+
+
+class DecideIn(BaseModel):
+    request_id: int = Field(ge=1, le=MAX_ID)
+    accept: bool
+
+
+def _request_out(row: object) -> RequestOut:
+    return RequestOut.model_validate(row, from_attributes=True)
+
+
+def _own_phone(who: Principal) -> str:
+    if not who.phone:
+        raise PermissionDenied("Applicants only", message_zh="仅限申请人", code="permission.denied")
+    return who.phone
+
+
+@router.get("/me/personal-data", tags=["privacy"])
+def my_personal_data(
+    response: Response, ctx: CtxDep, who: Annotated[Principal, require("privacy.self")]
+) -> dict[str, Any]:
+    """Everything held about me (GB/T 35273-2020 §8): applicant record, cases, materials."""
+    response.headers["Cache-Control"] = "no-store"
+    return rights.personal_data(ctx, _own_phone(who))
+
+
+@router.post("/me/corrections", response_model=RequestOut, status_code=201, tags=["privacy"])
+def request_correction(
+    body: CorrectionIn, ctx: CtxDep, who: Annotated[Principal, require("privacy.self")]
+) -> RequestOut:
+    row = rights.request_correction(ctx, _own_phone(who), body.field, body.value, body.reason)
+    return _request_out(row)
+
+
+@router.post("/me/deletion", tags=["privacy"])
+def request_deletion(
+    ctx: CtxDep, who: Annotated[Principal, require("privacy.self")]
+) -> dict[str, Any]:
+    """Delete what no retention rule keeps; say which rule keeps the rest."""
+    return {"answers": rights.request_deletion(ctx, _own_phone(who))}
+
+
+@router.get("/privacy/requests", response_model=list[RequestOut], tags=["privacy"])
+def open_requests(
+    ctx: CtxDep, _: Annotated[Principal, require("privacy.manage")]
+) -> list[RequestOut]:
+    return [_request_out(r) for r in rights.open_requests(ctx)]
+
+
+@router.post("/privacy/corrections/decide", response_model=RequestOut, tags=["privacy"])
+def decide_correction(
+    body: DecideIn, ctx: CtxDep, who: Annotated[Principal, require("privacy.manage")]
+) -> RequestOut:
+    return _request_out(
+        rights.decide_correction(ctx, body.request_id, accept=body.accept, actor=who.name)
+    )
+
+
+# --- the ledger -----------------------------------------------------------------------------
+
+
+@router.get("/ledger/root", tags=["ledger"])
+def ledger_root(
+    ctx: CtxDep,
+    _: Annotated[Principal, require("ledger.read")],
+    size: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+) -> dict[str, Any]:
+    return ledger.root(ctx, size)
+
+
+@router.get("/ledger/inclusion", tags=["ledger"])
+def ledger_inclusion(
+    ctx: CtxDep,
+    _: Annotated[Principal, require("ledger.read")],
+    index: Annotated[int, Query(ge=0, le=2**62)],
+    size: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> dict[str, Any]:
+    return ledger.prove_inclusion(ctx, index, size)
+
+
+@router.get("/ledger/consistency", tags=["ledger"])
+def ledger_consistency(
+    ctx: CtxDep,
+    _: Annotated[Principal, require("ledger.read")],
+    old: Annotated[int, Query(ge=1, le=2**62)],
+    new: Annotated[int, Query(ge=1, le=2**62)],
+) -> dict[str, Any]:
+    return ledger.prove_consistency(ctx, old, new)
+
+
+@router.get("/ledger/tree-head", tags=["ledger"])
+def ledger_tree_head(
+    ctx: CtxDep, _: Annotated[Principal, require("ledger.read")]
+) -> dict[str, Any]:
+    head = ledger.latest_tree_head(ctx)
+    if head is None:
+        raise NotFound("No tree head signed yet", message_zh="尚无签名树头", code="ledger.no_head")
+    return head
+
+
+@router.post("/ledger/tree-head", tags=["ledger"])
+def sign_tree_head(ctx: CtxDep, _: Annotated[Principal, require("ledger.sign")]) -> dict[str, Any]:
+    """Sign the current tree head now (the worker also signs on a schedule)."""
+    return ledger.sign_tree_head(ctx)
+
+
+@router.get("/ledger/public-key", response_class=PlainTextResponse, tags=["ledger"])
+def ledger_public_key(
+    platform: PlatformDep, _: Annotated[Principal, require("ledger.read")]
+) -> str:
+    return ledger.public_key_pem(platform.settings)
+
+
+# --- de-identified analytics exports --------------------------------------------------------
+
+
+@router.get("/exports/events-deidentified", tags=["privacy"])
+def deidentified_events(
+    ctx: CtxDep,
+    _: Annotated[Principal, require("exports.deidentified")],
+    k: Annotated[int | None, Query(ge=2, le=1000)] = None,
+) -> Response:
+    """The event log for analysts (GB/T 37964): pseudonyms under a fresh key, generalised
+    quasi-identifiers; refused (422) when a group is smaller than k."""
+    result = deidentify.deidentified_events(ctx, k=k)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "events.csv"
+        write_events(result.rows, path, "csv")
+        body = path.read_bytes()
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="events-deidentified.csv"',
+            "X-K-Anonymity": json.dumps(result.report.as_json(), separators=(",", ":")),
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from onewindow.kit.db import Base, UTCDateTime
@@ -81,3 +82,72 @@ class SignInFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(128))  # "account:<name>" or "address:<ip>"
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- the ledger (RFC 9162 Merkle tree; see security/ledger.py) -------------------------------
+
+
+class LedgerEntry(Base):
+    """账本条目: one canonical-JSON entry; ``leaf_hash`` = SHA-256(0x00 ‖ entry). Append-only."""
+
+    __tablename__ = "ledger_entries"
+
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    entry: Mapped[str] = mapped_column(Text)
+    leaf_hash: Mapped[str] = mapped_column(String(64))
+
+
+class LedgerNode(Base):
+    """A perfect subtree's hash (2^level leaves from index·2^level), written once when
+    complete, so proofs need no rebuilding. Append-only."""
+
+    __tablename__ = "ledger_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class LedgerState(Base):
+    """The one row that holds the tree's compact range (its frontier) and size; appends lock
+    it, so entries are numbered without gaps."""
+
+    __tablename__ = "ledger_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    frontier: Mapped[list[str]] = mapped_column(JSON, default=list)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TreeHead(Base):
+    """签名树头: a signed (size, root hash, timestamp), published so rewriting is detectable."""
+
+    __tablename__ = "ledger_tree_heads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, index=True)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    timestamp: Mapped[int] = mapped_column(BigInteger)  # milliseconds since the epoch, UTC
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(200))
+
+
+class PrivacyRequest(Base):
+    """个人信息权利请求 (GB/T 35273-2020 §8): access, correction or deletion, and the answer."""
+
+    __tablename__ = "privacy_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    applicant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("applicants.id", ondelete="SET NULL"), index=True, default=None
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # access | correction | deletion
+    status: Mapped[str] = mapped_column(String(16))  # open | done | refused
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    answer: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    decided_by: Mapped[str | None] = mapped_column(String(64), default=None)

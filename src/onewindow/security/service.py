@@ -12,7 +12,8 @@ from typing import Protocol
 from onewindow.catalog import service as catalog
 from onewindow.catalog.models import Staff
 from onewindow.kit.errors import NotFound, OneWindowError, ValidationFailed
-from onewindow.kit.platform import Ctx
+from onewindow.kit.platform import Ctx, Platform
+from onewindow.security import ledger
 from onewindow.security import repository as repo
 from onewindow.security.models import (
     ApiToken,
@@ -270,6 +271,12 @@ def issue_token(
     )
     ctx.session.add(row)
     ctx.session.flush()
+    ledger.append(
+        ctx,
+        ledger.EntryKind.PERMISSION_CHANGED,
+        {"token_id": row.id, "token": row.name, "scopes": row.scopes, "change": "issued"},
+        actor=actor,
+    )
     return secret, row
 
 
@@ -279,6 +286,12 @@ def revoke_token(ctx: Ctx, token_id: int, *, actor: str) -> ApiToken:
         raise NotFound("No such token", message_zh="令牌不存在", code="token.unknown")
     if row.revoked_at is None:
         row.revoked_at = ctx.clock.now()
+        ledger.append(
+            ctx,
+            ledger.EntryKind.PERMISSION_CHANGED,
+            {"token_id": row.id, "token": row.name, "scopes": row.scopes, "change": "revoked"},
+            actor=actor,
+        )
     return row
 
 
@@ -368,3 +381,21 @@ def record_code_failure(ctx: Ctx, phone: str) -> None:
     challenge = repo.open_challenge(ctx.session, normalise_phone(phone), ctx.clock.now())
     if challenge is not None:
         challenge.attempts += 1
+
+
+# --- encryption upkeep ----------------------------------------------------------------------
+
+
+def reencrypt_all(platform: Platform, active_key_id: str, *, batch: int = 500) -> int:
+    """Background re-encryption after a key rotation: short transactions, each a batch, so
+    requests keep running (old values decrypt with their own key id meanwhile)."""
+    from onewindow.intake import service as intake
+
+    total = 0
+    while True:
+        done = platform.run(
+            lambda ctx: intake.reencrypt_applicants(ctx, active_key_id, limit=batch)
+        )
+        total += done
+        if done < batch:
+            return total

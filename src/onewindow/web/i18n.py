@@ -29,6 +29,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav_workbench": ("部门工作台", "Workbench"),
     "nav_portal": ("我的办件", "My applications"),
     "nav_dashboard": ("数据看板", "Dashboard"),
+    "nav_feedback": ("好差评与诉求", "Feedback"),
     "nav_admin": ("系统管理", "Administration"),
     "sign_in": ("登录", "Sign in"),
     "sign_out": ("退出", "Sign out"),
@@ -268,6 +269,54 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dash_by_service": ("按事项", "By service"),
     "dash_process": ("流程版本", "Process"),
     "dash_export": ("事件日志导出", "Event log export"),
+    # --- desk: pre-filled from the data hub (免提交)
+    "prefill_from": ("由数据中台预填：{dataset}（{code}）", "Pre-filled from {dataset} ({code})"),
+    "prefill_done": (
+        "已从数据中台预填 {n} 项，请与申请人核对",
+        "{n} value(s) pre-filled from the data hub: check them with the applicant",
+    ),
+    "prefill_missing": (
+        "{n} 个数据资源未向政务服务中心共享，相应项未预填",
+        "{n} dataset(s) not shared with the service center: those values were not pre-filled",
+    ),
+    # --- data for decisions
+    "nav_decisions": ("决策分析", "Decisions"),
+    "dec_title": ("决策分析：办件与人口", "Data for decisions: cases and population"),
+    "dec_intro": (
+        "按周、区县和事项统计申请量与超期办件。区县取自申请人主数据（数据中台）的地址"
+        "（GB/T 2260 区划代码），未关联主数据的计为“未知”。"
+        "超期：办结晚于时限或至今未办结且已过时限。",
+        "Applications and overdue cases by week, district and service. The district comes from"
+        " the applicant's golden record address (GB/T 2260 code) in the data hub; applicants"
+        " without one count as unknown. Overdue: decided after the deadline,"
+        " or still open past it.",
+    ),
+    "dec_from": ("起始日期", "From"),
+    "dec_to": ("截止日期", "To"),
+    "dec_service": ("事项", "Service"),
+    "dec_all_services": ("全部事项", "All services"),
+    "dec_apply": ("统计", "Show"),
+    "dec_week": ("周（周一）", "Week (Monday)"),
+    "dec_district": ("区县", "District"),
+    "dec_unknown": ("未知", "Unknown"),
+    "dec_applications": ("申请量", "Applications"),
+    "dec_overdue": ("超期", "Overdue"),
+    "dec_overdue_rate": ("超期率", "Overdue rate"),
+    "dec_population": ("主数据人口", "Linked population"),
+    "dec_per_10k": ("每万人申请量", "Applications per 10,000"),
+    "dec_linked": (
+        "{linked}/{total} 件的申请人已关联主数据",
+        "{linked} of {total} applications' applicants are linked to a golden record",
+    ),
+    "dec_by_week": ("按周趋势", "By week"),
+    "dec_by_district": ("按区县", "By district"),
+    "dec_by_service": ("按事项", "By service"),
+    "dec_detail": ("明细（周 × 区县 × 事项）", "Detail (week × district × service)"),
+    "dec_none": ("所选期间没有申请。", "No applications in this period."),
+    "dec_chart_label": (
+        "每周申请量（柱）与超期办件（深色）",
+        "Applications per week (bars) and overdue cases (dark)",
+    ),
     # --- admin
     "admin_title": ("系统管理", "Administration"),
     "admin_org": ("部门与人员", "Departments and staff"),

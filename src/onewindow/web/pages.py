@@ -40,6 +40,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("applications.create", "nav_desk", "/desk"),
     ("tasks.work", "nav_workbench", "/workbench"),
     ("cases.search", "nav_dashboard", "/dashboard"),
+    ("feedback.analyse", "nav_feedback", "/feedback"),
     ("admin.manage", "nav_admin", "/admin"),
 )
 

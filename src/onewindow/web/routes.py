@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -25,6 +25,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from onewindow.catalog import service as catalog
 from onewindow.catalog.models import ServiceItem, Staff
+from onewindow.datahub import service as datahub
+from onewindow.datahub.schemas import AggregateTotal, PrefillSource
 from onewindow.eventlog import service as eventlog
 from onewindow.intake import service as intake
 from onewindow.intake.models import Application
@@ -434,6 +436,40 @@ class DeskForm:
     problems: list[str] = field(default_factory=list)
     missing: set[str] = field(default_factory=set)
     files_chosen: bool = False
+    # input name (applicant_name, phone, f_<field>) -> where its pre-filled value came from
+    prefilled: dict[str, PrefillSource] = field(default_factory=dict)
+    prefill_missing: int = 0
+
+
+def _desk_prefill(ctx: Ctx, who: Principal, service: ServiceItem, data: DeskForm) -> None:
+    """免提交: fill what the clerk left empty from the golden record, through the center's
+    grants, noting where each value came from; what was typed is neither read nor replaced."""
+    try:
+        clean = intake.normalise_applicant(ctx, ApplicantIn(data.kind, data.id_number, "-"))
+    except ValidationFailed:
+        return
+    if service.applicant_kind not in ("any", clean.kind):
+        return
+    typed = {f"form.{k}" for k, v in data.fields.items() if v}
+    if data.applicant_name:
+        typed.add("applicant_name")
+    if data.phone:
+        typed.add("applicant_phone")
+    out = datahub.prefill_application(
+        ctx, service.code, clean.kind, clean.id_number, actor=who.name, roles=who.roles, skip=typed
+    )
+    data.prefill_missing = len(out.missing_grants)
+    for target, source in out.provenance.items():
+        if target == "applicant_name":
+            data.applicant_name = str(out.values[target])
+            data.prefilled["applicant_name"] = source
+        elif target == "applicant_phone":
+            data.phone = str(out.values[target])
+            data.prefilled["phone"] = source
+        else:
+            name = target.removeprefix("form.")
+            data.fields[name] = str(out.form[name])
+            data.prefilled[f"f_{name}"] = source
 
 
 def _desk_page(
@@ -482,7 +518,11 @@ def desk(
         )
     service = catalog.get_service(ctx, code)
     kind = service.applicant_kind if service.applicant_kind != "any" else "person"
-    return _desk_page(request, ctx, who, service, DeskForm(kind=kind))
+    data = DeskForm(kind=request.query_params.get("kind", kind)[:16])
+    data.id_number = request.query_params.get("id_number", "")[:40].strip()
+    if data.id_number:  # e.g. from an ID card reader: pre-fill the form at once
+        _desk_prefill(ctx, who, service, data)
+    return _desk_page(request, ctx, who, service, data)
 
 
 def _id_message(ctx: Ctx, lang: Lang, kind: str, number: str) -> tuple[bool, str]:
@@ -516,10 +556,20 @@ def desk_check_id(
     ok, message = _id_message(ctx, lang, kind, number)
     checks = None
     code = request.query_params.get("service")
+    service: ServiceItem | None = None
+    data = DeskForm(kind=kind, id_number=number)
     if code:
         service = catalog.get_service(ctx, code)
         applicant = intake.find_applicant(ctx, kind, number) if ok else None
         checks = intake.check_completeness(ctx, service, applicant, [])
+        if ok:  # what the clerk has typed so far comes along (hx-include): it is kept
+            data.applicant_name = request.query_params.get("applicant_name", "")[:200].strip()
+            data.phone = request.query_params.get("phone", "")[:32].strip()
+            data.fields = {
+                f["name"]: request.query_params.get(f"f_{f['name']}", "")[:2000].strip()
+                for f in service.form_fields
+            }
+            _desk_prefill(ctx, who, service, data)
     html = render_html(
         request,
         "_id_check.html",
@@ -528,6 +578,8 @@ def desk_check_id(
         message=message,
         checks=checks,
         empty=not number.strip(),
+        service=service,
+        form=data,
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
@@ -1166,6 +1218,102 @@ def dashboard(
         by_service=by_service,
         overdue_by_service=overdue_by_service,
         statuses=("in_progress", "returned", "approved", "rejected"),
+    )
+
+
+# --- data for decisions --------------------------------------------------------------------
+
+CHART_W, CHART_H, CHART_PAD = 720, 220, 36
+
+
+def _date_param(request: Request, name: str) -> date | None:
+    raw = request.query_params.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ValidationFailed(
+            f"{name}: not a date (YYYY-MM-DD)",
+            message_zh=f"{name}：日期格式应为 YYYY-MM-DD",
+            code="request.invalid",
+        ) from exc
+
+
+def _week_chart(totals: Sequence[AggregateTotal]) -> dict[str, Any]:
+    """Bar geometry for an inline SVG: applications per week, overdue ones over them."""
+    top = max((t.applications for t in totals), default=0) or 1
+    plot_w, plot_h = CHART_W - 2 * CHART_PAD, CHART_H - 2 * CHART_PAD
+    step = plot_w / max(len(totals), 1)
+    every = max(1, round(len(totals) / 12))
+    bars = []
+    for i, t in enumerate(totals):
+        h = plot_h * t.applications / top
+        oh = plot_h * t.overdue / top
+        x = CHART_PAD + i * step + step * 0.15
+        bars.append(
+            {
+                "x": round(x, 1),
+                "w": round(step * 0.7, 1),
+                "y": round(CHART_PAD + plot_h - h, 1),
+                "h": round(h, 1),
+                "oy": round(CHART_PAD + plot_h - oh, 1),
+                "oh": round(oh, 1),
+                "label": t.key[5:] if i % every == 0 else "",
+                "lx": round(x + step * 0.35, 1),
+                "total": t,
+            }
+        )
+    return {
+        "w": CHART_W,
+        "h": CHART_H,
+        "pad": CHART_PAD,
+        "base": CHART_PAD + plot_h,
+        "top": top,
+        "bars": bars,
+    }
+
+
+def _district_chart(totals: Sequence[AggregateTotal]) -> dict[str, Any]:
+    """Horizontal bars, one per district: applications, overdue ones over them."""
+    label_w, row_h = 180, 24
+    plot_w = CHART_W - label_w - CHART_PAD
+    top = max((t.applications for t in totals), default=0) or 1
+    rows = []
+    for i, t in enumerate(totals):
+        rows.append(
+            {
+                "y": 8 + i * row_h,
+                "w": round(plot_w * t.applications / top, 1),
+                "ow": round(plot_w * t.overdue / top, 1),
+                "total": t,
+            }
+        )
+    return {"w": CHART_W, "h": 16 + len(totals) * row_h, "x": label_w, "rows": rows}
+
+
+@router.get("/dashboard/decisions")
+def dashboard_decisions(
+    request: Request,
+    ctx: PageCtx,
+    who: Annotated[Principal, require_page("cases.search")],
+) -> Response:
+    """决策分析: applications and overdue cases by week, district and service (data hub)."""
+    agg = datahub.aggregates(
+        ctx,
+        start=_date_param(request, "from"),
+        end=_date_param(request, "to"),
+        service=request.query_params.get("service", "").strip()[:64] or None,
+    )
+    return page(
+        request,
+        "dashboard_decisions.html",
+        principal=who,
+        zone=_zone(ctx),
+        agg=agg,
+        services=catalog.list_services(ctx),
+        week_chart=_week_chart(agg.by_week),
+        district_chart=_district_chart(agg.by_district),
     )
 
 

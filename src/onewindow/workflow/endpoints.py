@@ -16,6 +16,8 @@ from starlette.datastructures import UploadFile
 
 from onewindow.catalog import service as catalog
 from onewindow.catalog.models import ServiceItem
+from onewindow.datahub import service as datahub
+from onewindow.datahub.schemas import ApplicationPrefillOut
 from onewindow.eventlog import service as eventlog
 from onewindow.intake import service as intake
 from onewindow.intake.models import Application
@@ -30,6 +32,7 @@ from onewindow.intake.schemas import (
 from onewindow.kit.errors import NotFound, PermissionDenied, ValidationFailed
 from onewindow.kit.http import CtxDep
 from onewindow.kit.platform import Ctx
+from onewindow.security import rights
 from onewindow.security import service as security
 from onewindow.security.authz import require, staff_of, visible_application
 from onewindow.security.schemas import Principal
@@ -132,6 +135,7 @@ def _page(
     status: str | None = None,
     service: str | None = None,
     overdue: bool = False,
+    roles: frozenset[str],
 ) -> Page[ApplicationSummaryOut]:
     if scope.nothing:
         return Page(items=[], total=0, limit=limit, offset=offset)
@@ -148,7 +152,7 @@ def _page(
         offset=offset,
     )
     services = {s.id: s for s in catalog.list_services(ctx)}
-    items = [_summary(ctx, a, _service_of(ctx, services, a)) for a in rows]
+    items = [_summary(ctx, a, _service_of(ctx, services, a), roles) for a in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -163,7 +167,9 @@ def _service_of(
     )
 
 
-def _summary(ctx: Ctx, application: Application, service: ServiceItem) -> ApplicationSummaryOut:
+def _summary(
+    ctx: Ctx, application: Application, service: ServiceItem, roles: frozenset[str]
+) -> ApplicationSummaryOut:
     applicant = application.applicant
     return ApplicationSummaryOut(
         number=application.number,
@@ -172,9 +178,8 @@ def _summary(ctx: Ctx, application: Application, service: ServiceItem) -> Applic
         service_name_en=service.name_en,
         status=application.status,
         channel=application.channel,
-        applicant=ApplicantOut(
-            kind=applicant.kind, id_number=applicant.id_number, name=applicant.name
-        ),
+        # The one masking policy decides what each role sees of the applicant.
+        applicant=ApplicantOut(**_applicant_fields(rights.applicant_view(applicant, roles))),
         submitted_at=application.submitted_at,
         deadline=application.deadline,
         closed_at=application.closed_at,
@@ -236,12 +241,16 @@ def _materials(ctx: Ctx, application: Application, service: ServiceItem) -> list
     return out
 
 
-def _detail(ctx: Ctx, application: Application) -> ApplicationOut:
+def _applicant_fields(view: dict[str, Any]) -> dict[str, Any]:
+    return {k: view[k] for k in ("kind", "id_number", "name")}
+
+
+def _detail(ctx: Ctx, application: Application, roles: frozenset[str]) -> ApplicationOut:
     service = catalog.get_service_by_id(ctx, application.service_item_id)
     codes = _department_codes(ctx)
     now = ctx.clock.now()
     return ApplicationOut(
-        **_summary(ctx, application, service).model_dump(),
+        **_summary(ctx, application, service, roles).model_dump(),
         form=dict(application.form_data or {}),
         materials=_materials(ctx, application, service),
         open_tasks=[
@@ -434,6 +443,39 @@ def submit_application(
     )
 
 
+@router.get("/applications/prefill", response_model=ApplicationPrefillOut, tags=["applications"])
+def prefill_application(
+    ctx: CtxDep,
+    who: Annotated[Principal, require("applications.create")],
+    service: Annotated[str, Query(min_length=1, max_length=64)],
+    applicant_kind: Annotated[str, Query(min_length=1, max_length=16)],
+    applicant_id_number: Annotated[str, Query(min_length=1, max_length=40)],
+) -> ApplicationPrefillOut:
+    """免提交: the application form filled from the city's golden record, through the
+    one-window center's data-sharing grants; each value names the dataset it came from, and
+    ``missing_grants`` what a grant would add. Every read and refusal is in the data hub's
+    access log. An applicant is pre-filled only as the applicant on file with their phone."""
+    clean = intake.normalise_applicant(ctx, ApplicantIn(applicant_kind, applicant_id_number, "-"))
+    if who.kind == "applicant":
+        on_file = intake.find_applicant(ctx, clean.kind, clean.id_number)
+        if on_file is None or on_file.phone != who.phone:
+            catalog.get_service(ctx, service)
+            return ApplicationPrefillOut(
+                service=service,
+                applicant_kind=clean.kind,
+                found=False,
+                consumer_department=datahub.PREFILL_CONSUMER,
+                purpose=datahub.PREFILL_PURPOSE,
+                values={},
+                form={},
+                provenance={},
+                missing_grants=[],
+            )
+    return datahub.prefill_application(
+        ctx, service, clean.kind, clean.id_number, actor=_acting_name(who), roles=who.roles
+    )
+
+
 @router.get("/applications", response_model=Page[ApplicationSummaryOut], tags=["applications"])
 def list_applications(
     ctx: CtxDep,
@@ -453,6 +495,7 @@ def list_applications(
         status=status,
         service=service,
         overdue=overdue,
+        roles=who.roles,
     )
 
 
@@ -461,7 +504,7 @@ def get_application(
     number: str, ctx: CtxDep, who: Annotated[Principal, require("applications.read")]
 ) -> ApplicationOut:
     """Status, deadline, materials (without content), open tasks and the case's timeline."""
-    return _detail(ctx, visible_application(ctx, who, number))
+    return _detail(ctx, visible_application(ctx, who, number), who.roles)
 
 
 @router.post(
@@ -485,7 +528,7 @@ def supplement(
             code="application.no_materials",
         )
     flows.supplement(ctx, application.number, uploads, actor=_acting_name(who))
-    return _detail(ctx, application)
+    return _detail(ctx, application, who.roles)
 
 
 # --- cases ----------------------------------------------------------------------------------
@@ -514,6 +557,7 @@ def search_cases(
         status=status,
         service=service,
         overdue=overdue,
+        roles=who.roles,
     )
 
 
@@ -606,7 +650,7 @@ def get_task(
         **base.model_dump(),
         form_fields=[FormFieldOut.model_validate(f) for f in task.form_fields],
         data=dict(task.data or {}),
-        case=_summary(ctx, application, service),
+        case=_summary(ctx, application, service, who.roles),
         form=dict(application.form_data or {}),
         materials=_materials(ctx, application, service),
     )

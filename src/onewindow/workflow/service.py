@@ -22,6 +22,7 @@ from onewindow.intake.models import Application
 from onewindow.integration import service as integration
 from onewindow.kit.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from onewindow.kit.platform import Ctx
+from onewindow.security import ledger
 from onewindow.workflow import repository as repo
 from onewindow.workflow.engine import CompiledProcess, EngineCase, ReadyTask
 from onewindow.workflow.models import CaseState, Task
@@ -455,6 +456,19 @@ def _complete(
     attributes: dict[str, Any] = {}
     if "decision" in data:
         attributes["decision"] = data["decision"]
+        ledger.append(
+            ctx,
+            ledger.EntryKind.TASK_DECIDED,
+            {
+                "case": application.number,
+                "service": service.code,
+                "task_id": task.id,
+                "task": task.element_id,
+                "department": department,
+                "decision": data["decision"],
+            },
+            actor=resource,
+        )
     integration.publish(
         ctx,
         "task.completed",

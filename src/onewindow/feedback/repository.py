@@ -1,0 +1,334 @@
+"""Every query of the feedback domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from onewindow.catalog.models import ServiceItem
+from onewindow.feedback.models import (
+    ClassifierVersion,
+    FeedbackCase,
+    FeedbackEvent,
+    FeedbackTask,
+    ImprovementItem,
+    ImprovementSource,
+    Invitation,
+    Rating,
+    Survey,
+    SurveyResponse,
+    Ticket,
+    Visit,
+)
+from onewindow.intake.models import Applicant, Application
+
+OPEN = ("ready",)
+
+
+def add(session: Session, row: object) -> None:
+    session.add(row)
+
+
+# --- visits, invitations, ratings -----------------------------------------------------------
+
+
+def visit_by_number(session: Session, number: str) -> Visit | None:
+    return session.scalar(select(Visit).where(Visit.number == number))
+
+
+def invitation_by_token(session: Session, token: str) -> Invitation | None:
+    return session.scalar(select(Invitation).where(Invitation.token == token))
+
+
+def invitation_for_application(session: Session, application_id: int) -> Invitation | None:
+    return session.scalar(select(Invitation).where(Invitation.application_id == application_id))
+
+
+def invitation_for_visit(session: Session, visit_id: int) -> Invitation | None:
+    return session.scalar(select(Invitation).where(Invitation.visit_id == visit_id))
+
+
+def closed_applications_without_invitation(session: Session, limit: int) -> Sequence[Application]:
+    return session.scalars(
+        select(Application)
+        .where(
+            Application.closed_at.is_not(None),
+            ~Application.id.in_(
+                select(Invitation.application_id).where(Invitation.application_id.is_not(None))
+            ),
+        )
+        .order_by(Application.closed_at, Application.id)
+        .limit(limit)
+    ).all()
+
+
+def rating_for_application(session: Session, application_id: int) -> Rating | None:
+    return session.scalar(select(Rating).where(Rating.application_id == application_id))
+
+
+def rating_for_visit(session: Session, visit_id: int) -> Rating | None:
+    return session.scalar(select(Rating).where(Rating.visit_id == visit_id))
+
+
+def rating(session: Session, rating_id: int) -> Rating | None:
+    return session.get(Rating, rating_id)
+
+
+def rating_by_number(session: Session, number: str) -> Rating | None:
+    return session.scalar(select(Rating).where(Rating.number == number))
+
+
+def ratings(
+    session: Session, *, since: datetime | None = None, limit: int | None = None
+) -> Sequence[Rating]:
+    q = select(Rating)
+    if since is not None:
+        q = q.where(Rating.created_at >= since)
+    q = q.order_by(Rating.created_at.desc(), Rating.id.desc())
+    if limit is not None:
+        q = q.limit(limit)
+    return session.scalars(q).all()
+
+
+# --- cases, tasks, events -------------------------------------------------------------------
+
+
+def case(session: Session, case_id: int) -> FeedbackCase | None:
+    return session.get(FeedbackCase, case_id)
+
+
+def case_by_number(session: Session, number: str) -> FeedbackCase | None:
+    return session.scalar(select(FeedbackCase).where(FeedbackCase.number == number))
+
+
+def case_of_ticket(session: Session, ticket_id: int) -> FeedbackCase | None:
+    return session.scalar(select(FeedbackCase).where(FeedbackCase.ticket_id == ticket_id))
+
+
+def case_of_rating(session: Session, rating_id: int) -> FeedbackCase | None:
+    return session.scalar(select(FeedbackCase).where(FeedbackCase.rating_id == rating_id))
+
+
+def cases_with_due_timers(session: Session, now: datetime, limit: int) -> Sequence[FeedbackCase]:
+    return session.scalars(
+        select(FeedbackCase)
+        .where(FeedbackCase.completed.is_(False), FeedbackCase.next_timer_at <= now)
+        .order_by(FeedbackCase.next_timer_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+
+
+def task(session: Session, task_id: int) -> FeedbackTask | None:
+    return session.get(FeedbackTask, task_id)
+
+
+def open_tasks(session: Session, case_id: int) -> Sequence[FeedbackTask]:
+    return session.scalars(
+        select(FeedbackTask)
+        .where(FeedbackTask.case_id == case_id, FeedbackTask.status.in_(OPEN))
+        .order_by(FeedbackTask.id)
+    ).all()
+
+
+def tasks_of_case(session: Session, case_id: int) -> Sequence[FeedbackTask]:
+    return session.scalars(
+        select(FeedbackTask).where(FeedbackTask.case_id == case_id).order_by(FeedbackTask.id)
+    ).all()
+
+
+def queue(
+    session: Session, *, department_id: int | None, citizen: bool = False, limit: int = 100
+) -> Sequence[tuple[FeedbackTask, FeedbackCase]]:
+    q = (
+        select(FeedbackTask, FeedbackCase)
+        .join(FeedbackCase, FeedbackCase.id == FeedbackTask.case_id)
+        .where(FeedbackTask.status.in_(OPEN))
+    )
+    if citizen:
+        q = q.where(FeedbackTask.for_citizen.is_(True))
+    else:
+        q = q.where(FeedbackTask.department_id == department_id)
+    q = q.order_by(FeedbackTask.sla_due, FeedbackTask.id).limit(limit)
+    return [(t, c) for t, c in session.execute(q)]
+
+
+def overdue_tasks(session: Session, now: datetime) -> Sequence[FeedbackTask]:
+    return session.scalars(
+        select(FeedbackTask).where(
+            FeedbackTask.status.in_(OPEN),
+            FeedbackTask.sla_due < now,
+            FeedbackTask.escalated.is_(False),
+        )
+    ).all()
+
+
+def events_of_case(session: Session, case_id: int) -> Sequence[FeedbackEvent]:
+    return session.scalars(
+        select(FeedbackEvent)
+        .where(FeedbackEvent.case_id == case_id)
+        .order_by(FeedbackEvent.timestamp, FeedbackEvent.id)
+    ).all()
+
+
+def all_events(session: Session, kind: str | None = None) -> Sequence[FeedbackEvent]:
+    q = select(FeedbackEvent)
+    if kind is not None:
+        q = q.where(FeedbackEvent.kind == kind)
+    return session.scalars(q.order_by(FeedbackEvent.timestamp, FeedbackEvent.id)).all()
+
+
+# --- tickets --------------------------------------------------------------------------------
+
+
+def ticket(session: Session, ticket_id: int) -> Ticket | None:
+    return session.get(Ticket, ticket_id)
+
+
+def ticket_by_number(session: Session, number: str) -> Ticket | None:
+    return session.scalar(select(Ticket).where(Ticket.number == number))
+
+
+def ticket_by_source(session: Session, source: str, ref: str) -> Ticket | None:
+    return session.scalar(select(Ticket).where(Ticket.source == source, Ticket.source_ref == ref))
+
+
+def recent_tickets_near(
+    session: Session, district: str, since: datetime, until: datetime
+) -> Sequence[Ticket]:
+    return session.scalars(
+        select(Ticket)
+        .where(Ticket.district == district, Ticket.created_at >= since, Ticket.created_at <= until)
+        .order_by(Ticket.created_at, Ticket.id)
+    ).all()
+
+
+def tickets(
+    session: Session,
+    *,
+    department_id: int | None = None,
+    contact_phone: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+) -> Sequence[Ticket]:
+    q = select(Ticket)
+    if department_id is not None:
+        q = q.where(Ticket.department_id == department_id)
+    if contact_phone is not None:
+        q = q.where(Ticket.contact_phone == contact_phone)
+    if status is not None:
+        q = q.where(Ticket.status == status)
+    if since is not None:
+        q = q.where(Ticket.created_at >= since)
+    q = q.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    if limit is not None:
+        q = q.limit(limit)
+    return session.scalars(q).all()
+
+
+def labelled_tickets(session: Session) -> Sequence[tuple[str, str]]:
+    """(normalised text, category) of tickets whose category a person decided."""
+    rows = session.execute(
+        select(Ticket.normalised, Ticket.category).where(
+            Ticket.category_source.in_(("dispatcher", "import"))
+        )
+    )
+    return [(text, category) for text, category in rows]
+
+
+def count_tickets(session: Session) -> int:
+    return session.scalar(select(func.count(Ticket.id))) or 0
+
+
+# --- surveys --------------------------------------------------------------------------------
+
+
+def survey_by_code(session: Session, code: str) -> Survey | None:
+    return session.scalar(select(Survey).where(Survey.code == code))
+
+
+def surveys(session: Session) -> Sequence[Survey]:
+    return session.scalars(select(Survey).order_by(Survey.created_at.desc())).all()
+
+
+def responses(session: Session, survey_id: int) -> Sequence[SurveyResponse]:
+    return session.scalars(
+        select(SurveyResponse)
+        .where(SurveyResponse.survey_id == survey_id)
+        .order_by(SurveyResponse.submitted_at, SurveyResponse.id)
+    ).all()
+
+
+def response_by_key(session: Session, survey_id: int, key: str) -> SurveyResponse | None:
+    return session.scalar(
+        select(SurveyResponse).where(
+            SurveyResponse.survey_id == survey_id, SurveyResponse.respondent_key == key
+        )
+    )
+
+
+def response(session: Session, response_id: int) -> SurveyResponse | None:
+    return session.get(SurveyResponse, response_id)
+
+
+def phones_of_service_users(
+    session: Session, service_code: str, since: datetime, until: datetime
+) -> list[str]:
+    """Mobile numbers of applicants who applied for a service in [since, until)."""
+    applicants = session.scalars(
+        select(Applicant).where(
+            Applicant.id.in_(
+                select(Application.applicant_id)
+                .join(ServiceItem, ServiceItem.id == Application.service_item_id)
+                .where(
+                    ServiceItem.code == service_code,
+                    Application.submitted_at >= since,
+                    Application.submitted_at < until,
+                )
+            )
+        )
+    ).all()
+    # Read through the model: the stored phone may be encrypted.
+    rows = {a.phone for a in applicants}
+    return sorted(p for p in rows if p)
+
+
+# --- board ----------------------------------------------------------------------------------
+
+
+def improvement_by_code(session: Session, code: str) -> ImprovementItem | None:
+    return session.scalar(select(ImprovementItem).where(ImprovementItem.code == code))
+
+
+def improvements(session: Session) -> Sequence[ImprovementItem]:
+    return session.scalars(
+        select(ImprovementItem).order_by(ImprovementItem.updated_at.desc(), ImprovementItem.id)
+    ).all()
+
+
+def sources_of(session: Session, item_id: int) -> Sequence[ImprovementSource]:
+    return session.scalars(
+        select(ImprovementSource)
+        .where(ImprovementSource.item_id == item_id)
+        .order_by(ImprovementSource.id)
+    ).all()
+
+
+def source_link(
+    session: Session, item_id: int, kind: str, source_id: int
+) -> ImprovementSource | None:
+    return session.scalar(
+        select(ImprovementSource).where(
+            ImprovementSource.item_id == item_id,
+            ImprovementSource.source_kind == kind,
+            ImprovementSource.source_id == source_id,
+        )
+    )
+
+
+def latest_classifier_version(session: Session) -> ClassifierVersion | None:
+    return session.scalar(select(ClassifierVersion).order_by(ClassifierVersion.id.desc()).limit(1))

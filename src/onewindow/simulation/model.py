@@ -1,0 +1,400 @@
+"""A BPMN process as the simulator reads it: tasks, lanes, flows, gateways, events, timers.
+
+Parsed with lxml straight from the file (the workflow engine's library is not used here),
+keeping the element tree so a redesign can edit it and write a BPMN file back out. Only
+control flow matters to the simulator; forms are read so steps that capture the same data
+twice can be found.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from lxml import etree
+
+from onewindow.kit.errors import ValidationFailed
+
+__all__ = [
+    "BPMN_NS",
+    "Flow",
+    "Lane",
+    "Node",
+    "ProcessModel",
+    "Timer",
+    "iso_duration_minutes",
+    "parse_model",
+]
+
+BPMN_NS: Final = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA_NS: Final = "http://camunda.org/schema/1.0/bpmn"
+_B: Final = f"{{{BPMN_NS}}}"
+
+TASK_TAGS: Final = frozenset(
+    {
+        "task",
+        "userTask",
+        "manualTask",
+        "serviceTask",
+        "scriptTask",
+        "businessRuleTask",
+        "sendTask",
+        "receiveTask",
+    }
+)
+# Done by the system: no staff, no queue, not written to the event log.
+AUTOMATED_TAGS: Final = frozenset({"serviceTask", "scriptTask", "businessRuleTask", "sendTask"})
+GATEWAY_KINDS: Final = {
+    "exclusiveGateway": "xor",
+    "eventBasedGateway": "xor",
+    "parallelGateway": "and",
+    "inclusiveGateway": "or",
+}
+_UNSUPPORTED: Final = frozenset(
+    {"subProcess", "callActivity", "transaction", "adHocSubProcess", "complexGateway"}
+)
+_IGNORED: Final = frozenset(
+    {
+        "laneSet",
+        "sequenceFlow",
+        "documentation",
+        "extensionElements",
+        "dataObject",
+        "dataObjectReference",
+        "dataStoreReference",
+        "textAnnotation",
+        "association",
+        "ioSpecification",
+        "property",
+    }
+)
+_DURATION: Final = re.compile(
+    r"^P(?:(?P<w>\d+(?:\.\d+)?)W)?(?:(?P<d>\d+(?:\.\d+)?)D)?"
+    r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
+)
+# Form fields every step has; they say nothing about duplicated data entry.
+_TRIVIAL_FIELDS: Final = frozenset({"comment", "decision", "supplement_note"})
+
+
+def invalid_model(message: str, message_zh: str, **details: Any) -> ValidationFailed:
+    return ValidationFailed(
+        message, message_zh=message_zh, code="simulation.model_invalid", details=details or None
+    )
+
+
+def iso_duration_minutes(text: str) -> float:
+    """Minutes in an ISO 8601 duration such as ``P1D``, ``PT4H`` or ``"P1DT2H"`` (quotes ok).
+
+    Raises:
+        ValidationFailed: not a duration this reader understands.
+    """
+    cleaned = text.strip().strip("\"'").strip()
+    match = _DURATION.match(cleaned)
+    if not match or cleaned in ("P", "PT"):
+        raise invalid_model(
+            f"cannot read timer duration {text!r} (expected ISO 8601 like P1D or PT4H)",
+            f"无法解析定时器时长 {text!r}（应为 ISO 8601，如 P1D、PT4H）",
+        )
+    parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
+    return (
+        parts["w"] * 7 * 1440 + parts["d"] * 1440 + parts["h"] * 60 + parts["m"] + parts["s"] / 60.0
+    )
+
+
+@dataclass
+class Flow:
+    id: str
+    source: str
+    target: str
+    name: str = ""
+    condition: str | None = None
+
+
+@dataclass
+class Timer:
+    """A boundary timer on a task: after ``minutes`` it fires its outgoing flows."""
+
+    id: str
+    attached_to: str
+    minutes: float
+    interrupting: bool
+    outgoing: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Node:
+    id: str
+    tag: str  # the BPMN element's local name
+    kind: str  # task | start | end | xor | and | or | timer | event
+    name: str = ""
+    lane: str | None = None  # lane id
+    incoming: list[str] = field(default_factory=list)
+    outgoing: list[str] = field(default_factory=list)
+    default: str | None = None  # default flow id of a gateway
+    delay_minutes: float = 0.0  # intermediate timer events
+    form_fields: tuple[str, ...] = ()
+
+    @property
+    def automated(self) -> bool:
+        return self.tag in AUTOMATED_TAGS
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+@dataclass
+class Lane:
+    id: str
+    name: str
+    nodes: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+@dataclass
+class ProcessModel:
+    """流程模型: the control flow of one executable BPMN process."""
+
+    id: str
+    name: str
+    nodes: dict[str, Node]
+    flows: dict[str, Flow]
+    lanes: dict[str, Lane]
+    timers: dict[str, Timer]
+    tree: Any = field(repr=False, default=None)  # the lxml tree, for redesigns
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def start_events(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.kind == "start"]
+
+    @property
+    def tasks(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.kind == "task"]
+
+    def task(self, task_id: str) -> Node:
+        return self.nodes[task_id]
+
+    def lane_of_name(self, key: str) -> Lane | None:
+        """A lane by id, else by name."""
+        if key in self.lanes:
+            return self.lanes[key]
+        return next((lane for lane in self.lanes.values() if lane.name == key), None)
+
+    def first_tasks(self, flow_id: str, _seen: set[str] | None = None) -> set[str]:
+        """Task ids (and ``"@end"``) reached first along a flow, through gateways and events."""
+        seen = _seen if _seen is not None else set()
+        if flow_id in seen:
+            return set()
+        seen.add(flow_id)
+        node = self.nodes[self.flows[flow_id].target]
+        if node.kind == "task":
+            return {node.id}
+        if node.kind == "end":
+            return {"@end"}
+        found: set[str] = set()
+        for out in node.outgoing:
+            found |= self.first_tasks(out, seen)
+        return found
+
+    def tasks_before(self, node_id: str) -> set[str]:
+        """Tasks whose completion leads to ``node_id`` without passing another task."""
+        found: set[str] = set()
+        stack = list(self.nodes[node_id].incoming)
+        seen: set[str] = set()
+        while stack:
+            fid = stack.pop()
+            if fid in seen:
+                continue
+            seen.add(fid)
+            src = self.nodes[self.flows[fid].source]
+            if src.kind == "task":
+                found.add(src.id)
+            elif src.kind not in ("start",):
+                stack.extend(src.incoming)
+        return found
+
+    def to_bytes(self) -> bytes:
+        if self.tree is None:
+            raise invalid_model("this model has no BPMN document to write", "该模型没有 BPMN 文档")
+        return bytes(
+            etree.tostring(self.tree, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        )
+
+
+def _local(tag: object) -> str:
+    text = str(tag)
+    return text.rsplit("}", 1)[-1] if "}" in text else text
+
+
+def _timer_duration(element: Any) -> float | None:
+    definition = element.find(f"{_B}timerEventDefinition")
+    if definition is None:
+        return None
+    duration = definition.find(f"{_B}timeDuration")
+    if duration is None or not (duration.text or "").strip():
+        raise invalid_model(
+            f"timer {element.get('id')} has no timeDuration (timeDate and timeCycle are not "
+            "simulated)",
+            f"定时器 {element.get('id')} 没有 timeDuration（不支持 timeDate / timeCycle）",
+            element_id=element.get("id"),
+        )
+    return iso_duration_minutes(duration.text or "")
+
+
+def _lanes(lane_set: Any, lanes: dict[str, Lane], node_lane: dict[str, str]) -> None:
+    for lane_el in lane_set.findall(f"{_B}lane"):
+        lane = Lane(lane_el.get("id", ""), (lane_el.get("name") or "").strip())
+        for ref in lane_el.findall(f"{_B}flowNodeRef"):
+            node_id = (ref.text or "").strip()
+            lane.nodes.append(node_id)
+            node_lane[node_id] = lane.id  # a nested lane, read later, overrides its parent
+        lanes[lane.id] = lane
+        child = lane_el.find(f"{_B}childLaneSet")
+        if child is not None:
+            _lanes(child, lanes, node_lane)
+
+
+def _form_fields(element: Any) -> tuple[str, ...]:
+    fields = element.iter(f"{{{CAMUNDA_NS}}}formField")
+    return tuple(f.get("id", "") for f in fields if f.get("id") not in _TRIVIAL_FIELDS)
+
+
+def parse_model(xml: bytes | str, *, source: str = "model") -> ProcessModel:
+    """Read the executable process of a BPMN 2.0 file.
+
+    Raises:
+        ValidationFailed (``simulation.model_invalid``): not BPMN, no process, no start
+            event, a flow to an unknown element, an element with no way on, or an
+            unsupported element (sub-process, call activity) — each named.
+    """
+    data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise invalid_model(
+            f"{source} is not well-formed XML: {exc}", f"{source} 不是格式正确的 XML：{exc}"
+        ) from exc
+    processes = root.findall(f"{_B}process")
+    if not processes:
+        raise invalid_model(
+            f"{source} has no <bpmn:process> (is it a BPMN 2.0 file?)",
+            f"{source} 中没有 <bpmn:process>（是否为 BPMN 2.0 文件？）",
+        )
+    process = next((p for p in processes if p.get("isExecutable") == "true"), processes[0])
+    model = ProcessModel(
+        id=str(process.get("id", "process")),
+        name=str(process.get("name") or process.get("id", "process")),
+        nodes={},
+        flows={},
+        lanes={},
+        timers={},
+        tree=root.getroottree(),
+    )
+    node_lane: dict[str, str] = {}
+    for lane_set in process.findall(f"{_B}laneSet"):
+        _lanes(lane_set, model.lanes, node_lane)
+
+    problems: list[str] = []
+    for el in process:
+        if not isinstance(el.tag, str):
+            continue  # comments, processing instructions
+        tag = _local(el.tag)
+        el_id = el.get("id", "")
+        name = (el.get("name") or "").strip()
+        if tag == "sequenceFlow":
+            cond = el.find(f"{_B}conditionExpression")
+            model.flows[el_id] = Flow(
+                el_id,
+                el.get("sourceRef", ""),
+                el.get("targetRef", ""),
+                name,
+                (cond.text or "").strip() if cond is not None else None,
+            )
+        elif tag in _UNSUPPORTED:
+            problems.append(f"{el_id}: {tag} is not supported by the simulator; flatten it")
+        elif tag in TASK_TAGS:
+            model.nodes[el_id] = Node(el_id, tag, "task", name, form_fields=_form_fields(el))
+        elif tag == "startEvent":
+            model.nodes[el_id] = Node(el_id, tag, "start", name)
+        elif tag == "endEvent":
+            model.nodes[el_id] = Node(el_id, tag, "end", name)
+        elif tag in GATEWAY_KINDS:
+            model.nodes[el_id] = Node(
+                el_id, tag, GATEWAY_KINDS[tag], name, default=el.get("default")
+            )
+        elif tag == "intermediateCatchEvent":
+            delay = _timer_duration(el)
+            model.nodes[el_id] = Node(
+                el_id,
+                tag,
+                "timer" if delay is not None else "event",
+                name,
+                delay_minutes=delay or 0,
+            )
+        elif tag == "intermediateThrowEvent":
+            model.nodes[el_id] = Node(el_id, tag, "event", name)
+        elif tag == "boundaryEvent":
+            minutes = _timer_duration(el)
+            if minutes is None:
+                model.warnings.append(f"{el_id}: non-timer boundary event ignored")
+                continue
+            model.timers[el_id] = Timer(
+                el_id,
+                el.get("attachedToRef", ""),
+                minutes,
+                el.get("cancelActivity", "true") != "false",
+            )
+        elif tag not in _IGNORED:
+            model.warnings.append(f"{el_id or tag}: {tag} ignored by the simulator")
+
+    for node_id, lane_id in node_lane.items():
+        if node_id in model.nodes:
+            model.nodes[node_id].lane = lane_id
+    for flow in model.flows.values():
+        for end, ref in (("source", flow.source), ("target", flow.target)):
+            if ref in model.timers and end == "source":
+                model.timers[ref].outgoing.append(flow.id)
+            elif ref not in model.nodes:
+                problems.append(f"{flow.id}: {end} {ref!r} is not an element the simulator knows")
+        if flow.source in model.nodes and flow.target in model.nodes:
+            model.nodes[flow.source].outgoing.append(flow.id)
+        if flow.target in model.nodes and (
+            flow.source in model.nodes or flow.source in model.timers
+        ):
+            model.nodes[flow.target].incoming.append(flow.id)
+    for timer in model.timers.values():
+        if timer.attached_to not in model.nodes or model.nodes[timer.attached_to].kind != "task":
+            problems.append(f"{timer.id}: attached to {timer.attached_to!r}, which is not a task")
+        if not timer.outgoing:
+            problems.append(f"{timer.id}: boundary timer has no outgoing flow")
+    if not model.start_events:
+        problems.append(f"{model.id}: the process has no start event")
+    for node in model.nodes.values():
+        if node.kind != "end" and not node.outgoing:
+            problems.append(f"{node.id} ({node.label}): no outgoing sequence flow")
+        if node.kind not in ("start",) and not node.incoming:
+            problems.append(f"{node.id} ({node.label}): nothing leads to it")
+        if node.default and node.default not in node.outgoing:
+            problems.append(f"{node.id}: default flow {node.default!r} is not one of its outgoing")
+    if problems:
+        raise invalid_model(
+            f"{source}: {len(problems)} problem(s): " + "; ".join(problems),
+            f"{source}：模型有 {len(problems)} 个问题：" + "；".join(problems),
+            problems=[{"file": source, "message": p} for p in problems],
+        )
+    return model
+
+
+def overlapping_fields(a: Node, b: Node) -> set[str]:
+    return set(a.form_fields) & set(b.form_fields)
+
+
+def task_ids(nodes: Iterable[Node]) -> list[str]:
+    return [n.id for n in nodes if n.kind == "task"]
