@@ -76,7 +76,10 @@ def _lifecycle(value: str) -> str | None:
 @_errors
 def import_log(
     file: FileArg,
-    out_file: Annotated[Path, typer.Option("--out", help="write the frame as Parquet")],
+    out_file: Annotated[
+        Path,
+        typer.Option("--out", help="output file; .parquet, .csv, .xes or .xes.gz by its name"),
+    ],
     case: CaseOpt = "case:concept:name",
     activity: ActivityOpt = "concept:name",
     timestamp: TimeOpt = "time:timestamp",
@@ -86,9 +89,16 @@ def import_log(
         Path | None, typer.Option("--report", help="write the import report as JSON")
     ] = None,
 ) -> None:
-    """Read a log with a column mapping; save it as Parquet with XES column names."""
+    """Read a log with a column mapping; write it with XES column names (Parquet, CSV or XES)."""
+    from onewindow.eventlog.export import write_events
+
     frame, report = _read(file, case, activity, timestamp, assume_tz, object_type)
-    frame.write_parquet(out_file)
+    name = out_file.name.lower()
+    if name.endswith(".parquet"):
+        frame.write_parquet(out_file)
+    else:
+        fmt = "xes" if name.endswith((".xes", ".xes.gz")) else "csv"
+        write_events(frame, out_file, fmt)
     if report_json is not None:
         report_json.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     console.print(f"wrote {frame.height} events to {out_file}")
