@@ -12,6 +12,7 @@ from onewindow.feedback.tasks import FeedbackPass, run_feedback_pass
 from onewindow.integration.tasks import deliver_due
 from onewindow.kit.platform import Platform
 from onewindow.security import ledger
+from onewindow.simulation.tasks import measure_due_predictions
 from onewindow.workflow.tasks import run_worker_pass
 
 
@@ -29,4 +30,5 @@ def run_once(platform: Platform) -> WorkerReport:
     feedback = run_feedback_pass(platform)
     delivery = deliver_due(platform)
     platform.run(ledger.sign_tree_head_if_due)  # publish a signed tree head when due
+    measure_due_predictions(platform)  # prove or refute published redesigns
     return WorkerReport(fired, escalated, delivery.delivered, delivery.failed, feedback)

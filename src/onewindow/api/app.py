@@ -35,6 +35,8 @@ from onewindow.security.authz import LoginRedirect, public
 from onewindow.security.headers import SecurityHeadersMiddleware
 from onewindow.security.schemas import Principal
 from onewindow.simulation import endpoints as simulation_endpoints
+from onewindow.training import endpoints as training_endpoints
+from onewindow.training import pages as training_pages
 from onewindow.web import routes as web_routes
 from onewindow.workflow import endpoints as workflow_endpoints
 
@@ -131,6 +133,8 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app.include_router(simulation_endpoints.router, prefix="/api/v1")
     app.include_router(feedback_endpoints.router, prefix="/api/v1")
     app.include_router(feedback_pages.router)
+    app.include_router(training_endpoints.router, prefix="/api/v1")
+    app.include_router(training_pages.router)
     app.include_router(web_routes.router)
 
     async def _not_found(request: Request, exc: Exception) -> Response:

@@ -26,6 +26,7 @@ from onewindow.cli.ledger import ledger_app
 from onewindow.cli.mining import mining_app
 from onewindow.cli.privacy import privacy_app
 from onewindow.cli.simulate import simulate_app
+from onewindow.cli.training import training_app
 from onewindow.kit.errors import OneWindowError
 
 app = typer.Typer(
@@ -45,6 +46,7 @@ app.add_typer(datahub_app, name="datahub")
 app.add_typer(mining_app, name="mining")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(feedback_app, name="feedback")
+app.add_typer(training_app, name="training")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(privacy_app, name="privacy")
 
@@ -219,6 +221,9 @@ def demo(
     from onewindow.demo.feedback_demo import seed_feedback
 
     seed_feedback(platform, seed=seed, console=console)
+    from onewindow.demo.training_demo import seed_training
+
+    seed_training(platform, seed=seed, console=console)
     if loop:
         from onewindow.demo.loop_demo import run_improvement_loop
 

@@ -17,6 +17,7 @@ from onewindow.catalog import service as catalog
 from onewindow.kit.errors import OneWindowError
 from onewindow.kit.platform import Platform
 from onewindow.training import service as training
+from onewindow.training.profile import DEFAULT_MIN_CASES
 
 QUESTIONS = (
     ("single", "办件超过承诺时限前应当？", ["等待督办", "主动说明并申请延期", "直接退件"], [1]),
@@ -39,9 +40,16 @@ class TrainingSummary:
 
 
 def seed_training(
-    platform: Platform, *, seed: int, console: Console | None = None
+    platform: Platform,
+    *,
+    seed: int,
+    console: Console | None = None,
+    min_cases: int = DEFAULT_MIN_CASES,
 ) -> TrainingSummary:
-    """Detect needs from the demo's log and run the training loop once (idempotent)."""
+    """Detect needs from the demo's log and run the training loop once (idempotent).
+
+    ``min_cases`` may be lowered for a short demo history (a week has few cases per person).
+    """
     console = console or Console(stderr=True)
     rng = random.Random(seed)  # noqa: S311 - demo data
     summary = TrainingSummary()
@@ -49,7 +57,7 @@ def seed_training(
         if training.list_courses(ctx):
             console.print("demo training already present")
             return summary
-        found = training.needs(ctx)
+        found = training.needs(ctx, min_cases=min_cases)
         summary.needs = len(found)
         summary.flagged = sorted({f"{n.resource}:{n.activity}" for n in found})
         known = training.known_activities(ctx)
@@ -82,7 +90,7 @@ def seed_training(
         departments = sorted({d for d in heads})
     for code in departments:
         with platform.unit_of_work() as ctx:
-            plan = training.propose_plan(ctx, code)
+            plan = training.propose_plan(ctx, code, min_cases=min_cases)
             if any(i.get("course_key") for i in plan.items):
                 summary.assigned += len(
                     training.approve_plan(

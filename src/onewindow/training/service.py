@@ -314,12 +314,14 @@ def what_changed_course(
 # --------------------------------------------------------------------------- plans
 
 
-def propose_plan(ctx: Ctx, department_code: str, *, due_in_days: int = 14) -> Plan:
+def propose_plan(
+    ctx: Ctx, department_code: str, *, due_in_days: int = 14, min_cases: int = DEFAULT_MIN_CASES
+) -> Plan:
     """A plan from the department's current needs: one item per need with a course."""
     dept = catalog.get_department(ctx, department_code)
     today = ctx.clock.now().astimezone(ctx.calendar.zone).date()
     items = []
-    for need in needs(ctx, department_code=department_code):
+    for need in needs(ctx, department_code=department_code, min_cases=min_cases):
         course = _course_for(ctx, need.activity, need.metric)
         items.append(
             {

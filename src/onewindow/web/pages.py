@@ -41,6 +41,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("tasks.work", "nav_workbench", "/workbench"),
     ("cases.search", "nav_dashboard", "/dashboard"),
     ("feedback.analyse", "nav_feedback", "/feedback"),
+    ("training.self", "nav_training", "/training"),
     ("admin.manage", "nav_admin", "/admin"),
 )
 
