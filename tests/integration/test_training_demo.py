@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from rich.console import Console
 
+from onewindow.catalog import service as catalog
 from onewindow.demo import generator
 from onewindow.demo.generator import DemoOptions, seed_demo
 from onewindow.demo.training_demo import seed_training
@@ -47,3 +48,38 @@ def test_demo_needs_are_the_planted_slow_staff(
     assert summary.completed >= 1
     again = seed_training(platform, seed=3, console=Console(quiet=True), min_cases=MIN_CASES)
     assert again.courses == 0
+
+
+def test_demo_training_effect_shows_in_later_weeks(platform: Platform) -> None:
+    """After the courses the city runs on; the trainees catch up, and the log shows it."""
+    quiet = Console(quiet=True)
+    history = seed_demo(
+        platform,
+        DemoOptions(weeks=1, seed=7, cases_per_day=60, start=date(2026, 3, 2)),
+        console=quiet,
+    )
+    assert history.city is not None
+    assert history.ended_at is not None
+    cut = history.ended_at
+    slow = {who for who, factor in history.speed.items() if factor >= 1.8}
+    summary = seed_training(
+        platform, seed=3, console=quiet, min_cases=MIN_CASES, history=history, after_weeks=1
+    )
+    assert summary.trained
+    assert history.ended_at > cut
+    assert set(summary.trained) & slow
+    skill = {k: v for k, v in summary.effects.items() if k.startswith("skill-")}
+    measured = [e for per in skill.values() for e in per.values() if e.estimate is not None]
+    assert measured, summary.effects
+    # Every measured effect carries its interval around the estimate. Whether the demo's
+    # week after training shows a *significant* gain is not asserted: handling time is clock
+    # time, so a task crossing 17:00 adds a night, and with two trainees a course the interval
+    # is wide (see the issue's closing note: working-minute handling time is the fix).
+    for e in measured:
+        assert e.low is not None
+        assert e.high is not None
+        assert e.low <= e.high
+    with platform.unit_of_work() as ctx:
+        # Training was dated where the history stopped, not at the wall clock's now.
+        done = [a.completed_at for a in training.assignments_for(ctx, catalog.list_staff(ctx))]
+        assert all(d is None or d <= cut + timedelta(minutes=1) for d in done)

@@ -215,15 +215,21 @@ def demo(
         shutil.rmtree(settings.data_dir)
     platform = _platform(migrated=False)
     upgrade(platform.engine)
-    summary = seed_demo(
-        platform, DemoOptions(weeks=weeks, seed=seed, cases_per_day=cases_per_day), console=console
-    )
+    from datetime import timedelta
+
+    # The last weeks come after the training, so its effect shows in the city's own log.
+    after = min(3, weeks // 3)
+    opts = DemoOptions(weeks=weeks, seed=seed, cases_per_day=cases_per_day)
+    if after:
+        start = datetime.now(platform.calendar.zone).date() - timedelta(weeks=weeks)
+        opts = DemoOptions(weeks=weeks - after, seed=seed, cases_per_day=cases_per_day, start=start)
+    summary = seed_demo(platform, opts, console=console)
+    from onewindow.demo.training_demo import seed_training
+
+    seed_training(platform, seed=seed, console=console, history=summary, after_weeks=after)
     from onewindow.demo.feedback_demo import seed_feedback
 
     seed_feedback(platform, seed=seed, console=console)
-    from onewindow.demo.training_demo import seed_training
-
-    seed_training(platform, seed=seed, console=console)
     if loop:
         from onewindow.demo.loop_demo import run_improvement_loop
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -73,6 +73,15 @@ class DemoSummary:
     events: int = 0
     turned_away: int = 0
     logins: list[tuple[str, str, str]] = field(default_factory=list)
+    # Where the simulation stopped: the city (speeds, pending actions) and the instant, so
+    # ``continue_city`` can run it on (``None`` when no history was generated this time).
+    city: _City | None = field(default=None, repr=False, compare=False)
+    ended_at: datetime | None = None
+
+    @property
+    def speed(self) -> dict[str, float]:
+        """Each staff member's simulated speed factor (1.0 is the norm; >1 is slower)."""
+        return dict(self.city.speed) if self.city is not None else {}
 
 
 @dataclass(order=True)
@@ -418,10 +427,24 @@ def seed_demo(
         if s.code not in SERVICE_WEIGHTS:
             weights.append((s, 5))
 
-    day = start_day
+    _schedule_arrivals(city, weights, start_day, end, opts.cases_per_day)
+    _simulate(city, end, console)
+    summary.city, summary.ended_at = city, end
+    return _totals(platform, summary)
+
+
+def _schedule_arrivals(
+    city: _City,
+    weights: list[tuple[ServiceItem, int]],
+    first_day: date,
+    end: datetime,
+    cases_per_day: int,
+) -> None:
+    cal = city.platform.calendar
+    day = first_day
     while day < end.date():
         if cal.is_workday(day):
-            n = _poisson(city.rng, opts.cases_per_day)
+            n = _poisson(city.rng, cases_per_day)
             for _ in range(n):
                 at = datetime.combine(day, DAY_START, tzinfo=cal.zone) + timedelta(
                     minutes=city.rng.uniform(0, WORK_MINUTES - 1)
@@ -431,6 +454,9 @@ def seed_demo(
             city.schedule(datetime.combine(day, DAY_END, tzinfo=cal.zone), "day_end")
         day += timedelta(days=1)
 
+
+def _simulate(city: _City, end: datetime, console: Console) -> None:
+    """Run the queued actions up to ``end``; later ones stay queued for a continuation."""
     total = len(city.queue)
     with Progress(
         TextColumn("[bold]demo city[/] {task.description}"),
@@ -442,10 +468,10 @@ def seed_demo(
     ) as progress:
         bar = progress.add_task("simulating", total=total)
         while city.queue:
-            action = heapq.heappop(city.queue)
-            if action.when >= end:
+            if city.queue[0].when >= end:
                 break
-            clock.set(action.when)
+            action = heapq.heappop(city.queue)
+            city.clock.set(action.when)
             try:
                 _dispatch(city, action)
             except OneWindowError as exc:  # a demo step that breaks a rule is skipped, not fatal
@@ -456,7 +482,47 @@ def seed_demo(
                 total=max(total, action.seq),
                 description=f"{action.when:%Y-%m-%d}",
             )
-    return _totals(platform, summary)
+    if city.clock.now() < end:
+        city.clock.set(end)
+
+
+def continue_city(
+    history: DemoSummary,
+    weeks: int,
+    *,
+    speed: Mapping[str, float] | Callable[[str, float], float] | None = None,
+    cases_per_day: int | None = None,
+    console: Console | None = None,
+) -> DemoSummary:
+    """Run the city of ``history`` on for ``weeks`` more weeks from where it stopped.
+
+    ``speed`` changes staff speed factors first: a mapping of new factors, or a function of
+    (username, old factor) -> new factor (how the demo lets trained staff catch up). The
+    pending work (claimed tasks, waiting applicants) carries over; the run never goes past
+    the real present. Returns the same summary, updated, ready to be continued again.
+    """
+    console = console or Console(stderr=True)
+    city, start = history.city, history.ended_at
+    if city is None or start is None:
+        raise ValueError("this demo summary has no simulation to continue")
+    if isinstance(speed, Mapping):
+        city.speed.update(speed)
+    elif speed is not None:
+        city.speed = {who: speed(who, factor) for who, factor in city.speed.items()}
+    end = min(start + timedelta(weeks=weeks), datetime.now(city.platform.calendar.zone))
+    if end <= start:
+        return history
+    with city.platform.unit_of_work() as ctx:
+        services = {s.code: s for s in catalog.list_services(ctx)}
+    weights = [(services[c], w) for c, w in SERVICE_WEIGHTS.items() if c in services]
+    weights += [(s, 5) for s in services.values() if s.code not in SERVICE_WEIGHTS]
+    first = city._local(start).date()
+    if city._local(start).time() > DAY_START:  # that day's arrivals belong to the history
+        first += timedelta(days=1)
+    _schedule_arrivals(city, weights, first, end, cases_per_day or city.opts.cases_per_day)
+    _simulate(city, end, console)
+    history.ended_at = end
+    return _totals(city.platform, history)
 
 
 def _dispatch(city: _City, action: _Action) -> None:

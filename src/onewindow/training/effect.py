@@ -11,7 +11,7 @@ import random
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 from onewindow.training.profile import Completion
@@ -128,7 +128,7 @@ def did_from_completions(
     seed: int = 0,
 ) -> Effect:
     """DiD of one activity's metric: trainees cut at their own training, the others at the
-    trainees' median training time."""
+    trainees' median training time. A piece of work belongs to the period it was begun in."""
     if not trained_at:
         return Effect(None, None, None, 0, 0, reason="nobody has completed the course yet")
     cut_for_controls = statistics.median_low(sorted(trained_at.values()))
@@ -150,7 +150,10 @@ def did_from_completions(
             value = float(r.bad_rating)
         cut = trained_at.get(r.resource, cut_for_controls)
         slot = acc.setdefault(r.resource, [0.0, 0.0, 0.0, 0.0])
-        if r.at < cut:
+        # Work counts in the period it was begun in: a task taken up before the training
+        # and finished after it was still done by the untrained person.
+        begun = r.at - timedelta(minutes=r.minutes) if r.minutes is not None else r.at
+        if begun < cut:
             slot[0] += value
             slot[1] += 1
         else:

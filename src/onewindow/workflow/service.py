@@ -148,6 +148,11 @@ def _sync(
     """Make the task table and the saved state match the engine after a step."""
     out = StepOutcome()
     ready = {t.task_uuid: t for t in engine.ready_user_tasks()}
+    # Save the engine state first: its version check is where a concurrent step of the same
+    # case loses (cleanly, to be retried) before it writes any task row of its own.
+    state.state = engine.dump()
+    state.next_timer_at = engine.next_timer_due()
+    ctx.session.flush()
     for task in repo.open_tasks(ctx.session, application.id):
         if task.engine_task_id not in ready:
             task.status = "cancelled"
@@ -193,8 +198,6 @@ def _sync(
                 },
                 department=codes.get(task.department_id) if task.department_id else None,
             )
-    state.state = engine.dump()
-    state.next_timer_at = engine.next_timer_due()
     if engine.is_completed() and not state.completed:
         state.completed = True
         out.finished = True
