@@ -43,3 +43,13 @@ def test_the_loop_publishes_a_redesign_and_measures_it(city: Platform) -> None:
     assert cycle["measured_before"] > 0
     assert cycle["measured_after"] > 0
     assert kpis["trips_per_case"]["measured_after"] is not None
+    # The public board shows the prediction next to the measured effect, without sign-in.
+    from fastapi.testclient import TestClient
+
+    from onewindow.api.app import create_app
+
+    with TestClient(create_app(city)) as client:
+        page = client.get("/board")
+    assert page.status_code == 200
+    assert "流程优化：预测与实测" in page.text
+    assert f"{cycle['measured_change'] * 100:+.0f}%" in page.text

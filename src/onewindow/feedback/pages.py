@@ -21,6 +21,7 @@ from onewindow.feedback.schemas import RatingIn
 from onewindow.kit.errors import ValidationFailed
 from onewindow.security.authz import public, require_page
 from onewindow.security.schemas import Principal
+from onewindow.simulation import publish
 from onewindow.web import pages as web_pages
 from onewindow.web.i18n import Lang, lang_of, translate
 from onewindow.web.routes import PageCtx, PageRoute
@@ -179,7 +180,15 @@ async def rate_submit(
 def board_page(
     request: Request, ctx: PageCtx, who: Annotated[Principal | None, public()]
 ) -> Response:
-    return _page(request, "feedback_board.html", principal=who, items=feedback.public_board(ctx))
+    # Published redesigns: the simulation's prediction next to the measured effect.
+    redesigns = [publish.prediction_summary(p) for p in publish.list_predictions(ctx)]
+    return _page(
+        request,
+        "feedback_board.html",
+        principal=who,
+        items=feedback.public_board(ctx),
+        redesigns=redesigns,
+    )
 
 
 @router.get("/feedback")

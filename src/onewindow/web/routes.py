@@ -47,6 +47,7 @@ from onewindow.security.authz import (
 )
 from onewindow.security.endpoints import set_session_cookie
 from onewindow.security.schemas import Principal
+from onewindow.simulation import publish
 from onewindow.web.i18n import LANG_COOKIE, LANGS, Lang, error_text, lang_of, translate
 from onewindow.web.pages import home_for, mask_name, mask_phone, page, render_html
 from onewindow.workflow import flows
@@ -1218,6 +1219,7 @@ def dashboard(
         by_service=by_service,
         overdue_by_service=overdue_by_service,
         statuses=("in_progress", "returned", "approved", "rejected"),
+        redesigns=[publish.prediction_summary(p) for p in publish.list_predictions(ctx)],
     )
 
 
