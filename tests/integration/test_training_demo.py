@@ -71,14 +71,21 @@ def test_demo_training_effect_shows_in_later_weeks(platform: Platform) -> None:
     skill = {k: v for k, v in summary.effects.items() if k.startswith("skill-")}
     measured = [e for per in skill.values() for e in per.values() if e.estimate is not None]
     assert measured, summary.effects
-    # Every measured effect carries its interval around the estimate. Whether the demo's
-    # week after training shows a *significant* gain is not asserted: handling time is clock
-    # time, so a task crossing 17:00 adds a night, and with two trainees a course the interval
-    # is wide (see the closing note: working-minute handling time is the fix).
+    # Handling time is in working minutes (office hours on working days), so a task that
+    # crosses 17:00 no longer adds a night: the best course's gain is clear of zero, and no
+    # course makes its trainees significantly slower. (Checked on history seeds 7, 11, 21;
+    # on seed 13 one course, one trainee against three controls, comes out slower.)
     for e in measured:
         assert e.low is not None
         assert e.high is not None
         assert e.low <= e.high
+    best = min(measured, key=lambda e: e.estimate or 0.0)
+    assert best.estimate is not None
+    assert best.estimate < 0
+    assert best.high is not None
+    assert best.high < 0, best
+    slower = [e for e in measured if e.significant and (e.estimate or 0.0) > 0]
+    assert not slower, slower
     with platform.unit_of_work() as ctx:
         # Training was dated where the history stopped, not at the wall clock's now.
         done = [a.completed_at for a in training.assignments_for(ctx, catalog.list_staff(ctx))]

@@ -271,3 +271,32 @@ def test_pages_render_for_staff_and_heads(api: TestClient, city: Platform) -> No
     team = api.get("/training/team")
     assert team.status_code == 200, team.text
     assert "审查要点" in team.text
+
+
+def test_staff_complete_an_assigned_course_on_the_page(api: TestClient, city: Platform) -> None:
+    with city.unit_of_work() as ctx:
+        training.create_course(
+            ctx, key="c2", title="窗口礼仪", content_md="# 礼仪", skills=["service"], actor="t"
+        )
+        mine = training.assign_course(ctx, "c2", "fire_deng", due_on=DUE, actor="fire_feng")
+        theirs = training.assign_course(ctx, "c2", "fire_cao", due_on=DUE, actor="fire_feng")
+        mine_id, theirs_id = mine.id, theirs.id
+    token = login(api, "fire_deng")["X-CSRF-Token"]
+    page = api.get("/training")
+    assert f'action="/training/assignments/{mine_id}/complete"' in page.text
+    assert token in page.text
+    url = f"/training/assignments/{mine_id}/complete"
+    assert api.post(url, data={"csrf_token": "wrong"}).status_code == 403
+    other = api.post(f"/training/assignments/{theirs_id}/complete", data={"csrf_token": token})
+    assert other.status_code == 404
+    done = api.post(url, data={"csrf_token": token}, follow_redirects=False)
+    assert done.status_code == 303
+    assert done.headers["location"].startswith("/training")
+    with city.unit_of_work() as ctx:
+        deng, cao = (catalog.get_staff(ctx, u) for u in ("fire_deng", "fire_cao"))
+        (view,) = training.assignments_for(ctx, [deng])
+        assert view.completed_at is not None
+        (untouched,) = training.assignments_for(ctx, [cao])
+        assert untouched.completed_at is None
+    after = api.get("/training")
+    assert f'action="/training/assignments/{mine_id}/complete"' not in after.text

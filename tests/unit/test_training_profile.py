@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
 from typer.testing import CliRunner
 
 from onewindow.cli.training import training_app
+from onewindow.kit.calendar import default_calendar
 from onewindow.training.needs import find_needs, unjudged
 from onewindow.training.profile import completions, profile, robust_z
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Handling time counts working minutes (09:00–17:00 on working days), so each hand-made case
+# starts at 09:00 on its own working day: its clock minutes are then its working minutes.
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def _opening(i: int) -> datetime:
+    """09:00 Shanghai on the i-th working day from Monday 2 March 2026 (i = 0: that day)."""
+    day = default_calendar().add_workdays(date(2026, 3, 2), i)
+    return datetime.combine(day, time(9, 0), tzinfo=SHANGHAI).astimezone(UTC)
 
 
 def _log(work: list[tuple[str, str, str, float]], **extra: list[object]) -> pl.DataFrame:
-    """(case, activity, resource, minutes) -> start/complete rows, cases an hour apart."""
+    """(case, activity, resource, minutes) -> start/complete rows, a working day apart."""
     rows: list[dict[str, object]] = []
     for i, (case, activity, resource, minutes) in enumerate(work):
-        start = T0 + timedelta(hours=i)
+        start = _opening(i)
         for lc, ts in (("start", start), ("complete", start + timedelta(minutes=minutes))):
             rows.append(
                 {
@@ -78,6 +89,44 @@ def test_handling_time_is_start_to_complete_median() -> None:
     (minutes,) = [s for s in result.scores if s.metric == "handling_minutes"]
     assert minutes.value == 20
     assert minutes.cases == 3
+
+
+def _span(start: datetime, end: datetime) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "case:concept:name": ["c1", "c1"],
+            "concept:name": ["审查", "审查"],
+            "time:timestamp": [start, end],
+            "lifecycle:transition": ["start", "complete"],
+            "org:resource": ["A", "A"],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "minutes"),
+    [
+        # same morning: clock and working time agree
+        (datetime(2026, 3, 2, 10, 0), datetime(2026, 3, 2, 10, 25), 25),
+        # 16:30 to 09:30 the next day: 30 + 30, not 17 hours
+        (datetime(2026, 3, 2, 16, 30), datetime(2026, 3, 3, 9, 30), 60),
+        # Friday 16:00 to Monday 09:15: the weekend does not count
+        (datetime(2026, 3, 6, 16, 0), datetime(2026, 3, 9, 9, 15), 75),
+        # taken up at 08:00 and 18:00 the same day: the whole office day, 480
+        (datetime(2026, 3, 2, 8, 0), datetime(2026, 3, 2, 18, 0), 480),
+        # 30 Sept 16:00 to 8 Oct 09:10 across the National Day holiday: 60 + 10
+        (datetime(2026, 9, 30, 16, 0), datetime(2026, 10, 8, 9, 10), 70),
+        # Saturday work outside any office day counts nothing
+        (datetime(2026, 3, 7, 10, 0), datetime(2026, 3, 7, 11, 0), 0),
+    ],
+)
+def test_handling_time_counts_working_minutes(
+    start: datetime, end: datetime, minutes: float
+) -> None:
+    log = _span(start.replace(tzinfo=SHANGHAI), end.replace(tzinfo=SHANGHAI))
+    (row,) = completions(log)[0]
+    assert row.minutes == pytest.approx(minutes)
+    assert row.began == start.replace(tzinfo=SHANGHAI)
 
 
 def test_rework_and_send_back_share() -> None:

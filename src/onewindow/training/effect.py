@@ -11,7 +11,7 @@ import random
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Final
 
 from onewindow.training.profile import Completion
@@ -152,7 +152,7 @@ def did_from_completions(
         slot = acc.setdefault(r.resource, [0.0, 0.0, 0.0, 0.0])
         # Work counts in the period it was begun in: a task taken up before the training
         # and finished after it was still done by the untrained person.
-        begun = r.at - timedelta(minutes=r.minutes) if r.minutes is not None else r.at
+        begun = r.began if r.began is not None and r.began <= r.at else r.at
         if begun < cut:
             slot[0] += value
             slot[1] += 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from onewindow.security.authz import require_page, staff_of
 from onewindow.security.schemas import Principal
@@ -52,6 +52,18 @@ def my_training(
         assignments=training.assignments_for(ctx, [staff]),
         exams=training.my_exams(ctx, staff),
     )
+
+
+@router.post("/training/assignments/{assignment_id}/complete")
+def complete_assignment(
+    assignment_id: int,
+    ctx: PageCtx,
+    who: Annotated[Principal, require_page("training.self")],
+) -> Response:
+    """The learner marks an assigned course done (CSRF-checked form); another's is 404."""
+    training.complete_assignment(ctx, assignment_id, actor=staff_of(ctx, who))
+    ctx.session.commit()  # the page the browser goes to next must see it
+    return RedirectResponse("/training?completed=1", status_code=303)
 
 
 @router.get("/training/courses/{key}")

@@ -5,9 +5,12 @@ Pure functions over polars frames with XES column names, so the same rules run o
 platform's own log, an imported CSV/XES file, or a hand-made test log.
 
 Handling time is the span from an activity's ``start`` event to its ``complete`` event in the
-same case. A log without start events falls back to the ``start_timestamp`` column, and
-failing that to the time since the case's previous event (waiting included; the profile says
-which source it used). Peers are judged with a robust z-score: the distance from the median
+same case, counted in *working minutes*: only 09:00–17:00 (office time) on the working days
+of the calendar (``kit.calendar.default_calendar()`` unless one is given), so a task taken
+at 16:30 and finished at 09:30 the next working day took an hour, not seventeen. A log
+without start events falls back to the ``start_timestamp`` column, and failing that to the
+time since the case's previous event (waiting included; the profile says which source it
+used). Peers are judged with a robust z-score: the distance from the median
 of the *other* members of staff doing that activity, in units of their scaled MAD, so one
 slow person does not drag the yardstick they are measured by.
 """
@@ -18,11 +21,12 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Final, Literal
 
 import polars as pl
 
+from onewindow.kit.calendar import WorkingCalendar, default_calendar
 from onewindow.mining.frame import (
     ACTIVITY,
     CASE_ID,
@@ -43,6 +47,7 @@ __all__ = [
     "completions",
     "profile",
     "robust_z",
+    "working_minutes",
 ]
 
 DEFAULT_MIN_CASES: Final = 10
@@ -54,6 +59,8 @@ SEND_BACK_DECISIONS: Final = frozenset({"send_back", "return", "returned", "退�
 ESCALATION_ACTIVITIES: Final = frozenset({"超时督办"})
 ESCALATION_EVENT_TYPES: Final = frozenset({"task_escalated"})
 BAD_RATING_WORDS: Final = frozenset({"bad", "poor", "差评", "不满意", "非常不满意", "1", "2"})
+OFFICE_OPENS_MINUTE: Final = 9 * 60  # 09:00 local
+OFFICE_DAY_MINUTES: Final = 8 * 60  # to 17:00
 
 Metric = Literal["handling_minutes", "rework_share", "breach_share", "bad_rating_share"]
 METRICS: Final[tuple[Metric, ...]] = (
@@ -67,7 +74,11 @@ DurationSource = Literal["start_complete", "start_timestamp", "previous_event", 
 
 @dataclass(frozen=True)
 class Completion:
-    """One completed piece of work: who, what, which case, and what came of it."""
+    """One completed piece of work: who, what, which case, and what came of it.
+
+    ``minutes`` is the handling time in working minutes; ``began`` when the work was taken
+    up (``None`` when the log does not say).
+    """
 
     resource: str
     activity: str
@@ -77,6 +88,7 @@ class Completion:
     reworked: bool
     breached: bool
     bad_rating: bool | None
+    began: datetime | None = None
 
 
 @dataclass
@@ -163,8 +175,64 @@ def _bad_rating(expr: pl.Expr) -> pl.Expr:
     return text.is_in(list(BAD_RATING_WORDS))
 
 
-def completions(log: pl.DataFrame | pl.LazyFrame) -> tuple[list[Completion], Profile]:
-    """Each completed activity by a person, with its handling time and outcomes.
+# --------------------------------------------------------------------------- working time
+
+
+def _work_clock(
+    stamp: pl.Expr, calendar: WorkingCalendar, days: list[date], before: list[int]
+) -> pl.Expr:
+    """Working minutes from the first day of ``days`` to ``stamp`` (office hours only).
+
+    ``before[k]`` is the number of working days before ``days[k]``; a working day adds
+    the part of 09:00–17:00 local time already gone, a non-working day nothing.
+    """
+    naive = stamp.dt.convert_time_zone(calendar.tz).dt.replace_time_zone(None)
+    day = naive.dt.date()
+    of_day = (naive - naive.dt.truncate("1d")).dt.total_microseconds() / 60e6
+    working = [calendar.is_workday(d) for d in days]
+    full = day.replace_strict(days, [b * OFFICE_DAY_MINUTES for b in before], default=None)
+    open_today = day.replace_strict(days, working, default=False, return_dtype=pl.Boolean)
+    gone = (of_day - OFFICE_OPENS_MINUTE).clip(0, OFFICE_DAY_MINUTES)
+    return full.cast(pl.Float64) + pl.when(open_today).then(gone).otherwise(0.0)
+
+
+def working_minutes(
+    frame: pl.DataFrame, began: str, ended: str, calendar: WorkingCalendar | None = None
+) -> pl.Series:
+    """Working minutes (09:00–17:00 on the calendar's working days) from ``began`` to
+    ``ended``, two UTC datetime columns of ``frame``; null where either is null, and the
+    (negative) clock span where ``ended`` is before ``began``."""
+    calendar = calendar or default_calendar()
+    local = [
+        frame[c].dt.convert_time_zone(calendar.tz).dt.replace_time_zone(None).dt.date()
+        for c in (began, ended)
+    ]
+    stamps = pl.concat([s.drop_nulls() for s in local])
+    if stamps.is_empty():
+        return pl.Series("@minutes", [None] * frame.height, dtype=pl.Float64)
+    first, last = stamps.min(), stamps.max()
+    assert isinstance(first, date)
+    assert isinstance(last, date)
+    days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
+    before: list[int] = []
+    count = 0
+    for d in days:
+        before.append(count)
+        count += calendar.is_workday(d)
+    clock = (pl.col(ended) - pl.col(began)).dt.total_microseconds() / 60e6
+    work = _work_clock(pl.col(ended), calendar, days, before) - _work_clock(
+        pl.col(began), calendar, days, before
+    )
+    return frame.select(
+        pl.when(clock < 0).then(clock).otherwise(work).alias("@minutes")
+    ).to_series()
+
+
+def completions(
+    log: pl.DataFrame | pl.LazyFrame, *, calendar: WorkingCalendar | None = None
+) -> tuple[list[Completion], Profile]:
+    """Each completed activity by a person, with its handling time (working minutes on
+    ``calendar``, the shipped Chinese calendar by default) and outcomes.
 
     Returns the completions and an empty :class:`Profile` carrying what the log offered
     (duration source, ratings, deadlines).
@@ -220,7 +288,6 @@ def completions(log: pl.DataFrame | pl.LazyFrame) -> tuple[list[Completion], Pro
         .then(pl.col("@res"))
         .otherwise(_text(pl.col("@prev_res")) if has_starts else pl.lit(""))
         .alias("@who"),
-        ((pl.col(TIMESTAMP) - pl.col("@began")).dt.total_seconds() / 60.0).alias("@minutes"),
         # Redone: the same activity is completed again later in the case.
         (
             pl.col("@i").rank("ordinal").over([CASE_ID, ACTIVITY])
@@ -262,12 +329,24 @@ def completions(log: pl.DataFrame | pl.LazyFrame) -> tuple[list[Completion], Pro
         bad_cases |= set(frame.filter(_bad_rating(pl.col(col)))[CASE_ID].to_list())
     has_ratings = bool(rating_cols)
 
-    done = done.with_columns(sent_back.alias("@sent_back"), breached.alias("@late"))
+    done = done.with_columns(
+        sent_back.alias("@sent_back"),
+        breached.alias("@late"),
+        working_minutes(done, "@began", TIMESTAMP, calendar),
+    )
     out: list[Completion] = []
     for row in done.select(
-        "@who", ACTIVITY, CASE_ID, TIMESTAMP, "@minutes", "@again", "@sent_back", "@late"
+        "@who",
+        ACTIVITY,
+        CASE_ID,
+        TIMESTAMP,
+        "@minutes",
+        "@again",
+        "@sent_back",
+        "@late",
+        "@began",
     ).iter_rows():
-        who, activity, case, at, minutes, again, back, late = row
+        who, activity, case, at, minutes, again, back, late, began_at = row
         if who.lower() in NOT_STAFF or activity in ESCALATION_ACTIVITIES:
             continue
         good_minutes = minutes if minutes is not None and minutes >= 0 else None
@@ -281,6 +360,7 @@ def completions(log: pl.DataFrame | pl.LazyFrame) -> tuple[list[Completion], Pro
                 reworked=bool(again or back),
                 breached=bool(late or (case, activity) in escalated),
                 bad_rating=(case in bad_cases) if has_ratings else None,
+                began=began_at,
             )
         )
     empty = Profile([], 0, source, has_ratings, has_deadlines, notes)
@@ -302,7 +382,12 @@ def _metric_values(rows: Sequence[Completion]) -> dict[Metric, float | None]:
     }
 
 
-def profile(log: pl.DataFrame | pl.LazyFrame, *, min_cases: int = DEFAULT_MIN_CASES) -> Profile:
+def profile(
+    log: pl.DataFrame | pl.LazyFrame,
+    *,
+    min_cases: int = DEFAULT_MIN_CASES,
+    calendar: WorkingCalendar | None = None,
+) -> Profile:
     """Score every (resource, activity, metric) against the activity's other staff.
 
     A pair with fewer than ``min_cases`` distinct cases is reported ``too_few_cases`` and
@@ -313,7 +398,7 @@ def profile(log: pl.DataFrame | pl.LazyFrame, *, min_cases: int = DEFAULT_MIN_CA
     """
     if min_cases < 1:
         min_cases = 1
-    rows, result = completions(log)
+    rows, result = completions(log, calendar=calendar)
     result.min_cases = min_cases
     groups: dict[tuple[str, str], list[Completion]] = {}
     for r in rows:

@@ -435,6 +435,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tr_course": ("课程", "Course"),
     "tr_due": ("截止", "Due"),
     "tr_done": ("已完成", "Done"),
+    "tr_mark_done": ("标记为已学完", "Mark as completed"),
     "tr_overdue": ("已逾期", "Overdue"),
     "tr_open": ("待完成", "To do"),
     "tr_reason": ("原因", "Why"),
