@@ -20,7 +20,7 @@ from onewindow.catalog.models import (
     Staff,
 )
 from onewindow.catalog.schemas import APPLICANT_LANE, DepartmentsFile, ServiceFile
-from onewindow.kit.errors import NotFound, PermissionDenied, ValidationFailed
+from onewindow.kit.errors import NotFound, ValidationFailed
 from onewindow.kit.platform import Ctx
 from onewindow.workflow.engine import CompiledProcess, ProcessInvalid, compile_bpmn
 
@@ -113,17 +113,21 @@ def get_process(ctx: Ctx, process_definition_id: int) -> ProcessDefinition:
     return proc
 
 
+def compiled_process(ctx: Ctx, process_definition_id: int) -> CompiledProcess:
+    """The engine-ready form of a stored process version.
+
+    A stored version never changes, so the platform keeps it by id after the first read.
+    """
+    key = ("compiled_process", process_definition_id)
+    compiled: CompiledProcess | None = ctx.shared.get(key)
+    if compiled is None:
+        proc = get_process(ctx, process_definition_id)
+        compiled = ctx.shared[key] = CompiledProcess.from_json(proc.compiled)
+    return compiled
+
+
 def process_versions(ctx: Ctx, process_key: str) -> Sequence[ProcessDefinition]:
     return repo.process_versions(ctx.session, process_key)
-
-
-def require_role(staff: Staff, *roles: str) -> None:
-    if not set(roles) & set(staff.roles):
-        raise PermissionDenied(
-            f"{staff.username} needs one of the roles {', '.join(roles)}",
-            message_zh=f"{staff.username} 没有所需角色（{'、'.join(roles)}）",
-            code="permission.role_required",
-        )
 
 
 def department_for_lane(service: ServiceItem, lane: str | None) -> str | None:

@@ -7,8 +7,6 @@ instead of a stack trace.
 from __future__ import annotations
 
 import functools
-import json
-import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -310,14 +308,6 @@ def worker_cmd(
         time.sleep(interval)
 
 
-def main() -> None:  # pragma: no cover - console entry
-    sys.exit(app())
-
-
 @app.callback()
 def _root() -> None:
     """onewindow: 一窗受理 on BPMN."""
-
-
-def _json(data: Any) -> None:
-    out.print_json(json.dumps(data, ensure_ascii=False, default=str))

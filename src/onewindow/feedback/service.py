@@ -57,7 +57,7 @@ from onewindow.intake.models import Application
 from onewindow.kit.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from onewindow.kit.platform import Ctx
 from onewindow.workflow import service as workflow
-from onewindow.workflow.engine import CompiledProcess, EngineCase
+from onewindow.workflow.engine import EngineCase
 
 # --- policy ---------------------------------------------------------------------------------
 
@@ -273,15 +273,6 @@ def _process_id(ctx: Ctx, kind: str) -> int:
     return known
 
 
-def _compiled(ctx: Ctx, process_definition_id: int) -> CompiledProcess:
-    key = ("compiled_process", process_definition_id)
-    compiled: CompiledProcess | None = ctx.shared.get(key)
-    if compiled is None:
-        proc = catalog.get_process(ctx, process_definition_id)
-        compiled = ctx.shared[key] = CompiledProcess.from_json(proc.compiled)
-    return compiled
-
-
 def _due_variables(ctx: Ctx, case: FeedbackCase, now: datetime) -> dict[str, str]:
     """Timer instants for whatever task comes next, counted from ``now``."""
     p = policy(ctx)
@@ -354,7 +345,8 @@ def _start_case(
     ctx.session.add(case)
     ctx.session.flush()
     variables = {**data, **_due_variables(ctx, case, now), "case_number": case.number}
-    engine = EngineCase.start(_compiled(ctx, case.process_definition_id), variables, now)
+    compiled = catalog.compiled_process(ctx, case.process_definition_id)
+    engine = EngineCase.start(compiled, variables, now)
     _event(ctx, case, FeedbackEventType.CASE_STARTED, "立案", now)
     _sync(ctx, case, engine, now)
     return case
@@ -438,7 +430,7 @@ def _sync(ctx: Ctx, case: FeedbackCase, engine: EngineCase, now: datetime) -> No
 
 
 def _restore(ctx: Ctx, case: FeedbackCase) -> EngineCase:
-    return EngineCase.restore(_compiled(ctx, case.process_definition_id), case.state)
+    return EngineCase.restore(catalog.compiled_process(ctx, case.process_definition_id), case.state)
 
 
 # --- tasks: who may complete them ------------------------------------------------------------

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from onewindow.catalog import service as catalog
-from onewindow.catalog.models import ProcessDefinition, ServiceItem, Staff
+from onewindow.catalog.models import ServiceItem, Staff
 from onewindow.eventlog import service as eventlog
 from onewindow.eventlog.models import EventType
 from onewindow.eventlog.schemas import NewEvent
@@ -24,7 +24,7 @@ from onewindow.kit.errors import Conflict, NotFound, PermissionDenied, Validatio
 from onewindow.kit.platform import Ctx
 from onewindow.security import ledger
 from onewindow.workflow import repository as repo
-from onewindow.workflow.engine import CompiledProcess, EngineCase, ReadyTask
+from onewindow.workflow.engine import EngineCase, ReadyTask
 from onewindow.workflow.models import CaseState, Task
 
 RETURN_ACTIVITY = "补正通知"
@@ -44,26 +44,6 @@ class StepOutcome:
     outcome: str | None = None
 
 
-_COMPILED: dict[str, CompiledProcess] = {}
-
-
-def _engine(proc: ProcessDefinition) -> CompiledProcess:
-    """The compiled process of a stored version, parsed once per distinct content."""
-    compiled = _COMPILED.get(proc.sha256)
-    if compiled is None:
-        compiled = _COMPILED[proc.sha256] = CompiledProcess.from_json(proc.compiled)
-    return compiled
-
-
-def _compiled(ctx: Ctx, process_definition_id: int) -> CompiledProcess:
-    """A stored version never changes, so the platform keeps it by id after the first read."""
-    key = ("compiled_process", process_definition_id)
-    compiled: CompiledProcess | None = ctx.shared.get(key)
-    if compiled is None:
-        compiled = ctx.shared[key] = _engine(catalog.get_process(ctx, process_definition_id))
-    return compiled
-
-
 def _case_payload(application: Application, service: ServiceItem) -> dict[str, Any]:
     return {
         "case_number": application.number,
@@ -81,13 +61,21 @@ def _department_codes(ctx: Ctx) -> dict[str, int]:
     return codes
 
 
-def _lane_departments(ctx: Ctx, service: ServiceItem) -> dict[str | None, int | None]:
-    """Department id behind each lane of the service (None: the applicant's own lane)."""
+def _lane_departments(
+    ctx: Ctx, service: ServiceItem, engine: EngineCase
+) -> dict[str | None, int | None]:
+    """Department id behind each lane of the process (None: the applicant's own lane).
+
+    A lane is mapped by the service file, or named after a department code.
+
+    Raises:
+        NotFound: a lane whose department is not in the catalogue.
+    """
     ids = _department_codes(ctx)
     lanes: dict[str | None, int | None] = {None: None}
-    for lane in service.lanes:
-        dept = catalog.department_for_lane(service, lane)
-        lanes[lane] = ids.get(dept) if dept else None
+    for lane in engine.process.lanes:
+        code = catalog.department_for_lane(service, lane)
+        lanes[lane] = (ids.get(code) or catalog.get_department(ctx, code).id) if code else None
     return lanes
 
 
@@ -100,10 +88,7 @@ def _new_task(
     lanes: dict[str | None, int | None],
     now: datetime,
 ) -> Task:
-    if ready.lane in lanes:
-        dept_id = lanes[ready.lane]
-    else:  # a lane named after a department code, not mapped in the service file
-        dept_id = _lane_department_id(ctx, service, ready.lane)
+    dept_id = lanes[ready.lane]
     info = engine.process.user_tasks_by_id.get(ready.task_id)
     sla_days = service.task_sla_days.get(ready.task_id, 1)
     return Task(
@@ -132,11 +117,6 @@ def _new_task(
     )
 
 
-def _lane_department_id(ctx: Ctx, service: ServiceItem, lane: str | None) -> int | None:
-    code = catalog.department_for_lane(service, lane)
-    return catalog.get_department(ctx, code).id if code else None
-
-
 def _sync(
     ctx: Ctx,
     application: Application,
@@ -160,7 +140,7 @@ def _sync(
         else:
             del ready[task.engine_task_id]
     ref = intake.case_ref(application, service)
-    lanes = _lane_departments(ctx, service) if ready else {}
+    lanes = _lane_departments(ctx, service, engine) if ready else {}
     created_for: list[tuple[Task, ReadyTask]] = []
     for r in ready.values():
         task = _new_task(ctx, application, service, engine, r, lanes, now)
@@ -237,7 +217,7 @@ def _outcome(ctx: Ctx, application: Application) -> str:
 
 def start_case(ctx: Ctx, application: Application, service: ServiceItem) -> StepOutcome:
     """Start the engine on the process version the application was taken under."""
-    compiled = _compiled(ctx, application.process_definition_id)
+    compiled = catalog.compiled_process(ctx, application.process_definition_id)
     now = ctx.clock.now()
     data: dict[str, Any] = {
         **application.form_data,
@@ -314,6 +294,11 @@ def _check_actor(task: Task, who: Staff | Actor) -> Actor:
             code="task.claimed_by_other",
         )
     return actor
+
+
+def _restore(ctx: Ctx, state: CaseState) -> EngineCase:
+    compiled = catalog.compiled_process(ctx, state.process_definition_id)
+    return EngineCase.restore(compiled, state.state)
 
 
 def _state_of(ctx: Ctx, application: Application) -> CaseState:
@@ -451,7 +436,7 @@ def _complete(
     state: CaseState | None = None,
 ) -> StepOutcome:
     state = state or _state_of(ctx, application)
-    engine = EngineCase.restore(_compiled(ctx, state.process_definition_id), state.state)
+    engine = _restore(ctx, state)
     now = ctx.clock.now()
     engine.complete(task.engine_task_id, data, now)
     task.status, task.completed_by, task.completed_at = "completed", resource, now
@@ -530,7 +515,7 @@ def fire_due_timers(ctx: Ctx, *, limit: int = 100) -> int:
     for state in repo.cases_with_due_timers(ctx.session, now, limit):
         application = intake.get_application(ctx, state.application_id)
         service = catalog.get_service_by_id(ctx, application.service_item_id)
-        engine = EngineCase.restore(_compiled(ctx, state.process_definition_id), state.state)
+        engine = _restore(ctx, state)
         names = engine.fire_due_timers(now)
         ref = intake.case_ref(application, service)
         for name in names:
