@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
 DEMO_ARGS ?= --weeks 8 --seed 42
 
-.PHONY: install browser demo test lint typecheck importlint pytest bench clean
+.PHONY: install browser pdftools demo test lint typecheck importlint pytest bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,18 @@ browser:
 	    echo "chromium not installed and cannot install it here: browser tests will be skipped"; \
 	  fi; }
 
+# The official-document tests read PDFs back with poppler (pdftotext, pdftoppm; poppler-data
+# for the Chinese CID font's CMaps) and decode their QR codes with zbarimg. Installed when we
+# may; otherwise those checks skip and say why (pypdf still reads every document).
+pdftools:
+	@{ command -v pdftoppm >/dev/null 2>&1 && command -v zbarimg >/dev/null 2>&1 && [ -d /usr/share/poppler/cMap ]; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian poppler-utils, poppler-data and zbar-tools for the document tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils poppler-data zbar-tools >/dev/null; \
+	  else \
+	    echo "poppler-utils/zbar-tools not installed and cannot install them here: those document checks will be skipped"; \
+	  fi; }
+
 demo: install
 	$(BIN)/onewindow demo $(DEMO_ARGS)
 
@@ -42,7 +54,7 @@ typecheck: install
 importlint: install
 	$(BIN)/lint-imports
 
-pytest: install browser
+pytest: install browser pdftools
 	$(BIN)/pytest -q
 
 test: lint typecheck importlint pytest
