@@ -180,9 +180,10 @@ def test_refusals_print_reasons_legal_basis_and_rights_of_review(kind: DocumentK
 
 
 def test_a_grant_prints_what_is_permitted_its_basis_and_rights() -> None:
-    doc = sample(DocumentKind.PERMIT_GRANTED_DECISION)
+    doc = sample(DocumentKind.PERMIT_GRANTED_DECISION, document_number="海市监许准〔2026〕123号")
     pdf = render(doc)
-    assert_says(pdf, "决定准予行政许可", *doc.items, *doc.reasons, *doc.legal_basis)
+    assert_says(pdf, "海市监许准〔2026〕123号", "决定准予行政许可", *doc.items, *doc.reasons)
+    assert_says(pdf, *doc.legal_basis)
     assert_says(pdf, "申请行政复议", "提起行政诉讼")
 
 
@@ -483,3 +484,28 @@ def test_importing_the_package_does_not_load_reportlab() -> None:
     code = "import sys, onewindow.documents; print('reportlab' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("kind", list(DocumentKind))
+def test_stored_data_renders_the_same_bytes_again(kind: DocumentKind) -> None:
+    import json
+
+    doc = sample(kind)
+    stored = json.dumps(doc.to_dict(), ensure_ascii=False)
+    again = DocumentData.from_dict(json.loads(stored))
+    assert again == doc
+    assert render(again) == render(doc)
+
+
+def test_stored_data_that_does_not_fit_is_refused() -> None:
+    stored = sample(DocumentKind.PERMIT_REFUSED_DECISION).to_dict()
+    for broken, code in [
+        (stored | {"colour": "red"}, "document.invalid"),
+        (stored | {"issued_on": "2026-02-30"}, "document.invalid"),
+        ({k: v for k, v in stored.items() if k != "case_number"}, "document.invalid"),
+        (stored | {"reasons": []}, "document.reasons_required"),
+        (stored | {"review": {"court": "海州市东城区人民法院"}}, "document.invalid"),
+    ]:
+        with pytest.raises(ValidationFailed) as caught:
+            DocumentData.from_dict(broken)
+        assert caught.value.code == code

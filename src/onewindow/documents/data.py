@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from enum import StrEnum, unique
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from onewindow.documents._gb1_coverage import RANGES
@@ -127,6 +127,53 @@ class DocumentData:
     def verify_url(self) -> str:
         """What the QR code holds: ``{base_url}/verify/{code}``."""
         return f"{self.base_url}/verify/{self.verification_code}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: store it with the document to re-render the same bytes later."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, date):
+                value = value.isoformat()
+            elif isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, ReviewRights):
+                value = {"review_body": value.review_body, "court": value.court}
+            out[f.name] = value.value if isinstance(value, DocumentKind) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DocumentData:
+        """The inverse of ``to_dict``; checked like any construction.
+
+        Raises:
+            ValidationFailed: ``document.invalid`` for unknown keys or malformed dates, and
+                whatever the content itself fails.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise _fail(
+                "invalid", f"unknown fields {unknown}", f"未知字段 {unknown}", fields=unknown
+            )
+        values = dict(data)
+        for name in ("issued_on", "received_on", "deadline"):
+            if isinstance(values.get(name), str):
+                try:
+                    values[name] = date.fromisoformat(values[name])
+                except ValueError:
+                    raise _fail(
+                        "invalid", f"{name} is not a date", f"{name} 不是日期", field=name
+                    ) from None
+        for name in ("items", "reasons", "legal_basis"):
+            if isinstance(values.get(name), list):
+                values[name] = tuple(values[name])
+        try:
+            if isinstance(values.get("review"), dict):
+                values["review"] = ReviewRights(**values["review"])
+            return cls(**values)
+        except TypeError as exc:  # a required field missing, or an unknown one in review
+            raise _fail("invalid", str(exc), f"文书数据不完整：{exc}") from None
 
 
 # --- limits -------------------------------------------------------------------------------
