@@ -52,6 +52,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+LIVE_PLATFORM: dict[str, Platform] = {}
+
+
 @pytest.fixture
 def live(settings: Settings) -> Iterator[tuple[str, Codes]]:
     """A real server (uvicorn in a thread) on a database seeded with a week of the demo city."""
@@ -79,6 +82,7 @@ def live(settings: Settings) -> Iterator[tuple[str, Codes]]:
         if server.started:
             break
         time.sleep(0.05)
+    LIVE_PLATFORM["platform"] = platform
     yield f"http://127.0.0.1:{port}", codes
     server.should_exit = True
     thread.join(10)
@@ -254,3 +258,109 @@ def test_pages_load_nothing_from_the_network(live: tuple[str, Codes], page: Page
     sign_in(page, base, "center_qian")
     page.goto(base + "/desk?service=SAMR-001")
     assert outside == []
+
+
+def _sign_in_applicant(page: Page, base: str, codes: Codes, phone: str) -> None:
+    page.goto(f"{base}/portal/login")
+    page.fill("#phone", phone)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    page.fill("#code", codes.sent[phone])
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def _taken_and_accepted(platform: Platform, phone: str) -> str:
+    """A business-licence application taken at the window and accepted, for SAMR to review."""
+    from onewindow.catalog import service as catalog
+    from onewindow.intake.schemas import ApplicantIn, Upload
+    from onewindow.workflow import flows
+    from onewindow.workflow import service as workflow
+
+    def submit(ctx: Any) -> str:
+        service = catalog.get_service(ctx, "SAMR-001")
+        uploads = [Upload(m.code, f"{m.code}.pdf", b"%PDF-1.4\n%%EOF\n") for m in service.materials]
+        form = {
+            f["name"]: (
+                f["options"][0]
+                if f.get("options")
+                else 100
+                if f["type"] in ("number", "integer")
+                else "临江"
+            )
+            for f in service.form_fields
+            if f.get("required")
+        }
+        sub = flows.submit_application(
+            ctx,
+            "SAMR-001",
+            ApplicantIn("business", COMPANY, "闽江贸易有限公司", phone),
+            channel="window",
+            form=form,
+            uploads=uploads,
+            actor="center_qian",
+        )
+        (accept,) = sub.outcome.created
+        workflow.complete_task(
+            ctx, accept.id, {"decision": "approve"}, actor=catalog.get_staff(ctx, "center_qian")
+        )
+        return sub.application.number
+
+    return platform.run(submit)
+
+
+def _open_task(page: Page, base: str, case_number: str) -> None:
+    page.goto(f"{base}/workbench")
+    page.locator("tr", has_text=case_number).first.locator("a").first.click()
+    page.wait_for_load_state("networkidle")
+
+
+def test_refusal_reasons_and_supplement_items_reach_the_applicant(
+    live: tuple[str, Codes], page: Page
+) -> None:
+    base, codes = live
+    phone = "13912340000"
+    platform = LIVE_PLATFORM["platform"]
+    refused, returned = _taken_and_accepted(platform, phone), _taken_and_accepted(platform, phone)
+    reason = "申请的企业名称与本机关已登记的同行业企业名称相同，请更换字号后重新申请。"
+
+    sign_in(page, base, "samr_wang")
+    _open_task(page, base, refused)
+    page.click("details.refusal summary")
+    page.fill("#reason", reason)
+    page.select_option("#legal_basis", "name_conflict")
+    page.click("button[name=action][value=reject]")  # not confirmed yet: refused, input kept
+    page.wait_for_load_state("networkidle")
+    assert "请勾选确认" in page.content()
+    assert page.input_value("#reason") == reason
+    page.check("input[name=confirm_refusal]")
+    shot(page, "13_task_refusal")
+    page.click("button[name=action][value=reject]")
+    page.wait_for_load_state("networkidle")
+    assert "/workbench" in page.url
+
+    _open_task(page, base, returned)
+    page.check("input[name=missing][value=articles_of_association]")
+    page.check("input[name=missing][value=id_card]")
+    page.fill("#f_comment", "章程须全体股东签字；身份证复印件不清晰")
+    page.click("button[name=action][value=send_back]")
+    page.wait_for_load_state("networkidle")
+    sign_out(page)
+
+    _sign_in_applicant(page, base, codes, phone)
+    page.goto(f"{base}/portal/cases/{refused}")
+    body = page.content()
+    assert reason in body
+    assert "企业名称登记管理规定" in body
+    assert "行政复议" in body
+    assert "不予行政许可决定书" in body  # the decision document is listed
+    shot(page, "14_portal_refused")
+    page.goto(f"{base}/portal/cases/{returned}")
+    body = page.content()
+    assert "公司章程" in body
+    assert "法定代表人身份证" in body
+    assert "章程须全体股东签字" in body
+    assert "补正材料通知书" in body
+    # only the two materials asked for can be uploaded
+    assert page.locator("input[type=file]").count() == 2
+    shot(page, "15_portal_supplement")

@@ -44,12 +44,13 @@ def closed_case(city: Platform, phone: str = PHONE) -> str:
 
     app_id = city.run(submit)
     for element, user, data in (
-        ("Task_window_accept", "center_qian", {"materials_complete": True}),
+        ("Task_window_accept", "center_qian", {"decision": "approve"}),
         ("Task_hrss_review", "hrss_hu", {"decision": "approve"}),
         ("Task_window_issue", "center_qian", {}),
     ):
         with city.unit_of_work() as ctx:
-            task = next(t for t in workflow.open_tasks(ctx, app_id) if t.element_id == element)
+            case = workflow.application_case(ctx, app_id)
+            task = next(t for t in workflow.open_tasks(ctx, case.id) if t.element_id == element)
             workflow.complete_task(ctx, task.id, data, actor=catalog.get_staff(ctx, user))
     with city.unit_of_work() as ctx:
         from onewindow.intake import service as intake
@@ -65,18 +66,16 @@ def staff(ctx: Ctx, username: str) -> feedback.Actor:
 
 def open_task(city: Platform, case_number: str, element: str) -> int:
     with city.unit_of_work() as ctx:
-        case = feedback.repo.case_by_number(ctx.session, case_number)
-        assert case is not None
-        tasks = {t.element_id: t.id for t in feedback.repo.open_tasks(ctx.session, case.id)}
+        case = workflow.case_by_number(ctx, case_number)
+        tasks = {t.element_id: t.id for t in workflow.open_tasks(ctx, case.id)}
         assert element in tasks, f"{element} not open; open: {sorted(tasks)}"
         return tasks[element]
 
 
 def open_elements(city: Platform, case_number: str) -> set[str]:
     with city.unit_of_work() as ctx:
-        case = feedback.repo.case_by_number(ctx.session, case_number)
-        assert case is not None
-        return {t.element_id for t in feedback.repo.open_tasks(ctx.session, case.id)}
+        case = workflow.case_by_number(ctx, case_number)
+        return {t.element_id for t in workflow.open_tasks(ctx, case.id)}
 
 
 def work(city: Platform, case_number: str, element: str, user: str, data: dict[str, Any]) -> None:

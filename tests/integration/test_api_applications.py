@@ -191,7 +191,7 @@ def test_send_back_and_supplement_over_http(client: TestClient) -> None:
     )
     r = reviewer.post(
         f"/tasks/{review}/send-back",
-        json={"missing": ["公司章程缺少股东签字"], "comment": "请补签"},
+        json={"missing": ["articles_of_association"], "comment": "公司章程缺少股东签字，请补签"},
     )
     assert r.status_code == 200, r.text
     assert r.json()["case_status"] == "returned"
@@ -227,7 +227,7 @@ def test_applicant_applies_online_with_own_phone_only(client: TestClient) -> Non
         "applicant_kind": "business",
         "applicant_id_number": "91350100M000100Y43",
         "applicant_name": "闽江贸易有限公司",
-        "form": '{"company_name": "x", "company_type": "x", "registered_capital": 1, '
+        "form": '{"company_name": "x", "company_type": "个人独资企业", "registered_capital": 1, '
         '"legal_representative": "x", "business_scope": "x", "registered_address": "x"}',
     }
     r = owner.post("/applications", data=fields, files=material_files())

@@ -27,13 +27,13 @@ REQUIRED_MATERIALS = (
 )
 FORM: dict[str, Any] = {
     "company_name": "闽江贸易有限公司",
-    "company_type": "有限责任公司",
+    "company_type": "有限责任公司（自然人投资或控股）",
     "registered_capital": 100,
     "legal_representative": "张三",
     "business_scope": "日用百货销售",
     "registered_address": "鼓楼区五四路 1 号",
 }
-ACCEPT = {"materials_complete": True}
+ACCEPT = {"decision": "approve"}
 APPROVE = {"decision": "approve"}
 
 

@@ -176,6 +176,7 @@ def world(client: TestClient, city: Platform) -> tuple[list[Caller], dict[str, s
         "number": number,
         "sha256": case["materials"][0]["sha256"],
         "task_id": str(case["open_tasks"][0]["id"]),
+        "document_id": str(case["documents"][0]["id"]),
         "code": case["service"],
         "token_id": str(spare.json()["id"]),
         "subscription_id": "1",

@@ -22,7 +22,7 @@ from onewindow.workflow import flows
 from onewindow.workflow import service as workflow
 from tests.conftest import DEMO_CITY
 
-from .helpers import COMPANY, PERSON, complete, open_tasks, pdf
+from .helpers import COMPANY, PERSON, complete, open_tasks, pdf, valid_form
 
 
 def _counts(platform: Platform) -> tuple[int, int, int, int]:
@@ -39,7 +39,7 @@ def _counts(platform: Platform) -> tuple[int, int, int, int]:
 def _card_inputs(city: Platform) -> tuple[dict[str, Any], list[Upload]]:
     with city.unit_of_work() as ctx:
         service = catalog.get_service(ctx, "HRSS-001")
-        form = {f["name"]: "x" for f in service.form_fields if f.get("required")}
+        form = valid_form(service)
         uploads = [
             Upload(m.code, f"{m.code}.pdf", pdf(m.code)) for m in service.materials if m.required
         ]
@@ -187,8 +187,13 @@ def test_applicant_task_is_not_for_staff_and_decision_is_checked(city: Platform)
             )
         )
     assert info.value.code == "task.send_back_empty"
+    with pytest.raises(OneWindowError) as info:
+        complete(
+            city, accept, "center_qian", {"decision": "send_back", "missing_materials": ["照片"]}
+        )
+    assert info.value.code == "decision.missing_item_unknown"  # items come from the list
     complete(
-        city, accept, "center_qian", {"materials_complete": False, "missing_materials": ["照片"]}
+        city, accept, "center_qian", {"decision": "send_back", "missing_materials": ["id_card"]}
     )
     (task_id,) = open_tasks(city, app_id).values()
     with pytest.raises(OneWindowError) as info:

@@ -18,7 +18,7 @@ from onewindow.kit.platform import Platform
 from onewindow.workflow import flows
 from onewindow.workflow import service as workflow
 
-from .helpers import COMPANY, PERSON, complete, open_tasks, pdf
+from .helpers import COMPANY, PERSON, complete, open_tasks, pdf, valid_form
 
 PERMIT_FORM = {
     "project_name": "滨江科创中心一期",
@@ -77,7 +77,10 @@ def test_construction_permit_end_to_end_matches_exported_xes(
         "Task_quality_safety_register",
     } <= set(parallel)
     with city.unit_of_work() as ctx:
-        depts = {t.element_id: t.department_id for t in workflow.open_tasks(ctx, app_id)}
+        depts = {
+            t.element_id: t.department_id
+            for t in workflow.open_tasks(ctx, workflow.application_case(ctx, app_id).id)
+        }
         assert depts["Task_fire_design_review"] == catalog.get_department(ctx, "FIRE").id
         assert depts["Task_housing_drawing_review"] == catalog.get_department(ctx, "HOUSING").id
     work("Task_fire_design_review", "fire_deng")
@@ -93,7 +96,7 @@ def test_construction_permit_end_to_end_matches_exported_xes(
         application = intake.get_application(ctx, app_id)
         assert application.status == "approved"
         assert application.closed_at is not None
-        assert workflow.open_tasks(ctx, app_id) == []
+        assert workflow.open_tasks(ctx, workflow.application_case(ctx, app_id).id) == []
         eventlog.export(ctx, tmp_path / "log.xes", "xes")
 
     df = pm4py.read_xes(str(tmp_path / "log.xes"))
@@ -109,7 +112,7 @@ def test_send_back_counts_a_return_and_supplement_resumes(city: Platform) -> Non
         uploads = [
             Upload(m.code, f"{m.code}.pdf", pdf(m.code)) for m in service.materials if m.required
         ]
-        form = {f["name"]: "x" for f in service.form_fields if f.get("required")}
+        form = valid_form(service)
         form["registered_capital"] = 100
     sub = city.run(
         lambda ctx: flows.submit_application(
@@ -129,7 +132,8 @@ def test_send_back_counts_a_return_and_supplement_resumes(city: Platform) -> Non
         lambda ctx: workflow.send_back(
             ctx,
             review,
-            ["公司章程缺少股东签字", "住所证明不清晰"],
+            ["articles_of_association", "registration_application"],
+            "公司章程缺少股东签字；住所证明不清晰",
             actor=catalog.get_staff(ctx, "samr_wang"),
         )
     )
@@ -137,7 +141,8 @@ def test_send_back_counts_a_return_and_supplement_resumes(city: Platform) -> Non
         application = intake.get_application(ctx, app_id)
         assert application.status == "returned"
         assert application.returns == 1
-        (applicant_task,) = workflow.open_tasks(ctx, app_id)
+        case_id = workflow.application_case(ctx, app_id).id
+        (applicant_task,) = workflow.open_tasks(ctx, case_id)
         assert applicant_task.for_applicant
 
     city.run(
@@ -159,7 +164,7 @@ def test_send_back_counts_a_return_and_supplement_resumes(city: Platform) -> Non
     with city.unit_of_work() as ctx:
         application = intake.get_application(ctx, app_id)
         assert (application.status, application.returns) == ("approved", 1)
-        activities = [e.activity for e in eventlog.case_history(ctx, app_id)]
+        activities = [e.activity for e in eventlog.history_of_number(ctx, application.number)]
         assert activities.count("营业执照核准") == 4  # start+complete, twice
         assert "补正通知" in activities
 
@@ -168,7 +173,7 @@ def test_reject_closes_case_as_rejected(city: Platform) -> None:
     with city.unit_of_work() as ctx:
         service = catalog.get_service(ctx, "SAMR-001")
         uploads = [Upload(m.code, "f.pdf", pdf(m.code)) for m in service.materials if m.required]
-        form = {f["name"]: "x" for f in service.form_fields if f.get("required")}
+        form = valid_form(service)
         form["registered_capital"] = 10
     sub = city.run(
         lambda ctx: flows.submit_application(
@@ -186,17 +191,22 @@ def test_reject_closes_case_as_rejected(city: Platform) -> None:
         city,
         open_tasks(city, sub.application.id)["Task_samr_review"],
         "samr_wang",
-        {"decision": "reject", "comment": "经营范围涉及前置许可"},
+        {
+            "decision": "reject",
+            "comment": "经营范围涉及前置许可",
+            "reason": "经营范围含有须经前置许可的项目，申请人未取得相关许可。",
+            "legal_basis": "conditions_not_met",
+        },
     )
     with city.unit_of_work() as ctx:
         assert intake.get_application(ctx, sub.application.id).status == "rejected"
-        assert workflow.open_tasks(ctx, sub.application.id) == []
+        assert workflow.open_tasks(ctx, workflow.application_case(ctx, sub.application.id).id) == []
 
 
 def _social_card(city: Platform, uploads: list[Upload]) -> int:
     with city.unit_of_work() as ctx:
         service = catalog.get_service(ctx, "HRSS-001")
-        form = {f["name"]: "x" for f in service.form_fields if f.get("required")}
+        form = valid_form(service)
     return city.run(
         lambda ctx: flows.submit_application(
             ctx,
@@ -367,7 +377,7 @@ def test_sla_queries(city: Platform, clock: ManualClock) -> None:
         city, [Upload(m.code, "a.pdf", pdf(m.code)) for m in materials if m.required]
     )
     with city.unit_of_work() as ctx:
-        (task,) = workflow.open_tasks(ctx, app_id)
+        (task,) = workflow.open_tasks(ctx, workflow.application_case(ctx, app_id).id)
         assert workflow.overdue_tasks(ctx) == []
         assert [t.id for t in workflow.tasks_nearing_sla(ctx, timedelta(days=3))] == [task.id]
         assert workflow.tasks_nearing_sla(ctx, timedelta(minutes=1)) == []

@@ -11,10 +11,9 @@ from onewindow.intake.schemas import ApplicantIn, Upload
 from onewindow.kit.platform import Ctx, Platform
 from onewindow.workflow import flows
 from onewindow.workflow import service as workflow
-from onewindow.workflow.models import CaseState
 from tests.conftest import PG_URL
 
-from .helpers import COMPANY, complete, open_tasks, pdf
+from .helpers import COMPANY, complete, open_tasks, pdf, valid_form
 
 PARALLEL = {
     "Task_tax_register": "tax_xu",
@@ -27,7 +26,7 @@ def _licence_at_parallel_step(city: Platform) -> int:
     with city.unit_of_work() as ctx:
         service = catalog.get_service(ctx, "SAMR-001")
         uploads = [Upload(m.code, "f.pdf", pdf(m.code)) for m in service.materials if m.required]
-        form = {f["name"]: "x" for f in service.form_fields if f.get("required")}
+        form = valid_form(service)
         form["registered_capital"] = 100
     app_id = city.run(
         lambda ctx: flows.submit_application(
@@ -50,13 +49,14 @@ def _assert_joined(city: Platform, app_id: int) -> None:
     # Only when all three parallel completions were kept does the join release the issue task.
     assert set(open_tasks(city, app_id)) == {"Task_window_issue"}
     with city.unit_of_work() as ctx:
+        case_id = workflow.application_case(ctx, app_id).id
         done = [
-            t.element_id for t in workflow.tasks_of_case(ctx, app_id) if t.status == "completed"
+            t.element_id for t in workflow.tasks_of_case(ctx, case_id) if t.status == "completed"
         ]
         assert sorted(e for e in done if e in PARALLEL) == sorted(PARALLEL)
         completes = [
             e.activity_id
-            for e in eventlog.case_history(ctx, app_id)
+            for e in eventlog.case_history(ctx, case_id)
             if e.lifecycle == "complete" and e.activity_id in PARALLEL
         ]
         assert sorted(completes) == sorted(PARALLEL)
@@ -126,7 +126,7 @@ def test_version_clash_is_a_clean_retry(city: Platform) -> None:
             attempts["b"] += 1
             # B reads the case's engine state while A's completion is still uncommitted.
             # (Held in a variable: the session's identity map keeps only weak references.)
-            seen = ctx.session.get(CaseState, app_id)
+            seen = workflow.application_case(ctx, app_id)
             b_read.set()
             out = workflow.complete_task(
                 ctx,
@@ -152,3 +152,57 @@ def test_version_clash_is_a_clean_retry(city: Platform) -> None:
         assert attempts["b"] >= 2, "B should have met A's new version and retried"
     complete(city, open_tasks(city, app_id)["Task_psb_seal"], "psb_luo")
     _assert_joined(city, app_id)
+
+
+def test_complaint_and_application_tasks_completed_at_once(city: Platform) -> None:
+    """The one engine under contention: a complaint's 办理 and an application's parallel
+    registrations, each by its own department, all at the same instant."""
+    from onewindow.feedback import service as feedback
+    from onewindow.feedback.schemas import TicketIn
+
+    app_id = _licence_at_parallel_step(city)
+    tasks = open_tasks(city, app_id)
+    body = TicketIn(
+        text="鼓楼区五四路路口的红绿灯坏了好几天，早晚高峰堵车非常严重，请尽快处理",
+        channel="hotline",
+        contact_phone="13800138000",
+        district="鼓楼区",
+    )
+    number = city.run(
+        lambda ctx: (
+            feedback.submit_ticket(
+                ctx, body, actor=feedback.Actor.of_staff(catalog.get_staff(ctx, "center_qian"))
+            ).number
+        )
+    )
+    with city.unit_of_work() as ctx:
+        case_id = feedback.get_ticket(ctx, number).case_id
+        assert case_id is not None
+        (handle,) = workflow.open_tasks(ctx, case_id)
+        assert (handle.element_id, handle.department_id) == (
+            "Task_handle",
+            catalog.get_department(ctx, "PSB").id,
+        )
+    work = [(tasks[e], user, {"decision": "approve"}) for e, user in PARALLEL.items()]
+    work.append((handle.id, "psb_lin", {"decision": "resolve", "reply": "已修复信号灯"}))
+    barrier = threading.Barrier(len(work))
+    errors: list[BaseException] = []
+
+    def worker(task_id: int, username: str, data: dict[str, Any]) -> None:
+        try:
+            barrier.wait()
+            complete(city, task_id, username, data)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=item) for item in work]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    _assert_joined(city, app_id)
+    with city.unit_of_work() as ctx:
+        ticket = feedback.get_ticket(ctx, number)
+        assert (ticket.status, ticket.reply) == ("pending_closure", "已修复信号灯")
+        assert {t.element_id for t in workflow.open_tasks(ctx, case_id)} == {"Task_close"}

@@ -74,13 +74,13 @@ def cases(city: Platform, clock: ManualClock) -> Platform:
     """Five applications over two weeks (Mondays 2 and 9 March 2026):
 
     ====  ======  =========  ========  ========  ======  ==========================
-    case  person  submitted  service   deadline  closed  overdue on 25 March?
+    case  person  submitted  service   deadline  closed  on 25 March
     ====  ======  =========  ========  ========  ======  ==========================
-    A     ID1     Mon 03-02  HRSS-001  03-16     03-10   no (on time)
-    B     ID2     Tue 03-03  HRSS-001  03-17     03-20   yes (closed late)
-    E     ID3     Thu 03-05  PSB-001   03-19     open    yes (open past deadline)
-    C     ID1     Mon 03-09  HRSS-001  03-23     open    yes
-    D     PERSON  Wed 03-11  HRSS-001  03-25     open    no (due today)
+    A     ID1     Mon 03-02  HRSS-001  03-16     03-10   on time
+    B     ID2     Tue 03-03  HRSS-001  03-17     03-20   closed late (not overdue)
+    E     ID3     Thu 03-05  PSB-001   03-19     open    overdue (open past deadline)
+    C     ID1     Mon 03-09  HRSS-001  03-23     open    overdue
+    D     PERSON  Wed 03-11  HRSS-001  03-25     open    not overdue (due today)
     ====  ======  =========  ========  ========  ======  ==========================
 
     ID1 lives in 福州市鼓楼区 (350102), ID2 in 台江区 (350103), ID3 in 鼓楼区 (by the
@@ -104,11 +104,11 @@ def cases(city: Platform, clock: ManualClock) -> Platform:
 def test_aggregates_by_week_district_and_service(cases: Platform) -> None:
     with cases.unit_of_work() as ctx:
         agg = datahub.aggregates(ctx, start=date(2026, 3, 2), end=date(2026, 3, 15))
-    assert (agg.applications, agg.overdue, agg.linked) == (5, 3, 4)
+    assert (agg.applications, agg.overdue, agg.closed_late, agg.linked) == (5, 2, 1, 4)
     assert agg.weeks == [date(2026, 3, 2), date(2026, 3, 9)]
-    assert [(w.key, w.applications, w.overdue) for w in agg.by_week] == [
-        ("2026-03-02", 3, 2),
-        ("2026-03-09", 2, 1),
+    assert [(w.key, w.applications, w.overdue, w.closed_late) for w in agg.by_week] == [
+        ("2026-03-02", 3, 1, 1),
+        ("2026-03-09", 2, 1, 0),
     ]
     by_district = [
         (d.key, d.label, d.applications, d.overdue, d.population, d.per_10k)
@@ -116,14 +116,14 @@ def test_aggregates_by_week_district_and_service(cases: Platform) -> None:
     ]
     assert by_district == [
         ("350102", "福州市鼓楼区", 3, 2, 2, 15000.0),
-        ("350103", "福州市台江区", 1, 1, 1, 10000.0),
+        ("350103", "福州市台江区", 1, 0, 1, 10000.0),
         ("unknown", "未知", 1, 0, 0, None),
     ]
     assert [(s.key, s.applications, s.overdue) for s in agg.by_service] == [
-        ("HRSS-001", 4, 2),
+        ("HRSS-001", 4, 1),
         ("PSB-001", 1, 1),
     ]
-    assert agg.by_service[0].overdue_rate == 0.5
+    assert agg.by_service[0].overdue_rate == 0.25
     cells = {
         (c.week.isoformat(), c.district_code, c.service): (c.applications, c.overdue)
         for c in agg.cells
@@ -131,7 +131,7 @@ def test_aggregates_by_week_district_and_service(cases: Platform) -> None:
     assert cells == {
         ("2026-03-02", "350102", "HRSS-001"): (1, 0),
         ("2026-03-02", "350102", "PSB-001"): (1, 1),
-        ("2026-03-02", "350103", "HRSS-001"): (1, 1),
+        ("2026-03-02", "350103", "HRSS-001"): (1, 0),
         ("2026-03-09", "350102", "HRSS-001"): (1, 1),
         ("2026-03-09", "unknown", "HRSS-001"): (1, 0),
     }
@@ -146,7 +146,7 @@ def test_aggregates_by_week_district_and_service(cases: Platform) -> None:
         with pytest.raises(NotFound):
             datahub.aggregates(ctx, service="NOPE-1")
     assert (second_week.applications, second_week.overdue) == (2, 1)
-    assert (hrss.applications, hrss.overdue, hrss.service) == (4, 2, "HRSS-001")
+    assert (hrss.applications, hrss.overdue, hrss.service) == (4, 1, "HRSS-001")
     assert len(default.weeks) == 12
     assert default.end == date(2026, 3, 25)
     assert default.applications == 5

@@ -11,6 +11,7 @@ from onewindow.feedback.schemas import CaseRatingIn, RatingIn, VisitIn
 from onewindow.kit.clock import ManualClock
 from onewindow.kit.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from onewindow.kit.platform import Platform
+from onewindow.workflow import service as workflow
 
 from .feedback_support import OTHER_PHONE, PHONE, closed_case, open_elements, staff, work
 
@@ -161,7 +162,7 @@ def test_genuine_bad_rating_is_rectified_answered_called_back_and_published(
     assert task["department"] == "CENTER"
     # the rectification deadline: 5 working days from the rating (Monday -> next Monday)
     with city.unit_of_work() as ctx:
-        c = feedback.repo.case_by_number(ctx.session, case)
+        c = workflow.case_by_number(ctx, case)
         assert c is not None
     work(city, case, "Task_verify", "center_zhao", {"verdict": "genuine", "finding": "属实"})
     with city.unit_of_work() as ctx:
@@ -188,7 +189,7 @@ def test_overdue_rectification_is_escalated(city: Platform, clock: ManualClock) 
     case = _case_of(city, rating)
     work(city, case, "Task_verify", "center_zhao", {"verdict": "genuine", "finding": "属实"})
     clock.advance(timedelta(days=8))
-    assert city.run(lambda ctx: feedback.fire_due_timers(ctx)) == 1
+    assert city.run(lambda ctx: workflow.fire_due_timers(ctx)) == 1
     assert open_elements(city, case) == {"Task_rectify", "Task_supervise"}
     with city.unit_of_work() as ctx:
         rectify = [
@@ -230,8 +231,7 @@ def test_mistaken_rating_excluded_then_reinstated_on_the_raters_appeal(city: Pla
     with city.unit_of_work() as ctx:
         assert feedback.get_rating(ctx, rating).status == "counted"
         history = [
-            e["activity"]
-            for e in feedback.case_history(ctx, feedback.repo.case_by_number(ctx.session, case))
+            e["activity"] for e in feedback.case_history(ctx, workflow.case_by_number(ctx, case))
         ]  # type: ignore[arg-type]
     assert "差评排除" in history
     assert "差评恢复" in history
@@ -243,7 +243,7 @@ def test_exclusion_stands_when_the_appeal_window_passes(city: Platform, clock: M
     work(city, case, "Task_verify", "center_zhao", {"verdict": "malicious", "finding": "恶意差评"})
     work(city, case, "Task_review", "center_qian", {"review": "excluded"})
     clock.advance(timedelta(days=10))
-    city.run(lambda ctx: feedback.fire_due_timers(ctx))
+    city.run(lambda ctx: workflow.fire_due_timers(ctx))
     assert open_elements(city, case) == set()
     with city.unit_of_work() as ctx:
         r = feedback.rating_view(ctx, feedback.get_rating(ctx, rating))

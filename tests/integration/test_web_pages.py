@@ -116,7 +116,11 @@ def open_task(city: Platform, number: str, element: str) -> int:
         from onewindow.intake import service as intake
 
         app = intake.get_application_by_number(ctx, number)
-        return next(t.id for t in workflow.open_tasks(ctx, app.id) if t.element_id == element)
+        return next(
+            t.id
+            for t in workflow.open_tasks(ctx, workflow.application_case(ctx, app.id).id)
+            if t.element_id == element
+        )
 
 
 def work(client: Any, csrf: str, task_id: int, **data: str) -> Any:
@@ -217,7 +221,7 @@ def test_desk_reports_every_problem_at_once_and_keeps_what_was_typed(client: Any
     assert 'value="张三"' in text
 
 
-def test_desk_takes_an_application_and_prints_its_receipt(client: Any) -> None:
+def test_desk_takes_an_application_and_prints_its_receipt(client: Any, city: Platform) -> None:
     csrf = sign_in(client, "center_qian")
     fields = {f"f_{k}": v for k, v in HRSS_FORM.items()}
     r = client.post(
@@ -245,12 +249,25 @@ def test_desk_takes_an_application_and_prints_its_receipt(client: Any) -> None:
     receipt = client.get(location)
     assert receipt.status_code == 200
     assert number in receipt.text
-    assert "受理回执" in receipt.text
+    # taken, not yet accepted: a proof of submission, not the 受理回执
+    assert "收件凭证" in receipt.text
+    assert "受理回执" not in receipt.text
+    assert "待窗口受理" in receipt.text
     assert "110105********002X" in receipt.text
     assert PERSON not in receipt.text
     assert "138****8000" in receipt.text
     assert "2026-03-16" in receipt.text  # 10 working days from Monday 2 March 2026
     assert "data-print" in receipt.text
+    accept = open_task(city, number, "Task_window_accept")
+    assert f'href="/workbench/tasks/{accept}"' in receipt.text  # the clerk goes on to accept
+    city.run(
+        lambda ctx: workflow.complete_task(
+            ctx, accept, {"decision": "approve"}, actor=catalog.get_staff(ctx, "center_qian")
+        )
+    )
+    accepted = client.get(location)
+    assert "受理回执" in accepted.text
+    assert "受理通知书" in client.get(f"/workbench/tasks/{accept}").text
     download = client.get(f"{location}/download")
     assert download.headers["content-disposition"] == (
         f'attachment; filename="receipt-{number}.html"'
@@ -319,13 +336,22 @@ def test_applicant_sees_only_own_cases_and_hands_in_what_was_asked_for(
         accept = open_task(city, number, "Task_window_accept")
         city.run(
             lambda ctx, t=accept: workflow.complete_task(
-                ctx, t, {"materials_complete": True}, actor=catalog.get_staff(ctx, "center_qian")
+                ctx, t, {"decision": "approve"}, actor=catalog.get_staff(ctx, "center_qian")
             )
         )
     review = open_task(city, mine, "Task_hrss_review")
     csrf = sign_in(client, "hrss_hu")
-    r = work(client, csrf, review, action="send_back", missing="照片不清晰\n登记表缺少签名")
-    assert r.status_code == 303
+    r = client.post(
+        f"/workbench/tasks/{review}",
+        data={
+            "csrf_token": csrf,
+            "action": "send_back",
+            "missing": ["photo", "card_application"],
+            "f_comment": "照片不清晰；登记表缺少签名",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
     client.cookies.clear()
 
     csrf = sign_in_applicant(client, codes, PHONE)
@@ -335,7 +361,14 @@ def test_applicant_sees_only_own_cases_and_hands_in_what_was_asked_for(
     assert client.get(f"/portal/cases/{theirs}").status_code == 404
     case = client.get(f"/portal/cases/{mine}")
     assert case.status_code == 200
-    for text in ("提交申请", "补正通知", "照片不清晰", "登记表缺少签名", "待补正"):
+    for text in (
+        "提交申请",
+        "补正通知",
+        "近期免冠证件照片",
+        "社会保障卡申领登记表",
+        "登记表缺少签名",
+        "待补正",
+    ):
         assert text in case.text
     client.cookies.set("lang", "en")
     assert "Returned for supplement" in client.get(f"/portal/cases/{mine}").text

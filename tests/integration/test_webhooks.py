@@ -137,7 +137,9 @@ def drive_case(city: Platform, n: int) -> int:
             if m.required
         ]
         form: dict[str, Any] = {
-            f["name"]: f"x{n}" for f in service.form_fields if f.get("required")
+            f["name"]: f["options"][0] if f.get("options") else f"x{n}"
+            for f in service.form_fields
+            if f.get("required")
         }
         form["registered_capital"] = 100 + n
         codes = {d.id: d.code for d in catalog.list_departments(ctx)}
@@ -157,7 +159,7 @@ def drive_case(city: Platform, n: int) -> int:
         with city.unit_of_work() as ctx:
             todo = [
                 (t.id, codes[t.department_id], t.form_fields)
-                for t in workflow.open_tasks(ctx, app_id)
+                for t in workflow.open_tasks(ctx, workflow.application_case(ctx, app_id).id)
                 if t.department_id is not None
             ]
         if not todo:

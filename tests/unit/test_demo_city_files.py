@@ -47,11 +47,14 @@ SERVICE_KEYS = {
     "in_person_activities",
     "materials",
     "form",
+    "permit",
+    "acceptance_task",
+    "legal_bases",
 }
-OPTIONAL_SERVICE_KEYS = {"dmn", "task_sla_days"}
+OPTIONAL_SERVICE_KEYS = {"dmn", "task_sla_days", "review"}
 MATERIAL_KEYS = {"code", "name_zh", "name_en", "required", "certificate"}
 FORM_KEYS = {"name", "label_zh", "label_en", "type", "required"}
-FORM_TYPES = {"string", "number", "boolean", "enum", "date"}
+FORM_TYPES = {"string", "number", "boolean", "enum", "date", "integer"}
 INTAKE_VARIABLES = {"applicant_kind", "channel", "materials_complete"}
 FLOW_NODE_TAGS = {
     "startEvent",
@@ -248,6 +251,8 @@ def sample_value(field: dict[str, Any]) -> Any:
     kind = field["type"]
     if kind == "number":
         return 100
+    if kind == "integer":
+        return 20
     if kind == "boolean":
         return False
     if kind == "enum":
@@ -665,8 +670,8 @@ def test_spiff_materials_incomplete_loop(stem: str) -> None:
     def decide(task: Any, trail: list[str]) -> dict[str, Any]:
         answer = approve_all(task, trail)
         if task.task_spec.bpmn_id == "Task_window_accept" and not trail:
-            answer["materials_complete"] = False
-            answer["missing_materials"] = "法定代表人身份证复印件不清晰"
+            answer["decision"] = "send_back"
+            answer["missing_materials"] = ["id_card"]
         return answer
 
     wf, trail = run(stem, application_data(stem, VARIANTS.get(stem, [{}])[0]), decide)
@@ -709,6 +714,7 @@ def test_spiff_reject_ends_the_case(stem: str) -> None:
     options = decision_options(the_process(bpmn_tree(stem)))
     rejecting = [t for t, v in options.items() if "reject" in v]
     assert rejecting, f"{stem} has no task that can reject"
+    assert "Task_window_accept" in rejecting  # 不予受理 at the window, in every service
     for reviewer in rejecting:
 
         def decide(task: Any, trail: list[str], reviewer: str = reviewer) -> dict[str, Any]:
@@ -720,5 +726,10 @@ def test_spiff_reject_ends_the_case(stem: str) -> None:
         variant = VARIANTS.get(stem, [{}])[-1]
         wf, trail = run(stem, application_data(stem, variant), decide)
         assert trail[-1] == reviewer
-        assert "rejected" in end_event(wf)
+        ended = end_event(wf)
+        assert (
+            ended == "EndEvent_not_accepted"
+            if reviewer == "Task_window_accept"
+            else ("rejected" in ended)
+        ), (reviewer, ended)
         assert not [t for t in trail if t.startswith("Task_window_issue")]

@@ -24,6 +24,7 @@ import pytest
 from pypdf import PdfReader
 
 from onewindow.documents import (
+    REFUSALS,
     DocumentData,
     DocumentKind,
     ReviewRights,
@@ -72,6 +73,11 @@ KIND_FIELDS: dict[DocumentKind, dict[str, Any]] = {
     DocumentKind.PERMIT_REFUSED_DECISION: {
         "reasons": REASONS,
         "legal_basis": LEGAL_BASIS,
+        "review": REVIEW,
+    },
+    DocumentKind.REFUSAL_DECISION: {
+        "reasons": ("申请人在本市居住未满半年。",),
+        "legal_basis": ("《居住证暂行条例》第九条",),
         "review": REVIEW,
     },
     DocumentKind.COMPLETION_NOTICE: {
@@ -162,9 +168,7 @@ def test_every_kind_prints_its_particulars_and_verification(kind: DocumentKind) 
     assert [round(float(v)) for v in reader.pages[0].mediabox] == [0, 0, 595, 842]
 
 
-@pytest.mark.parametrize(
-    "kind", [DocumentKind.NON_ACCEPTANCE_DECISION, DocumentKind.PERMIT_REFUSED_DECISION]
-)
+@pytest.mark.parametrize("kind", sorted(REFUSALS))
 def test_refusals_print_reasons_legal_basis_and_rights_of_review(kind: DocumentKind) -> None:
     doc = sample(kind)
     pdf = render(doc)

@@ -79,6 +79,11 @@ class ServiceItem(Base):
     in_person_activities: Mapped[list[str]] = mapped_column(JSON, default=list)
     form_fields: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
+    is_permit: Mapped[bool] = mapped_column(default=False)
+    acceptance_task: Mapped[str | None] = mapped_column(String(200), default=None)
+    # [{code, zh, en, applies_to: [not_accept|reject]}]: what a refusal may cite
+    legal_bases: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    review: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
     process_definition: Mapped[ProcessDefinition] = relationship(lazy="select")
     materials: Mapped[list[ServiceMaterial]] = relationship(

@@ -51,6 +51,40 @@ class FormFieldIn(_Strict):
     options: list[str] = []
 
 
+REFUSALS = ("not_accept", "reject")
+Refusal = Literal["not_accept", "reject"]
+
+
+def _both_refusals() -> list[Refusal]:
+    return ["not_accept", "reject"]
+
+
+class LegalBasisIn(_Strict):
+    """A legal basis a refusal of this service may cite (行政许可法 §38: a refusal gives its
+    reasons and its legal basis). ``applies_to`` names the refusals it may justify:
+    ``not_accept`` (不予受理, at the acceptance step) and ``reject`` (不予许可 / 不予办理)."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    zh: str = Field(min_length=4, max_length=500)
+    en: str = Field(min_length=4, max_length=500)
+    applies_to: list[Refusal] = Field(default_factory=_both_refusals, min_length=1)
+
+
+class ReviewIn(_Strict):
+    """Where the applicant may seek review of a decision (the rights printed on a refusal)."""
+
+    reconsideration_zh: str = Field(default="本机关的本级人民政府", min_length=2, max_length=200)
+    reconsideration_en: str = Field(
+        default="the people's government at the level of the deciding authority",
+        min_length=2,
+        max_length=200,
+    )
+    court_zh: str = Field(default="有管辖权的人民法院", min_length=2, max_length=200)
+    court_en: str = Field(
+        default="the people's court with jurisdiction", min_length=2, max_length=200
+    )
+
+
 class ServiceFile(_Strict):
     code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
     name_zh: str
@@ -65,3 +99,10 @@ class ServiceFile(_Strict):
     in_person_activities: list[str] = []
     materials: list[MaterialIn] = []
     form: list[FormFieldIn] = []
+    # 行政许可事项: decisions are 准予/不予行政许可决定书; otherwise 办结通知/不予办理决定书.
+    permit: bool = False
+    # The BPMN task where the window accepts the case (受理): its approval issues the
+    # 受理通知书, its refusal is 不予受理.
+    acceptance_task: str | None = Field(default=None, max_length=200)
+    legal_bases: list[LegalBasisIn] = []
+    review: ReviewIn = ReviewIn()

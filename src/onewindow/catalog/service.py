@@ -259,9 +259,14 @@ def load_catalog(ctx: Ctx, folder: Path, *, actor: str) -> LoadReport:
                         f"(add it under 'lanes:' in the service file)",
                     )
                 )
-        for task_id in [*parsed.spec.in_person_activities, *parsed.spec.task_sla_days]:
-            if task_id not in {t.task_id for t in parsed.compiled.user_tasks}:
+        task_ids = {t.task_id for t in parsed.compiled.user_tasks}
+        acceptance = [parsed.spec.acceptance_task] if parsed.spec.acceptance_task else []
+        for task_id in [*parsed.spec.in_person_activities, *parsed.spec.task_sla_days, *acceptance]:
+            if task_id not in task_ids:
                 problems.append(_problem(parsed.path, f"no user task with id {task_id!r}"))
+        codes = [b.code for b in parsed.spec.legal_bases]
+        for code in sorted({c for c in codes if codes.count(c) > 1}):
+            problems.append(_problem(parsed.path, f"legal basis {code!r} is listed twice"))
     if problems:
         raise CatalogInvalid(
             f"The catalogue in {folder} has {len(problems)} problem(s); nothing was loaded",
@@ -314,6 +319,10 @@ def _upsert_service(ctx: Ctx, spec: ServiceFile, proc: ProcessDefinition) -> Ser
     item.in_person_activities = list(spec.in_person_activities)
     item.form_fields = [f.model_dump() for f in spec.form]
     item.active = True
+    item.is_permit = spec.permit
+    item.acceptance_task = spec.acceptance_task
+    item.legal_bases = [b.model_dump() for b in spec.legal_bases]
+    item.review = spec.review.model_dump()
     wanted = {m.code: (i, m) for i, m in enumerate(spec.materials)}
     item.materials = [m for m in item.materials if m.code in wanted]
     have = {m.code: m for m in item.materials}

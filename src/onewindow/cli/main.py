@@ -296,12 +296,11 @@ def worker_cmd(
         r = run_once(platform)
         fb = r.feedback
         busy = r.timers_fired or r.tasks_escalated or r.webhooks_delivered or r.webhooks_failed
-        if once or busy or fb.invitations or fb.timers_fired or fb.tasks_escalated:
+        if once or busy or fb.invitations:
             console.print(
                 f"timers fired: {r.timers_fired}, tasks escalated: {r.tasks_escalated}, "
                 f"webhooks delivered: {r.webhooks_delivered}, failed: {r.webhooks_failed}; "
-                f"feedback: {fb.invitations} invitations, {fb.timers_fired} timers, "
-                f"{fb.tasks_escalated} escalations"
+                f"feedback: {fb.invitations} invitations"
             )
         if once:
             return

@@ -242,6 +242,7 @@ class AggregateCell(BaseModel):
     service: str
     applications: int
     overdue: int
+    closed_late: int = 0
 
 
 class AggregateTotal(BaseModel):
@@ -252,16 +253,19 @@ class AggregateTotal(BaseModel):
     applications: int
     overdue: int
     overdue_rate: float
+    closed_late: int = 0
     population: int | None = None
     per_10k: float | None = None
 
 
 class AggregatesOut(BaseModel):
     """Data for decisions (决策分析): applications and overdue cases by week, district and
-    service. Weeks start on Monday (Asia/Shanghai). A case is overdue when it was decided
-    after its deadline, or is still open past it. The district is the GB/T 2260 code of the
-    applicant's golden-record address; ``unknown`` when the applicant is not linked or the
-    address names no district. ``population`` counts golden records of people per district."""
+    service. Weeks start on Monday (Asia/Shanghai). ``overdue`` uses the platform's one
+    definition (open past its deadline, not waiting for the applicant's 补正: see
+    ``intake.rules.is_overdue``); ``closed_late`` counts cases decided after their deadline.
+    The district is the GB/T 2260 code of the applicant's golden-record address; ``unknown``
+    when the applicant is not linked or the address names no district. ``population``
+    counts golden records of people per district."""
 
     start: date
     end: date
@@ -269,6 +273,7 @@ class AggregatesOut(BaseModel):
     weeks: list[date]
     applications: int
     overdue: int
+    closed_late: int = 0
     linked: int
     cells: list[AggregateCell]
     by_week: list[AggregateTotal]

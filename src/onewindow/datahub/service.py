@@ -57,6 +57,7 @@ from onewindow.datahub.schemas import (
     SharedRecords,
 )
 from onewindow.datahub.sources import SourceRows, SourceUnreadable, read_csv, read_sql, read_xlsx
+from onewindow.intake import service as intake
 from onewindow.kit.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from onewindow.kit.platform import Ctx
 
@@ -1544,13 +1545,14 @@ def _entity_district(ctx: Ctx, entity: Entity, cities: dict[str, str | None]) ->
 
 
 def _total(key: str, label: str, counts: list[int]) -> AggregateTotal:
-    applications, overdue = counts
+    applications, overdue, closed_late = counts
     return AggregateTotal(
         key=key,
         label=label,
         applications=applications,
         overdue=overdue,
         overdue_rate=round(overdue / applications, 4) if applications else 0.0,
+        closed_late=closed_late,
     )
 
 
@@ -1603,7 +1605,7 @@ def aggregates(
             if entity.identifier:
                 by_identifier.setdefault((kind, entity.identifier), district)
     services: dict[int, tuple[str, str]] = {}
-    cells: dict[tuple[date, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    cells: dict[tuple[date, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     linked = 0
     for application, applicant in rows:
         if application.service_item_id not in services:
@@ -1620,31 +1622,33 @@ def aggregates(
             linked += 1
         district_code = found[0] if found else UNKNOWN_DISTRICT
         closed = application.closed_at.astimezone(zone).date() if application.closed_at else None
-        late = closed > application.deadline if closed else application.deadline < today
+        overdue = intake.is_overdue(ctx, application)
+        late = closed is not None and closed > application.deadline
         week = _monday(application.submitted_at.astimezone(zone).date())
         cell = cells[(week, district_code, code)]
         cell[0] += 1
-        cell[1] += int(late)
+        cell[1] += int(overdue)
+        cell[2] += int(late)
 
     weeks = []
     week = _monday(start)
     while week <= end:
         weeks.append(week)
         week += timedelta(weeks=1)
-    per_week: dict[str, list[int]] = {w.isoformat(): [0, 0] for w in weeks}
-    per_district: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    per_service: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for (week, district_code, code), (n, n_late) in cells.items():
+    per_week: dict[str, list[int]] = {w.isoformat(): [0, 0, 0] for w in weeks}
+    per_district: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    per_service: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for (week, district_code, code), counts in cells.items():
         for bucket in (per_week[week.isoformat()], per_district[district_code], per_service[code]):
-            bucket[0] += n
-            bucket[1] += n_late
+            for i, n in enumerate(counts):
+                bucket[i] += n
     by_district = []
     for district_code in sorted(
         set(per_district) | set(population),
         key=lambda c: (c == UNKNOWN_DISTRICT, -per_district.get(c, [0, 0])[0], c),
     ):
         total = _total(
-            district_code, labels[district_code], per_district.get(district_code, [0, 0])
+            district_code, labels[district_code], per_district.get(district_code, [0, 0, 0])
         )
         total.population = population.get(district_code, 0)
         if total.population:
@@ -1658,6 +1662,7 @@ def aggregates(
         weeks=weeks,
         applications=sum(c[0] for c in cells.values()),
         overdue=sum(c[1] for c in cells.values()),
+        closed_late=sum(c[2] for c in cells.values()),
         linked=linked,
         cells=[
             AggregateCell(
@@ -1666,9 +1671,10 @@ def aggregates(
                 district=labels[district_code],
                 service=code,
                 applications=n,
-                overdue=n_late,
+                overdue=n_overdue,
+                closed_late=n_late,
             )
-            for (week, district_code, code), (n, n_late) in sorted(cells.items())
+            for (week, district_code, code), (n, n_overdue, n_late) in sorted(cells.items())
         ],
         by_week=[_total(key, key, counts) for key, counts in per_week.items()],
         by_district=by_district,

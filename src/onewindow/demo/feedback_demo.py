@@ -33,6 +33,7 @@ from onewindow.intake import service as intake
 from onewindow.kit.clock import ManualClock
 from onewindow.kit.errors import OneWindowError
 from onewindow.kit.platform import Ctx, Platform
+from onewindow.workflow import service as workflow
 
 HISTORY_WEEKS = 12
 TICKETS_PER_WEEK = 110
@@ -155,7 +156,7 @@ def seed_feedback(
     clock.set(now)
     summary.board_items = _board(sim, live_numbers, response_ids)
     clock.set(now)
-    sim.run(lambda ctx: feedback.fire_due_timers(ctx))
+    sim.run(lambda ctx: workflow.fire_due_timers(ctx))
     return summary
 
 

@@ -24,6 +24,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from onewindow.catalog import service as catalog
 from onewindow.catalog.models import ServiceItem
+from onewindow.demo import values
 from onewindow.eventlog import service as eventlog
 from onewindow.intake import service as intake
 from onewindow.intake.identifiers import make_citizen_id, make_credit_code
@@ -63,6 +64,7 @@ class DemoOptions:
     p_incomplete_at_desk: float = 0.12
     p_send_back: float = 0.10
     p_reject: float = 0.02
+    p_not_accepted: float = 0.01
 
 
 @dataclass
@@ -117,7 +119,8 @@ class _Population:
             area_code=self.rng.choice(AREA_CODES),
             org_code=f"{self.rng.randint(0, 99999999):08d}",
         )
-        b = ApplicantIn("business", code, self.faker.company(), self.faker.phone_number())
+        name, _ = values.company_name(self.rng)
+        b = ApplicantIn("business", code, name, self.faker.phone_number())
         self.businesses.append(b)
         return b
 
@@ -188,7 +191,7 @@ class _City:
                 self.schedule(
                     self.add_work_minutes(now, days * WORK_MINUTES * self.rng.uniform(0.5, 1.0)),
                     "supplement",
-                    application_id=task.application_id,
+                    case_id=task.case_id,
                 )
             else:
                 wait = self.lognormal_minutes(90 if task.lane and "窗口" in task.lane else 300, 0.9)
@@ -210,8 +213,16 @@ class _City:
             )
         )
         channel = self.rng.choices(("window", "online", "hotline"), (50, 45, 5))[0]
+        known = {
+            "applicant_name": applicant.name,
+            "id_number": applicant.id_number,
+            "credit_code": applicant.id_number,
+            "company_name": applicant.name,
+            "employer_name": applicant.name,
+            "mobile": applicant.phone,
+        }
         form = {
-            f["name"]: self.form_value(f)
+            f["name"]: self.form_value(f, known)
             for f in service.form_fields
             if f.get("required") or self.rng.random() < 0.7
         }
@@ -295,15 +306,24 @@ class _City:
         if outcome.finished:
             self.summary.closed += 1
 
-    def supplement(self, application_id: int) -> None:
+    def supplement(self, case_id: int) -> None:
         def do(ctx: Ctx) -> workflow.StepOutcome | None:
-            application = intake.get_application(ctx, application_id)
-            if not any(t.for_applicant for t in workflow.open_tasks(ctx, application_id)):
+            case = workflow.get_case(ctx, case_id)
+            if case.application_id is None or not any(
+                t.for_applicant for t in workflow.open_tasks(ctx, case_id)
+            ):
                 return None
-            service = catalog.get_service_by_id(ctx, application.service_item_id)
-            code = self.rng.choice([m.code for m in service.materials])
-            up = Upload(code, f"{code}-v2.pdf", self.fake_pdf(application.number, code + "-v2"))
-            return flows.supplement(ctx, application.number, [up], actor="applicant")
+            application = intake.get_application(ctx, case.application_id)
+            asked = [d for d in workflow.decisions_of_case(ctx, case_id) if d.missing_items]
+            codes = asked[-1].missing_items if asked else []
+            if not codes:
+                service = catalog.get_service_by_id(ctx, application.service_item_id)
+                codes = [self.rng.choice([m.code for m in service.materials])]
+            ups = [
+                Upload(c, f"{c}-v2.pdf", self.fake_pdf(application.number, c + "-v2"))
+                for c in codes
+            ]
+            return flows.supplement(ctx, application.number, ups, actor="applicant")
 
         outcome = self.run(do)
         if outcome is not None:
@@ -333,53 +353,59 @@ class _City:
         return chosen
 
     def task_data(self, ctx: Ctx, task: Task) -> dict[str, Any]:
-        data: dict[str, Any] = {"comment": ""}
+        """What a member of staff enters: only options the step offers, an opinion, and for a
+        refusal or 补正 the reasons the law asks for."""
+        case = workflow.get_case(ctx, task.case_id)
+        data: dict[str, Any] = {}
         for f in task.form_fields:
-            if f["id"] not in ("decision",) and f.get("required"):
-                data[f["id"]] = self.form_value({"type": f.get("type", "string"), "name": f["id"]})
-        key = (task.application_id, task.element_id)
-        application = intake.get_application(ctx, task.application_id)
+            if f["id"] not in ("decision", "comment", "missing_materials") and f.get("required"):
+                data[f["id"]] = self.form_value(
+                    {"type": f.get("type", "string"), "name": f["id"], "options": f.get("options")}
+                )
+        decision = next((f for f in task.form_fields if f["id"] == "decision"), None)
+        options = list(decision.get("options", [])) if decision else []
+        if case.application_id is None:
+            data["comment"] = self.rng.choice(values.DONE_OPINIONS)
+            if options:
+                data["decision"] = options[0]
+            return data
+        application = intake.get_application(ctx, case.application_id)
         service = catalog.get_service_by_id(ctx, application.service_item_id)
-        first_desk = service.in_person_activities[0] if service.in_person_activities else None
-        data["materials_complete"] = True
-        data["decision"] = "approve"
+        at_acceptance = task.element_id == service.acceptance_task
+        key = (task.case_id, task.element_id)
         fresh = key not in self.sent_back
-        if (
-            task.element_id == first_desk
-            and fresh
-            and self.rng.random() < self.opts.p_incomplete_at_desk
-        ):
-            data["materials_complete"] = False
-            data["missing_materials"] = [self.rng.choice([m.code for m in service.materials])]
+        if not options:
+            data["comment"] = self.rng.choice(values.DONE_OPINIONS)
+            return data
+        data["decision"] = "approve"
+        data["comment"] = self.rng.choice(
+            values.ACCEPT_OPINIONS if at_acceptance else values.APPROVE_OPINIONS
+        )
+        roll = self.rng.random()
+        p_send_back = self.opts.p_incomplete_at_desk if at_acceptance else self.opts.p_send_back
+        p_reject = self.opts.p_not_accepted if at_acceptance else self.opts.p_reject
+        if "send_back" in options and fresh and roll < p_send_back:
+            data["decision"] = "send_back"
+            codes = [m.code for m in service.materials]
+            data["missing_materials"] = self.rng.sample(
+                codes, k=min(len(codes), self.rng.choice((1, 1, 2)))
+            )
+            data["comment"] = self.rng.choice(values.SEND_BACK_NOTES)
             self.sent_back.add(key)
-        elif task.can_send_back and task.element_id != first_desk:
-            roll = self.rng.random()
-            if fresh and roll < self.opts.p_send_back:
-                data["decision"] = "send_back"
-                data["missing_materials"] = [self.rng.choice([m.code for m in service.materials])]
-                self.sent_back.add(key)
-            elif roll > 1 - self.opts.p_reject:
-                data["decision"] = "reject"
+        elif "reject" in options and roll > 1 - p_reject:
+            why = values.refusal(self.rng, service.code, at_acceptance=at_acceptance)
+            data.update(decision="reject", reason=why.reason, legal_basis=why.legal_basis)
+            data["comment"] = why.reason
         return data
 
-    def form_value(self, f: dict[str, Any]) -> Any:
-        kind = f.get("type", "string")
-        name = f.get("name", "")
-        if kind == "number":
-            return round(self.rng.lognormvariate(math.log(800 if "area" in name else 50), 0.9), 1)
-        if kind == "integer":
-            return self.rng.randint(1, 50)
-        if kind == "boolean":
-            return self.rng.random() < 0.3
-        if kind == "date":
-            return (self.clock.now().date() + timedelta(days=self.rng.randint(10, 90))).isoformat()
-        if kind == "enum" and f.get("options"):
-            return self.rng.choice(f["options"])
-        if "address" in name:
-            return self.faker.address()
-        if "name" in name or "representative" in name:
-            return self.faker.name()
-        return self.faker.sentence(nb_words=4)
+    def form_value(self, f: dict[str, Any], known: dict[str, Any] | None = None) -> Any:
+        return values.form_value(
+            self.rng,
+            f,
+            today=self.clock.now().date(),
+            name=self.faker.name(),
+            extra=known or {},
+        )
 
     def fake_pdf(self, owner: str, code: str) -> bytes:
         body = f"onewindow demo material {code} of {owner}".encode()
@@ -534,7 +560,7 @@ def _dispatch(city: _City, action: _Action) -> None:
     elif action.kind == "complete":
         city.complete(p["task_id"], p["username"])
     elif action.kind == "supplement":
-        city.supplement(p["application_id"])
+        city.supplement(p["case_id"])
     elif action.kind == "day_end":
         workflow_pass(city.platform)
 
@@ -549,7 +575,7 @@ def _totals(platform: Platform, summary: DemoSummary) -> DemoSummary:
     with platform.unit_of_work() as ctx:
         counts = intake.status_counts(ctx)
         summary.cases = sum(counts.values())
-        summary.closed = counts.get("approved", 0) + counts.get("rejected", 0)
+        summary.closed = sum(counts.get(s, 0) for s in intake.CLOSED_STATUSES)
         summary.returns = intake.total_returns(ctx)
         summary.events = eventlog.count(ctx)
     return summary

@@ -184,7 +184,13 @@ class _City:
                 if c.state != "on_file" and c.required
             ]
             form = {
-                f["name"]: (1 if f.get("type") == "number" else f"演示{f['name']}")
+                f["name"]: (
+                    f["options"][0]
+                    if f.get("options")
+                    else 1
+                    if f.get("type") in ("number", "integer")
+                    else f"演示{f['name']}"
+                )
                 for f in service.form_fields
                 if f.get("required")
             }
@@ -199,7 +205,7 @@ class _City:
         now = self.now()
         for task in tasks:
             if task.for_applicant:
-                self.schedule(now + self.response(), "supplement", case=task.application_id)
+                self.schedule(now + self.response(), "supplement", case=task.case_id)
                 continue
             dept = _DEPT_OF_LANE.get(task.lane or "", "CENTER")
             self.waiting.setdefault(dept, deque()).append(task.id)
@@ -254,7 +260,7 @@ class _City:
         for f in task.form_fields:
             if f.get("required") and f["id"] not in ("decision", "materials_complete"):
                 data[f["id"]] = "演示"
-        key = (task.application_id, task.element_id)
+        key = (task.case_id, task.element_id)
         fresh = key not in self.sent_back
         ids = {f["id"] for f in task.form_fields}
         if "materials_complete" in ids:
@@ -267,16 +273,21 @@ class _City:
             roll = self.rng.random()
             if fresh and roll < self.world.p_send_back:
                 data["decision"] = "send_back"
+                data["missing_materials"] = ["articles_of_association"]
                 self.sent_back.add(key)
             elif roll > 1 - self.world.p_reject:
                 data["decision"] = "reject"
+                data["reason"] = "申请的企业名称与已登记的同行业企业名称相同。"
+                data["legal_basis"] = "name_conflict"
             else:
                 data["decision"] = "approve"
         return data
 
     def _supplement(self, case: int) -> None:
         def do(ctx: Ctx) -> workflow.StepOutcome:
-            application = intake.get_application(ctx, case)
+            application_id = workflow.get_case(ctx, case).application_id
+            assert application_id is not None
+            application = intake.get_application(ctx, application_id)
             upload = Upload("articles_of_association", "v2.pdf", b"%PDF-1.4\n% v2\n%%EOF\n")
             return flows.supplement(ctx, application.number, [upload], actor="applicant")
 

@@ -11,6 +11,7 @@ one vector path, and page totals from a first pass rather than from a clock or a
 
 from __future__ import annotations
 
+import functools
 import io
 from functools import cache
 from typing import Any, Final
@@ -189,9 +190,15 @@ def _story(comp: Composition) -> list[Flowable]:
     return story
 
 
-def _qr_path(canvas: Canvas, content: str, x: float, y: float, size: float) -> None:
+@functools.lru_cache(maxsize=64)
+def _qr_matrix(content: str) -> tuple[tuple[int, ...], ...]:
+    """The QR modules of ``content``: every page of both layout passes draws the same code."""
     qr = segno.make(content, error="m", micro=False, boost_error=False)
-    matrix = qr.matrix
+    return tuple(tuple(row) for row in qr.matrix)
+
+
+def _qr_path(canvas: Canvas, content: str, x: float, y: float, size: float) -> None:
+    matrix = _qr_matrix(content)
     module = size / (len(matrix) + 8)  # four modules of quiet zone each side
     path = canvas.beginPath()
     for r, row in enumerate(matrix):

@@ -33,6 +33,7 @@ class DocumentKind(StrEnum):
     NON_ACCEPTANCE_DECISION = "non_acceptance_decision"
     PERMIT_GRANTED_DECISION = "permit_granted_decision"
     PERMIT_REFUSED_DECISION = "permit_refused_decision"
+    REFUSAL_DECISION = "refusal_decision"  # a service that is not a permit (公共服务事项)
     COMPLETION_NOTICE = "completion_notice"
 
     @property
@@ -53,11 +54,16 @@ _TITLES: Final = {
     DocumentKind.NON_ACCEPTANCE_DECISION: ("不予受理决定书", "Decision not to accept"),
     DocumentKind.PERMIT_GRANTED_DECISION: ("准予行政许可决定书", "Decision to grant the permit"),
     DocumentKind.PERMIT_REFUSED_DECISION: ("不予行政许可决定书", "Decision to refuse the permit"),
+    DocumentKind.REFUSAL_DECISION: ("不予办理决定书", "Decision to refuse the service"),
     DocumentKind.COMPLETION_NOTICE: ("办结通知书", "Notice of completion"),
 }
 
 REFUSALS: Final = frozenset(
-    {DocumentKind.NON_ACCEPTANCE_DECISION, DocumentKind.PERMIT_REFUSED_DECISION}
+    {
+        DocumentKind.NON_ACCEPTANCE_DECISION,
+        DocumentKind.PERMIT_REFUSED_DECISION,
+        DocumentKind.REFUSAL_DECISION,
+    }
 )
 DECISIONS: Final = REFUSALS | {DocumentKind.PERMIT_GRANTED_DECISION}
 
@@ -84,6 +90,8 @@ class DocumentData:
     """文书内容: everything printed on one official document.
 
     Fields by kind (``-`` not printed, so refused when given):
+
+    (不予办理, the refusal of a service that is not a permit, takes what 不予许可 takes.)
 
     ====================  =====  =======  ======  ============  ======  =====
     field                 受理   补正     不予受理  准予许可      不予许可  办结
@@ -204,6 +212,7 @@ _REQUIRED: Final[dict[DocumentKind, frozenset[str]]] = {
     DocumentKind.NON_ACCEPTANCE_DECISION: frozenset({"reasons", "legal_basis", "review"}),
     DocumentKind.PERMIT_GRANTED_DECISION: frozenset({"legal_basis", "review"}),
     DocumentKind.PERMIT_REFUSED_DECISION: frozenset({"reasons", "legal_basis", "review"}),
+    DocumentKind.REFUSAL_DECISION: frozenset({"reasons", "legal_basis", "review"}),
     DocumentKind.COMPLETION_NOTICE: frozenset(),
 }
 _OPTIONAL: Final[dict[DocumentKind, frozenset[str]]] = {
@@ -212,6 +221,7 @@ _OPTIONAL: Final[dict[DocumentKind, frozenset[str]]] = {
     DocumentKind.NON_ACCEPTANCE_DECISION: frozenset(),
     DocumentKind.PERMIT_GRANTED_DECISION: frozenset({"items", "reasons"}),
     DocumentKind.PERMIT_REFUSED_DECISION: frozenset(),
+    DocumentKind.REFUSAL_DECISION: frozenset(),
     DocumentKind.COMPLETION_NOTICE: frozenset({"items"}),
 }
 _KIND_FIELDS: Final = ("items", "reasons", "legal_basis", "review", "deadline")

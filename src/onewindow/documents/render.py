@@ -138,11 +138,10 @@ def _body(doc: DocumentData) -> list[Section]:
             if doc.items:
                 sections.append(Section("准予许可的内容：", doc.items))
         else:
-            verdict = (
-                "本机关决定不予受理"
-                if kind is DocumentKind.NON_ACCEPTANCE_DECISION
-                else "不符合法定条件、标准，本机关决定不予行政许可"
-            )
+            verdict = {
+                DocumentKind.NON_ACCEPTANCE_DECISION: "本机关决定不予受理",
+                DocumentKind.REFUSAL_DECISION: "不符合办理条件，本机关决定不予办理",
+            }.get(kind, "不符合法定条件、标准，本机关决定不予行政许可")
             sections.append(Section(f"{application}，经审查，{verdict}。理由如下：", doc.reasons))
         sections.append(Section("本决定的法律依据：", doc.legal_basis))
         sections.append(Section(rights_of_review(doc.review)))

@@ -22,10 +22,23 @@ class EventType(enum.StrEnum):
     TASK_ESCALATED = "task_escalated"
     CASE_APPROVED = "case_approved"
     CASE_REJECTED = "case_rejected"
+    CASE_NOT_ACCEPTED = "case_not_accepted"
+    CASE_STARTED = "case_started"
+    CASE_COMPLETED = "case_completed"
+    TASK_CANCELLED = "task_cancelled"
+    DOCUMENT_ISSUED = "document_issued"
+    TICKET_RECLASSIFIED = "ticket_reclassified"
+    TICKET_REOPENED = "ticket_reopened"
+    TICKET_CLOSED = "ticket_closed"
+    RATING_EXCLUDED = "rating_excluded"
+    RATING_REINSTATED = "rating_reinstated"
 
 
 class Event(Base):
     """事件: one append-only row of the process event log, columns named after XES keys.
+
+    Every kind of case writes here (applications, complaints, rectifications); ``case_kind``
+    tells them apart. ``task_id`` names the task an event is about, when there is one.
 
     There is deliberately no update or delete path for this table anywhere in the code.
     """
@@ -37,10 +50,13 @@ class Event(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
     )
-    application_id: Mapped[int] = mapped_column(
-        ForeignKey("applications.id", ondelete="RESTRICT"), index=True
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"), index=True)
+    application_id: Mapped[int | None] = mapped_column(
+        ForeignKey("applications.id", ondelete="RESTRICT"), index=True, default=None
     )
     case_number: Mapped[str] = mapped_column(String(32))  # case:concept:name
+    case_kind: Mapped[str] = mapped_column(String(16), index=True)  # case:kind
+    task_id: Mapped[int | None] = mapped_column(default=None)
     event_type: Mapped[str] = mapped_column(String(32))
     activity: Mapped[str] = mapped_column(String(200))  # concept:name
     activity_id: Mapped[str | None] = mapped_column(String(200), default=None)

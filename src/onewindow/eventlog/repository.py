@@ -15,9 +15,13 @@ def add(session: Session, event: Event) -> None:
     session.add(event)
 
 
-def for_case(session: Session, application_id: int) -> Sequence[Event]:
+def for_case(session: Session, case_id: int) -> Sequence[Event]:
+    return session.scalars(select(Event).where(Event.case_id == case_id).order_by(Event.id)).all()
+
+
+def for_case_number(session: Session, case_number: str) -> Sequence[Event]:
     return session.scalars(
-        select(Event).where(Event.application_id == application_id).order_by(Event.id)
+        select(Event).where(Event.case_number == case_number).order_by(Event.id)
     ).all()
 
 
@@ -27,6 +31,7 @@ def stream(
     since: datetime | None = None,
     until: datetime | None = None,
     service_code: str | None = None,
+    case_kind: str | None = None,
     batch: int = 5000,
 ) -> Iterator[Event]:
     """All events in insertion order, fetched in batches so a large log is never all in memory."""
@@ -39,6 +44,8 @@ def stream(
             q = q.where(Event.timestamp < until)
         if service_code is not None:
             q = q.where(Event.service_code == service_code)
+        if case_kind is not None:
+            q = q.where(Event.case_kind == case_kind)
         rows = session.scalars(q).all()
         if not rows:
             return

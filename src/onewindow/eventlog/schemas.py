@@ -9,12 +9,14 @@ from onewindow.eventlog.models import EventType
 
 @dataclass(frozen=True)
 class CaseRef:
-    """What every event of one case repeats: its number, channel and service."""
+    """What every event of one case repeats: its number, kind, channel and service."""
 
-    application_id: int
+    case_id: int
     case_number: str
+    case_kind: str
     channel: str
     service_code: str
+    application_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class NewEvent:
     department: str | None = None
     activity_id: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    task_id: int | None = None
 
 
 XES_COLUMNS = (

@@ -17,8 +17,11 @@ from onewindow.kit.platform import Ctx
 def record(ctx: Ctx, case: CaseRef, new: NewEvent) -> Event:
     """Append one event in the caller's transaction, so it lands exactly when the change does."""
     event = Event(
+        case_id=case.case_id,
         application_id=case.application_id,
         case_number=case.case_number,
+        case_kind=case.case_kind,
+        task_id=new.task_id,
         channel=case.channel,
         service_code=case.service_code,
         event_type=new.event_type.value,
@@ -34,8 +37,14 @@ def record(ctx: Ctx, case: CaseRef, new: NewEvent) -> Event:
     return event
 
 
-def case_history(ctx: Ctx, application_id: int) -> Sequence[Event]:
-    return repo.for_case(ctx.session, application_id)
+def case_history(ctx: Ctx, case_id: int) -> Sequence[Event]:
+    """Every event of one case, oldest first."""
+    return repo.for_case(ctx.session, case_id)
+
+
+def history_of_number(ctx: Ctx, case_number: str) -> Sequence[Event]:
+    """Every event of the case with this number (case:concept:name), oldest first."""
+    return repo.for_case_number(ctx.session, case_number)
 
 
 def as_xes_row(event: Event) -> dict[str, Any]:
@@ -50,6 +59,7 @@ def as_xes_row(event: Event) -> dict[str, Any]:
         "channel": event.channel,
         "case:service": event.service_code,
         "case:channel": event.channel,
+        "case:kind": event.case_kind,
     }
     if event.activity_id:
         row["activity_id"] = event.activity_id
@@ -65,8 +75,11 @@ def iter_rows(
     since: datetime | None = None,
     until: datetime | None = None,
     service_code: str | None = None,
+    case_kind: str | None = None,
 ) -> Iterator[dict[str, Any]]:
-    for event in repo.stream(ctx.session, since=since, until=until, service_code=service_code):
+    for event in repo.stream(
+        ctx.session, since=since, until=until, service_code=service_code, case_kind=case_kind
+    ):
         yield as_xes_row(event)
 
 
@@ -78,9 +91,11 @@ def export(
     since: datetime | None = None,
     until: datetime | None = None,
     service_code: str | None = None,
+    case_kind: str | None = None,
 ) -> None:
     """Write the log with standard XES keys, readable unchanged by pm4py, ProM and Disco."""
-    write_events(iter_rows(ctx, since=since, until=until, service_code=service_code), path, fmt)
+    rows = iter_rows(ctx, since=since, until=until, service_code=service_code, case_kind=case_kind)
+    write_events(rows, path, fmt)
 
 
 def count(ctx: Ctx) -> int:

@@ -2,22 +2,21 @@
 
 Ratings, tickets and survey answers are never rewritten once recorded: a bad rating that a
 review excludes keeps its row (``excluded`` is set, with the reason), a reopened ticket keeps
-every earlier task and event. ``feedback_events`` is append-only like the process event log.
+every earlier task and event. The complaint loop of a ticket and the rectification of a bad
+rating run as cases of the one case engine (``workflow``): ``case_id`` points at them, their
+tasks sit in the departments' ordinary queues and their events in the one event log.
 """
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Float,
     ForeignKey,
     Index,
-    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -25,22 +24,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from onewindow.kit.db import Base, UTCDateTime
-
-
-@enum.unique
-class FeedbackEventType(enum.StrEnum):
-    """What happened in a feedback case; named subject_past_tense_verb."""
-
-    CASE_STARTED = "case_started"
-    TASK_COMPLETED = "task_completed"
-    TIMER_FIRED = "timer_fired"
-    TASK_ESCALATED = "task_escalated"
-    TICKET_RECLASSIFIED = "ticket_reclassified"
-    TICKET_REOPENED = "ticket_reopened"
-    TICKET_CLOSED = "ticket_closed"
-    RATING_EXCLUDED = "rating_excluded"
-    RATING_REINSTATED = "rating_reinstated"
-    CASE_COMPLETED = "case_completed"
 
 
 class Visit(Base):
@@ -119,66 +102,10 @@ class Rating(Base):
     status: Mapped[str] = mapped_column(String(16), default="counted")
     excluded_reason: Mapped[str | None] = mapped_column(String(16), default=None)
     rectified: Mapped[bool] = mapped_column(default=False)
-
-
-class FeedbackCase(Base):
-    """流程实例: a rectification (整改) or complaint (工单) case running on the BPMN engine."""
-
-    __tablename__ = "feedback_cases"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(32), unique=True)
-    kind: Mapped[str] = mapped_column(String(16), index=True)  # rectification | complaint
-    process_definition_id: Mapped[int] = mapped_column(
-        ForeignKey("process_definitions.id", ondelete="RESTRICT")
+    # The rectification case (整改) a bad rating opened.
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="RESTRICT"), unique=True, default=None
     )
-    rating_id: Mapped[int | None] = mapped_column(
-        ForeignKey("feedback_ratings.id", ondelete="RESTRICT"), unique=True, default=None
-    )
-    ticket_id: Mapped[int | None] = mapped_column(
-        ForeignKey("feedback_tickets.id", ondelete="RESTRICT"), unique=True, default=None
-    )
-    # The department the "subject" lanes route to (the rated or the handling department).
-    department_id: Mapped[int | None] = mapped_column(
-        ForeignKey("departments.id", ondelete="RESTRICT"), default=None
-    )
-    state: Mapped[str] = mapped_column(Text)
-    completed: Mapped[bool] = mapped_column(default=False, index=True)
-    outcome: Mapped[str | None] = mapped_column(String(32), default=None)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True, default=None)
-    version: Mapped[int] = mapped_column(nullable=False)
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
-
-
-class FeedbackTask(Base):
-    """待办: one user task of a feedback case, routed to a department or to the citizen."""
-
-    __tablename__ = "feedback_tasks"
-    __table_args__ = (UniqueConstraint("case_id", "engine_task_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(
-        ForeignKey("feedback_cases.id", ondelete="RESTRICT"), index=True
-    )
-    engine_task_id: Mapped[str] = mapped_column(String(64))
-    element_id: Mapped[str] = mapped_column(String(200))
-    name: Mapped[str] = mapped_column(String(200))
-    lane: Mapped[str | None] = mapped_column(String(200), default=None)
-    department_id: Mapped[int | None] = mapped_column(
-        ForeignKey("departments.id", ondelete="RESTRICT"), index=True, default=None
-    )
-    for_citizen: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # ready|completed|cancelled
-    completed_by: Mapped[str | None] = mapped_column(String(64), default=None)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    sla_due: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True, default=None)
-    escalated: Mapped[bool] = mapped_column(default=False)
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    form_fields: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 
 class Ticket(Base):
@@ -225,33 +152,10 @@ class Ticket(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     source: Mapped[str | None] = mapped_column(String(64), default=None)  # import file label
     source_ref: Mapped[str | None] = mapped_column(String(64), default=None)
-
-
-class FeedbackEvent(Base):
-    """事件: append-only log of feedback cases, columns named after XES keys.
-
-    There is deliberately no update or delete path for this table anywhere in the code.
-    """
-
-    __tablename__ = "feedback_events"
-    __table_args__ = (Index("ix_feedback_events_case_time", "case_number", "timestamp", "id"),)
-
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    # The complaint case (12345 loop) of a ticket taken live; imported history has none.
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="RESTRICT"), unique=True, default=None
     )
-    case_id: Mapped[int] = mapped_column(
-        ForeignKey("feedback_cases.id", ondelete="RESTRICT"), index=True
-    )
-    case_number: Mapped[str] = mapped_column(String(32))  # case:concept:name
-    kind: Mapped[str] = mapped_column(String(16))
-    event_type: Mapped[str] = mapped_column(String(32))
-    activity: Mapped[str] = mapped_column(String(200))  # concept:name
-    activity_id: Mapped[str | None] = mapped_column(String(200), default=None)
-    lifecycle: Mapped[str] = mapped_column(String(16))  # lifecycle:transition
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # time:timestamp
-    resource: Mapped[str | None] = mapped_column(String(64), default=None)  # org:resource
-    department: Mapped[str | None] = mapped_column(String(32), default=None)  # org:group
-    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class Survey(Base):

@@ -11,9 +11,6 @@ from sqlalchemy.orm import Session
 from onewindow.catalog.models import ServiceItem
 from onewindow.feedback.models import (
     ClassifierVersion,
-    FeedbackCase,
-    FeedbackEvent,
-    FeedbackTask,
     ImprovementItem,
     ImprovementSource,
     Invitation,
@@ -24,8 +21,6 @@ from onewindow.feedback.models import (
     Visit,
 )
 from onewindow.intake.models import Applicant, Application
-
-OPEN = ("ready",)
 
 
 def add(session: Session, row: object) -> None:
@@ -77,6 +72,18 @@ def rating(session: Session, rating_id: int) -> Rating | None:
     return session.get(Rating, rating_id)
 
 
+def ratings_of_phone(session: Session, phone: str) -> Sequence[Rating]:
+    return session.scalars(select(Rating).where(Rating.rater_phone == phone)).all()
+
+
+def rating_of_case(session: Session, case_id: int) -> Rating | None:
+    return session.scalar(select(Rating).where(Rating.case_id == case_id))
+
+
+def ticket_of_case(session: Session, case_id: int) -> Ticket | None:
+    return session.scalar(select(Ticket).where(Ticket.case_id == case_id))
+
+
 def rating_by_number(session: Session, number: str) -> Rating | None:
     return session.scalar(select(Rating).where(Rating.number == number))
 
@@ -91,94 +98,6 @@ def ratings(
     if limit is not None:
         q = q.limit(limit)
     return session.scalars(q).all()
-
-
-# --- cases, tasks, events -------------------------------------------------------------------
-
-
-def case(session: Session, case_id: int) -> FeedbackCase | None:
-    return session.get(FeedbackCase, case_id)
-
-
-def case_by_number(session: Session, number: str) -> FeedbackCase | None:
-    return session.scalar(select(FeedbackCase).where(FeedbackCase.number == number))
-
-
-def case_of_ticket(session: Session, ticket_id: int) -> FeedbackCase | None:
-    return session.scalar(select(FeedbackCase).where(FeedbackCase.ticket_id == ticket_id))
-
-
-def case_of_rating(session: Session, rating_id: int) -> FeedbackCase | None:
-    return session.scalar(select(FeedbackCase).where(FeedbackCase.rating_id == rating_id))
-
-
-def cases_with_due_timers(session: Session, now: datetime, limit: int) -> Sequence[FeedbackCase]:
-    return session.scalars(
-        select(FeedbackCase)
-        .where(FeedbackCase.completed.is_(False), FeedbackCase.next_timer_at <= now)
-        .order_by(FeedbackCase.next_timer_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-
-
-def task(session: Session, task_id: int) -> FeedbackTask | None:
-    return session.get(FeedbackTask, task_id)
-
-
-def open_tasks(session: Session, case_id: int) -> Sequence[FeedbackTask]:
-    return session.scalars(
-        select(FeedbackTask)
-        .where(FeedbackTask.case_id == case_id, FeedbackTask.status.in_(OPEN))
-        .order_by(FeedbackTask.id)
-    ).all()
-
-
-def tasks_of_case(session: Session, case_id: int) -> Sequence[FeedbackTask]:
-    return session.scalars(
-        select(FeedbackTask).where(FeedbackTask.case_id == case_id).order_by(FeedbackTask.id)
-    ).all()
-
-
-def queue(
-    session: Session, *, department_id: int | None, citizen: bool = False, limit: int = 100
-) -> Sequence[tuple[FeedbackTask, FeedbackCase]]:
-    q = (
-        select(FeedbackTask, FeedbackCase)
-        .join(FeedbackCase, FeedbackCase.id == FeedbackTask.case_id)
-        .where(FeedbackTask.status.in_(OPEN))
-    )
-    if citizen:
-        q = q.where(FeedbackTask.for_citizen.is_(True))
-    else:
-        q = q.where(FeedbackTask.department_id == department_id)
-    q = q.order_by(FeedbackTask.sla_due, FeedbackTask.id).limit(limit)
-    return [(t, c) for t, c in session.execute(q)]
-
-
-def overdue_tasks(session: Session, now: datetime) -> Sequence[FeedbackTask]:
-    return session.scalars(
-        select(FeedbackTask).where(
-            FeedbackTask.status.in_(OPEN),
-            FeedbackTask.sla_due < now,
-            FeedbackTask.escalated.is_(False),
-        )
-    ).all()
-
-
-def events_of_case(session: Session, case_id: int) -> Sequence[FeedbackEvent]:
-    return session.scalars(
-        select(FeedbackEvent)
-        .where(FeedbackEvent.case_id == case_id)
-        .order_by(FeedbackEvent.timestamp, FeedbackEvent.id)
-    ).all()
-
-
-def all_events(session: Session, kind: str | None = None) -> Sequence[FeedbackEvent]:
-    q = select(FeedbackEvent)
-    if kind is not None:
-        q = q.where(FeedbackEvent.kind == kind)
-    return session.scalars(q.order_by(FeedbackEvent.timestamp, FeedbackEvent.id)).all()
 
 
 # --- tickets --------------------------------------------------------------------------------

@@ -25,15 +25,14 @@ from typing import Any
 
 from onewindow.catalog import service as catalog
 from onewindow.catalog.models import Department, ServiceItem, Staff
+from onewindow.eventlog import service as eventlog
+from onewindow.eventlog.models import EventType
+from onewindow.eventlog.schemas import NewEvent
 from onewindow.feedback import classifier as clf
 from onewindow.feedback import corpus, hotspots
 from onewindow.feedback import repository as repo
 from onewindow.feedback.models import (
     ClassifierVersion,
-    FeedbackCase,
-    FeedbackEvent,
-    FeedbackEventType,
-    FeedbackTask,
     ImprovementItem,
     ImprovementSource,
     Invitation,
@@ -57,7 +56,7 @@ from onewindow.intake.models import Application
 from onewindow.kit.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from onewindow.kit.platform import Ctx
 from onewindow.workflow import service as workflow
-from onewindow.workflow.engine import EngineCase
+from onewindow.workflow.models import Case, CaseKind, Task
 
 # --- policy ---------------------------------------------------------------------------------
 
@@ -237,9 +236,10 @@ def mask_text(text: str, names: Iterable[str | None] = ()) -> str:
     return out
 
 
-# --- the engine glue ------------------------------------------------------------------------
+# --- the engine glue: feedback cases run on the platform's one case engine --------------------
 
 PROCESS_FILES = {"rectification": "rectification.bpmn", "complaint": "complaint.bpmn"}
+KINDS = frozenset({CaseKind.COMPLAINT, CaseKind.RECTIFICATION})
 LANE_ROLES = {
     "好差评办": "office",
     "受理派单中心": "office",
@@ -249,13 +249,13 @@ LANE_ROLES = {
     "市民": "citizen",
 }
 SUPERVISION_TASKS = frozenset({"Task_supervise"})
-TASK_DUE_VARIABLE = {
-    "Task_rectify": "rectify_due",
-    "Task_handle": "handle_due",
-    "Task_rate": "rate_due",
-    "Task_rater_appeal": "appeal_due",
+# Each step's deadline is an instant the process holds (working days counted here).
+TASK_SLA: dict[str, int | str] = {
+    "Task_rectify": "var:rectify_due",
+    "Task_handle": "var:handle_due",
+    "Task_rate": "var:rate_due",
+    "Task_rater_appeal": "var:appeal_due",
 }
-TIMER_ESCALATES = {"Timer_rectify_due": "Task_rectify", "Timer_handle_due": "Task_handle"}
 
 
 def process_xml(kind: str) -> bytes:
@@ -273,7 +273,17 @@ def _process_id(ctx: Ctx, kind: str) -> int:
     return known
 
 
-def _due_variables(ctx: Ctx, case: FeedbackCase, now: datetime) -> dict[str, str]:
+def _routes(ctx: Ctx) -> dict[str, str]:
+    """Lanes by role: the office lanes to the centre, the subject lanes to the handling or
+    rated department (the centre until one is known), the citizen lanes to the party."""
+    office = policy(ctx).office_department
+    to = {"office": f"dept:{office}", "subject": f"subject:{office}", "citizen": "party"}
+    routes = {lane: to[role] for lane, role in LANE_ROLES.items()}
+    routes["*"] = routes[""] = f"dept:{office}"
+    return routes
+
+
+def _due_variables(ctx: Ctx, now: datetime, rating: Rating | None) -> dict[str, str]:
     """Timer instants for whatever task comes next, counted from ``now``."""
     p = policy(ctx)
     cal = ctx.calendar
@@ -282,40 +292,35 @@ def _due_variables(ctx: Ctx, case: FeedbackCase, now: datetime) -> dict[str, str
         "appeal_due": cal.deadline(now, p.appeal_days).isoformat(),
         "rate_due": (now + timedelta(days=p.reopen_days)).isoformat(),
     }
-    if case.kind == "rectification":
+    if rating is not None:
         # The rectification deadline runs from the bad rating, not from the latest step.
-        rating = repo.rating(ctx.session, case.rating_id) if case.rating_id else None
-        start = rating.created_at if rating else now
-        out["rectify_due"] = cal.deadline(start, p.rectify_days).isoformat()
+        out["rectify_due"] = cal.deadline(rating.created_at, p.rectify_days).isoformat()
     return out
 
 
 def _event(
     ctx: Ctx,
-    case: FeedbackCase,
-    event_type: FeedbackEventType,
+    case: Case,
+    event_type: EventType,
     activity: str,
     now: datetime,
     *,
-    lifecycle: str = "complete",
     resource: str | None = "system",
     department: str | None = None,
     activity_id: str | None = None,
     attributes: dict[str, Any] | None = None,
 ) -> None:
-    repo.add(
-        ctx.session,
-        FeedbackEvent(
-            case_id=case.id,
-            case_number=case.number,
-            kind=case.kind,
-            event_type=event_type.value,
-            activity=activity,
-            activity_id=activity_id,
-            lifecycle=lifecycle,
-            timestamp=now,
+    eventlog.record(
+        ctx,
+        workflow.case_ref(case),
+        NewEvent(
+            event_type,
+            activity,
+            "complete",
+            now,
             resource=resource,
             department=department,
+            activity_id=activity_id,
             attributes=attributes or {},
         ),
     )
@@ -327,117 +332,96 @@ def _start_case(
     data: dict[str, Any],
     *,
     department_id: int | None,
+    channel: str,
     rating: Rating | None = None,
     ticket: Ticket | None = None,
-) -> FeedbackCase:
+) -> Case:
     now = _now(ctx)
-    case = FeedbackCase(
-        number=_number(ctx, "ZG" if kind == "rectification" else "GD"),
-        kind=kind,
-        process_definition_id=_process_id(ctx, kind),
-        rating_id=rating.id if rating else None,
-        ticket_id=ticket.id if ticket else None,
-        department_id=department_id,
-        state="",
-        completed=False,
-        started_at=now,
+    case, out = workflow.start(
+        ctx,
+        workflow.NewCase(
+            kind=kind,
+            number=_number(ctx, "ZG" if kind == CaseKind.RECTIFICATION else "GD"),
+            process_definition_id=_process_id(ctx, kind),
+            service_code=kind,
+            channel=channel,
+            data={**data, **_due_variables(ctx, now, rating)},
+            routes=_routes(ctx),
+            task_sla=TASK_SLA,
+            subject_department_id=department_id,
+            party_proxy_department_id=_office(ctx).id,
+        ),
     )
-    ctx.session.add(case)
+    if rating is not None:
+        rating.case_id = case.id
+    if ticket is not None:
+        ticket.case_id = case.id
     ctx.session.flush()
-    variables = {**data, **_due_variables(ctx, case, now), "case_number": case.number}
-    compiled = catalog.compiled_process(ctx, case.process_definition_id)
-    engine = EngineCase.start(compiled, variables, now)
-    _event(ctx, case, FeedbackEventType.CASE_STARTED, "立案", now)
-    _sync(ctx, case, engine, now)
+    _after_step(ctx, case, out)  # the subject was linked only now
     return case
 
 
-def _lane_target(ctx: Ctx, case: FeedbackCase, lane: str | None) -> tuple[int | None, bool]:
-    """(department id, for the citizen) behind a lane of this case."""
-    role = LANE_ROLES.get(lane or "", "office")
-    if role == "citizen":
-        return None, True
-    if role == "subject" and case.department_id is not None:
-        return case.department_id, False
-    return _office(ctx).id, False
+def _before_complete(
+    ctx: Ctx, case: Case, task: Task, data: dict[str, Any], actor: workflow.Actor
+) -> dict[str, Any]:
+    """The domain side of a step: what the subject (rating or ticket) records; returns the
+    timer instants the next steps need."""
+    now = _now(ctx)
+    who = Actor(actor.username, actor.roles, actor.department_id, actor.department_code)
+    if case.kind == CaseKind.COMPLAINT:
+        ticket = _ticket_of(ctx, case)
+        _complaint_step(ctx, case, ticket, task, data, who, now)
+        return _due_variables(ctx, now, None)
+    rating = _rating_of(ctx, case)
+    _rectification_step(ctx, case, rating, task, data, who, now)
+    return _due_variables(ctx, now, rating)
 
 
-def _sync(ctx: Ctx, case: FeedbackCase, engine: EngineCase, now: datetime) -> None:
-    """Make the task table, the saved state and the subject's status match the engine."""
-    ready = {t.task_uuid: t for t in engine.ready_user_tasks()}
-    for task in repo.open_tasks(ctx.session, case.id):
-        if task.engine_task_id in ready:
-            del ready[task.engine_task_id]
-        else:
-            task.status = "cancelled"
-    data = engine.data
-    for r in ready.values():
-        dept_id, for_citizen = _lane_target(ctx, case, r.lane)
-        due_var = TASK_DUE_VARIABLE.get(r.task_id)
-        due = (
-            datetime.fromisoformat(str(data[due_var]))
-            if due_var and data.get(due_var)
-            else ctx.calendar.deadline(now, 1)
-        )
-        ctx.session.add(
-            FeedbackTask(
-                case_id=case.id,
-                engine_task_id=r.task_uuid,
-                element_id=r.task_id,
-                name=r.name,
-                lane=r.lane,
-                department_id=dept_id,
-                for_citizen=for_citizen,
-                status="ready",
-                created_at=now,
-                sla_due=due,
-                data={},
-                form_fields=[
-                    {
-                        "id": f.id,
-                        "label": f.label,
-                        "type": f.type,
-                        "required": f.required,
-                        "options": list(f.options),
-                    }
-                    for f in r.form_fields
-                ],
-            )
-        )
-    case.state = engine.dump()
-    case.next_timer_at = engine.next_timer_due()
-    ctx.session.flush()
+def _after_step(ctx: Ctx, case: Case, out: workflow.StepOutcome) -> None:
+    """Keep the ticket's or rating's status in line with its case after any step."""
+    if case.kind == CaseKind.COMPLAINT:
+        ticket = repo.ticket_of_case(ctx.session, case.id)
+        if ticket is None:
+            return
+        tasks = workflow.tasks_of_case(ctx, case.id)
+        ticket.escalations = sum(t.escalated for t in tasks)
+    elif repo.rating_of_case(ctx.session, case.id) is None:
+        return
     main = [
         t.element_id
-        for t in repo.open_tasks(ctx.session, case.id)
+        for t in workflow.open_tasks(ctx, case.id)
         if t.element_id not in SUPERVISION_TASKS
     ]
-    if case.kind == "complaint":
-        _complaint_status(ctx, case, main, now)
+    if case.kind == CaseKind.COMPLAINT:
+        _complaint_status(ctx, case, main, _now(ctx))
     else:
-        _rectification_status(ctx, case, main, now)
-    if engine.is_completed() and not case.completed:
-        case.completed, case.completed_at = True, now
-        _event(
-            ctx,
-            case,
-            FeedbackEventType.CASE_COMPLETED,
-            "流程结束",
-            now,
-            attributes={"outcome": case.outcome},
-        )
-    ctx.session.flush()
+        _rectification_status(ctx, case, main, _now(ctx))
 
 
-def _restore(ctx: Ctx, case: FeedbackCase) -> EngineCase:
-    return EngineCase.restore(catalog.compiled_process(ctx, case.process_definition_id), case.state)
+def _ticket_of(ctx: Ctx, case: Case) -> Ticket:
+    ticket = repo.ticket_of_case(ctx.session, case.id)
+    if ticket is None:
+        raise NotFound(f"No ticket for case {case.number}", code="ticket.unknown")
+    return ticket
+
+
+def _rating_of(ctx: Ctx, case: Case) -> Rating:
+    rating = repo.rating_of_case(ctx.session, case.id)
+    if rating is None:
+        raise NotFound(f"No rating for case {case.number}", code="rating.unknown")
+    return rating
+
+
+workflow.register_hooks(CaseKind.COMPLAINT, workflow.CaseHooks(_before_complete, _after_step))
+workflow.register_hooks(CaseKind.RECTIFICATION, workflow.CaseHooks(_before_complete, _after_step))
 
 
 # --- tasks: who may complete them ------------------------------------------------------------
 
 
-def get_task(ctx: Ctx, task_id: int) -> FeedbackTask:
-    task = repo.task(ctx.session, task_id)
+def get_task(ctx: Ctx, task_id: int) -> Task:
+    """A task of a feedback case (404 for any other)."""
+    task = repo_task(ctx, task_id)
     if task is None:
         raise NotFound(
             f"No feedback task {task_id}", message_zh="任务不存在", code="feedback.task_unknown"
@@ -445,98 +429,34 @@ def get_task(ctx: Ctx, task_id: int) -> FeedbackTask:
     return task
 
 
-def get_case(ctx: Ctx, case_id: int) -> FeedbackCase:
-    case = repo.case(ctx.session, case_id)
-    if case is None:
+def repo_task(ctx: Ctx, task_id: int) -> Task | None:
+    try:
+        task = workflow.get_task(ctx, task_id)
+    except NotFound:
+        return None
+    return task if workflow.get_case(ctx, task.case_id).kind in KINDS else None
+
+
+def get_case(ctx: Ctx, case_id: int) -> Case:
+    case = workflow.get_case(ctx, case_id)
+    if case.kind not in KINDS:
         raise NotFound("No such feedback case", message_zh="案件不存在", code="feedback.unknown")
     return case
 
 
-def _citizen_phone(ctx: Ctx, case: FeedbackCase) -> str | None:
-    if case.ticket_id:
-        ticket = repo.ticket(ctx.session, case.ticket_id)
+def _citizen_phone(ctx: Ctx, case: Case) -> str | None:
+    if case.kind == CaseKind.COMPLAINT:
+        ticket = repo.ticket_of_case(ctx.session, case.id)
         return ticket.contact_phone if ticket else None
-    if case.rating_id:
-        rating = repo.rating(ctx.session, case.rating_id)
-        return rating.rater_phone if rating else None
-    return None
+    rating = repo.rating_of_case(ctx.session, case.id)
+    return rating.rater_phone if rating else None
 
 
-def _check_actor(ctx: Ctx, task: FeedbackTask, case: FeedbackCase, actor: Actor) -> None:
-    if task.status != "ready":
-        raise Conflict(
-            f"Task {task.id} is already {task.status}",
-            message_zh="任务已办结或已取消，不能重复办理",
-            code="feedback.task_closed",
-        )
-    if task.for_citizen:
-        if actor.phone is not None:
-            if actor.phone != _citizen_phone(ctx, case):
-                raise NotFound(
-                    f"No feedback task {task.id}",
-                    message_zh="任务不存在",
-                    code="feedback.task_unknown",
-                )
-            return
-        # The office records a citizen's answer taken on a call-back (回访).
-        if actor.department_id == _office(ctx).id and actor.roles & STAFF_ROLES:
-            return
-        raise PermissionDenied(
-            "This step is the citizen's (or the service centre's call-back)",
-            message_zh="该环节由市民本人或服务中心回访时填写",
-            code="feedback.task_for_citizen",
-        )
-    if actor.phone is not None or not actor.roles & (STAFF_ROLES | {"system"}):
-        raise PermissionDenied(
-            "Only staff of the responsible department work this task",
-            message_zh="仅承办部门工作人员可以办理该任务",
-            code="permission.role_required",
-        )
-    if task.department_id != actor.department_id:
-        raise PermissionDenied(
-            "This task belongs to another department",
-            message_zh="该任务属于其他部门，无权办理",
-            code="task.wrong_department",
-        )
-
-
-def _check_form(task: FeedbackTask, data: dict[str, Any]) -> dict[str, Any]:
-    problems: list[str] = []
-    clean: dict[str, Any] = {}
-    for f in task.form_fields:
-        value = data.get(f["id"])
-        if isinstance(value, str):
-            value = value.strip()
-        if value in (None, ""):
-            if f.get("required"):
-                problems.append(f"{f['id']}: required")
-            continue
-        if f.get("options") and value not in f["options"]:
-            problems.append(f"{f['id']}: must be one of {', '.join(f['options'])}")
-            continue
-        if f.get("type") == "long":
-            try:
-                value = int(value)
-            except (TypeError, ValueError):
-                problems.append(f"{f['id']}: must be a whole number")
-                continue
-        elif isinstance(value, str):
-            if len(value) > clf.MAX_CHARS:
-                problems.append(f"{f['id']}: at most {clf.MAX_CHARS} characters")
-                continue
-        clean[f["id"]] = value
-    if problems:
-        raise ValidationFailed(
-            "The task form has problems: " + "; ".join(problems),
-            message_zh="办理表单有误：" + "；".join(problems),
-            code="task.form_invalid",
-            details={"problems": problems},
-        )
-    return clean
-
-
-def complete_task(ctx: Ctx, task_id: int, data: dict[str, Any], *, actor: Actor) -> FeedbackTask:
+def complete_task(ctx: Ctx, task_id: int, data: dict[str, Any], *, actor: Actor) -> Task:
     """Complete one step of a rectification or complaint case.
+
+    Staff work these tasks from their ordinary queue too (the engine calls this domain's
+    hooks either way); a citizen answers only their own case's citizen steps.
 
     Raises:
         NotFound: no such task (or a citizen's task of someone else).
@@ -545,128 +465,41 @@ def complete_task(ctx: Ctx, task_id: int, data: dict[str, Any], *, actor: Actor)
         ValidationFailed: the step's form is incomplete or has a value out of its options.
     """
     task = get_task(ctx, task_id)
-    case = get_case(ctx, task.case_id)
-    _check_actor(ctx, task, case, actor)
-    clean = _check_form(task, data)
-    now = _now(ctx)
-    engine = _restore(ctx, case)
-    _before_complete(ctx, case, task, clean, actor, now)
-    engine.complete(task.engine_task_id, {**clean, **_due_variables(ctx, case, now)}, now)
-    task.status, task.completed_by, task.completed_at = "completed", actor.username, now
-    task.data = clean
-    _event(
-        ctx,
-        case,
-        FeedbackEventType.TASK_COMPLETED,
-        task.name,
-        now,
-        resource=actor.username,
-        department=actor.department_code,
-        activity_id=task.element_id,
-        attributes={k: v for k, v in clean.items() if k in _DECISION_FIELDS},
-    )
-    _sync(ctx, case, engine, now)
-    return task
-
-
-_DECISION_FIELDS = frozenset(
-    {
-        "verdict",
-        "review",
-        "appeal",
-        "appeal_review",
-        "callback",
-        "accept",
-        "decision",
-        "close",
-        "action",
-        "satisfaction",
-        "category",
-        "department",
-    }
-)
-
-
-def _before_complete(
-    ctx: Ctx,
-    case: FeedbackCase,
-    task: FeedbackTask,
-    data: dict[str, Any],
-    actor: Actor,
-    now: datetime,
-) -> None:
-    """The domain side of a step: what the subject (rating or ticket) records."""
-    if case.kind == "complaint":
-        ticket = get_ticket_by_id(ctx, case.ticket_id)
-        _complaint_step(ctx, case, ticket, task, data, actor, now)
+    case = workflow.get_case(ctx, task.case_id)
+    if actor.phone is not None:
+        if not task.for_applicant or actor.phone != _citizen_phone(ctx, case):
+            raise NotFound(
+                f"No feedback task {task.id}",
+                message_zh="任务不存在",
+                code="feedback.task_unknown",
+            )
+        who = workflow.Actor.as_party("citizen")
     else:
-        rating = get_rating_by_id(ctx, case.rating_id)
-        _rectification_step(ctx, case, rating, task, data, actor, now)
-
-
-def fire_due_timers(ctx: Ctx, *, limit: int = 100) -> int:
-    """Fire the feedback cases' due timers (deadlines, appeal and reopen windows)."""
-    now = _now(ctx)
-    fired = 0
-    for case in repo.cases_with_due_timers(ctx.session, now, limit):
-        engine = _restore(ctx, case)
-        names = engine.fire_due_timers(now)
-        for name in names:
-            _event(ctx, case, FeedbackEventType.TIMER_FIRED, name, now, activity_id=name)
-            escalated = TIMER_ESCALATES.get(name)
-            if escalated:
-                for task in repo.open_tasks(ctx.session, case.id):
-                    if task.element_id == escalated and not task.escalated:
-                        _escalate(ctx, case, task, now)
-        fired += len(names)
-        _sync(ctx, case, engine, now)
-    return fired
-
-
-def _escalate(ctx: Ctx, case: FeedbackCase, task: FeedbackTask, now: datetime) -> None:
-    task.escalated = True
-    if case.kind == "complaint" and case.ticket_id:
-        ticket = get_ticket_by_id(ctx, case.ticket_id)
-        ticket.escalations += 1
-    _event(
-        ctx,
-        case,
-        FeedbackEventType.TASK_ESCALATED,
-        "超时督办",
-        now,
-        activity_id=task.element_id,
-        department=_department_code(ctx, task.department_id),
-        attributes={"task": task.name, "sla_due": task.sla_due.isoformat() if task.sla_due else ""},
-    )
-
-
-def escalate_overdue_tasks(ctx: Ctx) -> int:
-    """Mark open feedback tasks past their due time as escalated (督办), once each."""
-    now = _now(ctx)
-    n = 0
-    for task in repo.overdue_tasks(ctx.session, now):
-        if task.for_citizen or task.element_id in SUPERVISION_TASKS:
-            continue
-        _escalate(ctx, get_case(ctx, task.case_id), task, now)
-        n += 1
-    ctx.session.flush()
-    return n
+        who = workflow.Actor(
+            actor.username, actor.department_id, actor.department_code, actor.roles
+        )
+    workflow.complete_task(ctx, task_id, data, actor=who)
+    return task
 
 
 def queue(ctx: Ctx, actor: Actor, *, limit: int = 100) -> list[dict[str, Any]]:
     """Open feedback tasks for the actor: their department's, or a citizen's own."""
     if actor.phone is not None:
-        rows = [
-            (t, c)
-            for t, c in repo.queue(ctx.session, department_id=None, citizen=True, limit=500)
-            if _citizen_phone(ctx, c) == actor.phone
-        ][:limit]
+        case_ids = [
+            *(t.case_id for t in repo.tickets(ctx.session, contact_phone=actor.phone) if t.case_id),
+            *(r.case_id for r in repo.ratings_of_phone(ctx.session, actor.phone) if r.case_id),
+        ]
+        rows = workflow.party_tasks(ctx, case_ids)[:limit]
     else:
-        rows = list(repo.queue(ctx.session, department_id=actor.department_id, limit=limit))
-    return [task_view(ctx, t, c) for t, c in rows]
+        if actor.department_id is None:
+            return []
+        rows = workflow.open_tasks_of_kinds(
+            ctx, sorted(KINDS), department_id=actor.department_id, limit=limit
+        )
+    return [task_view(ctx, t, workflow.get_case(ctx, t.case_id)) for t in rows]
 
 
-def task_view(ctx: Ctx, task: FeedbackTask, case: FeedbackCase) -> dict[str, Any]:
+def task_view(ctx: Ctx, task: Task, case: Case) -> dict[str, Any]:
     return {
         "id": task.id,
         "case": case.number,
@@ -675,7 +508,7 @@ def task_view(ctx: Ctx, task: FeedbackTask, case: FeedbackCase) -> dict[str, Any
         "name": task.name,
         "status": task.status,
         "department": _department_code(ctx, task.department_id),
-        "for_citizen": task.for_citizen,
+        "for_citizen": task.for_applicant,
         "sla_due": task.sla_due.isoformat() if task.sla_due else None,
         "escalated": task.escalated,
         "form_fields": task.form_fields,
@@ -683,33 +516,20 @@ def task_view(ctx: Ctx, task: FeedbackTask, case: FeedbackCase) -> dict[str, Any
     }
 
 
-def case_history(ctx: Ctx, case: FeedbackCase) -> list[dict[str, Any]]:
+def case_history(ctx: Ctx, case: Case) -> list[dict[str, Any]]:
     return [
         {
-            "activity": e.activity,
-            "event_type": e.event_type,
-            "timestamp": e.timestamp.isoformat(),
-            "resource": e.resource,
-            "department": e.department,
-            "attributes": e.attributes,
+            "activity": h.event.activity,
+            "lifecycle": h.event.lifecycle,
+            "event_type": h.event.event_type,
+            "timestamp": h.event.timestamp.isoformat(),
+            "resource": h.event.resource,
+            "department": h.event.department,
+            "attributes": h.event.attributes,
+            "opinion": h.decision.opinion if h.decision else None,
         }
-        for e in repo.events_of_case(ctx.session, case.id)
+        for h in workflow.case_history(ctx, case)
     ]
-
-
-def event_rows(ctx: Ctx, kind: str | None = None) -> Iterable[dict[str, Any]]:
-    """The feedback cases' events with XES keys, for the mining module or an export."""
-    for e in repo.all_events(ctx.session, kind):
-        yield {
-            "case:concept:name": e.case_number,
-            "concept:name": e.activity,
-            "time:timestamp": e.timestamp,
-            "lifecycle:transition": e.lifecycle,
-            "org:resource": e.resource or "",
-            "org:group": e.department or "",
-            "event_type": e.event_type,
-            "case:kind": e.kind,
-        }
 
 
 # --- ratings (好差评) ------------------------------------------------------------------------
@@ -1044,9 +864,10 @@ def _rate(
     if rating.level <= 2:
         _start_case(
             ctx,
-            "rectification",
+            CaseKind.RECTIFICATION,
             {"real_name": rating.real_name, "level": rating.level},
             department_id=department_id or _office(ctx).id,
+            channel=channel,
             rating=rating,
         )
     return rating
@@ -1054,9 +875,9 @@ def _rate(
 
 def _rectification_step(
     ctx: Ctx,
-    case: FeedbackCase,
+    case: Case,
     rating: Rating,
-    task: FeedbackTask,
+    task: Task,
     data: dict[str, Any],
     actor: Actor,
     now: datetime,
@@ -1069,7 +890,7 @@ def _rectification_step(
             _event(
                 ctx,
                 case,
-                FeedbackEventType.RATING_EXCLUDED,
+                EventType.RATING_EXCLUDED,
                 "差评排除",
                 now,
                 resource=actor.username,
@@ -1079,9 +900,7 @@ def _rectification_step(
             rating.excluded_reason = None
     elif task.element_id == "Task_appeal_review" and data.get("appeal_review") == "reinstated":
         rating.status, rating.excluded_reason = "counted", None
-        _event(
-            ctx, case, FeedbackEventType.RATING_REINSTATED, "差评恢复", now, resource=actor.username
-        )
+        _event(ctx, case, EventType.RATING_REINSTATED, "差评恢复", now, resource=actor.username)
     elif task.element_id == "Task_rectify":
         rating.rectified = True
 
@@ -1092,10 +911,10 @@ def answer_appeal(ctx: Ctx, rating: Rating, data: dict[str, Any], *, actor: Acto
     Raises:
         Conflict: nothing waits for the rater (no exclusion, or the appeal window passed).
     """
-    case = repo.case_of_rating(ctx.session, rating.id)
+    case = workflow.get_case(ctx, rating.case_id) if rating.case_id else None
     waiting = [
         t
-        for t in (repo.open_tasks(ctx.session, case.id) if case else [])
+        for t in (workflow.open_tasks(ctx, case.id) if case else [])
         if t.element_id == "Task_rater_appeal"
     ]
     if not waiting:
@@ -1112,15 +931,15 @@ def recent_ratings(ctx: Ctx, *, limit: int = 100) -> Sequence[Rating]:
     return repo.ratings(ctx.session, limit=min(max(limit, 1), 500))
 
 
-def _rectification_status(ctx: Ctx, case: FeedbackCase, main: list[str], now: datetime) -> None:
+def _rectification_status(ctx: Ctx, case: Case, main: list[str], now: datetime) -> None:
     if main:
         return
-    rating = get_rating_by_id(ctx, case.rating_id)
+    rating = _rating_of(ctx, case)
     case.outcome = "excluded" if rating.status == "excluded" else "rectified"
 
 
 def rating_view(ctx: Ctx, rating: Rating, *, masked: bool = True) -> dict[str, Any]:
-    case = repo.case_of_rating(ctx.session, rating.id)
+    case = workflow.get_case(ctx, rating.case_id) if rating.case_id else None
     return {
         "number": rating.number,
         "channel": rating.channel,
@@ -1361,7 +1180,7 @@ def submit_ticket(ctx: Ctx, data: TicketIn, *, actor: Actor) -> Ticket:
     ctx.session.flush()
     _start_case(
         ctx,
-        "complaint",
+        CaseKind.COMPLAINT,
         {
             "accepted": accepted,
             "auto_dispatch": auto,
@@ -1370,6 +1189,7 @@ def submit_ticket(ctx: Ctx, data: TicketIn, *, actor: Actor) -> Ticket:
             "channel": channel,
         },
         department_id=ticket.department_id,
+        channel=channel,
         ticket=ticket,
     )
     return ticket
@@ -1377,9 +1197,9 @@ def submit_ticket(ctx: Ctx, data: TicketIn, *, actor: Actor) -> Ticket:
 
 def _complaint_step(
     ctx: Ctx,
-    case: FeedbackCase,
+    case: Case,
     ticket: Ticket,
-    task: FeedbackTask,
+    task: Task,
     data: dict[str, Any],
     actor: Actor,
     now: datetime,
@@ -1408,7 +1228,7 @@ def _complaint_step(
             _event(
                 ctx,
                 case,
-                FeedbackEventType.TICKET_RECLASSIFIED,
+                EventType.TICKET_RECLASSIFIED,
                 "人工分类",
                 now,
                 resource=actor.username,
@@ -1419,7 +1239,7 @@ def _complaint_step(
                 },
             )
         ticket.category, ticket.category_source = category, "dispatcher"
-        ticket.department_id = case.department_id = dept.id
+        ticket.department_id = case.subject_department_id = dept.id
     elif element == "Task_handle":
         if data["decision"] in ("resolve", "reject"):
             if not str(data.get("reply", "")).strip():
@@ -1446,7 +1266,7 @@ def _complaint_step(
             _event(
                 ctx,
                 case,
-                FeedbackEventType.TICKET_REOPENED,
+                EventType.TICKET_REOPENED,
                 "重新办理",
                 now,
                 resource=actor.username,
@@ -1463,16 +1283,14 @@ _STATUS_OF_TASK = (
 )
 
 
-def _complaint_status(ctx: Ctx, case: FeedbackCase, main: list[str], now: datetime) -> None:
-    ticket = get_ticket_by_id(ctx, case.ticket_id)
+def _complaint_status(ctx: Ctx, case: Case, main: list[str], now: datetime) -> None:
+    ticket = _ticket_of(ctx, case)
     for element, status in _STATUS_OF_TASK:
         if element in main:
             ticket.status = status
             if status == "pending_at_department":
                 handle = [
-                    t
-                    for t in repo.open_tasks(ctx.session, case.id)
-                    if t.element_id == "Task_handle"
+                    t for t in workflow.open_tasks(ctx, case.id) if t.element_id == "Task_handle"
                 ]
                 ticket.handle_due = handle[0].sla_due if handle else None
             return
@@ -1486,7 +1304,7 @@ def _complaint_status(ctx: Ctx, case: FeedbackCase, main: list[str], now: dateti
     _event(
         ctx,
         case,
-        FeedbackEventType.TICKET_CLOSED,
+        EventType.TICKET_CLOSED,
         "办结",
         now,
         attributes={"status": ticket.status, "outcome": ticket.outcome},
@@ -1502,10 +1320,10 @@ def answer_as_citizen(
         Conflict: nothing is waiting for the citizen (e.g. the reopening window has passed).
     """
     ticket = visible_ticket(ctx, number, actor)
-    case = repo.case_of_ticket(ctx.session, ticket.id)
+    case = workflow.get_case(ctx, ticket.case_id) if ticket.case_id else None
     waiting = [
         t
-        for t in (repo.open_tasks(ctx.session, case.id) if case else [])
+        for t in (workflow.open_tasks(ctx, case.id) if case else [])
         if t.element_id == "Task_rate"
     ]
     if not waiting:
@@ -1524,7 +1342,7 @@ def answer_as_citizen(
 
 
 def ticket_view(ctx: Ctx, ticket: Ticket, *, masked: bool = False) -> dict[str, Any]:
-    case = repo.case_of_ticket(ctx.session, ticket.id)
+    case = workflow.get_case(ctx, ticket.case_id) if ticket.case_id else None
     zh, en, _ = corpus.CATEGORIES.get(ticket.category, (ticket.category, ticket.category, ""))
     duplicate = repo.ticket(ctx.session, ticket.duplicate_of_id) if ticket.duplicate_of_id else None
     names = [ticket.contact_name]
@@ -1560,7 +1378,7 @@ def ticket_view(ctx: Ctx, ticket: Ticket, *, masked: bool = False) -> dict[str, 
         "handle_due": ticket.handle_due.isoformat() if ticket.handle_due else None,
         "closed_at": ticket.closed_at.isoformat() if ticket.closed_at else None,
         "case": case.number if case else None,
-        "tasks": [task_view(ctx, t, case) for t in repo.tasks_of_case(ctx.session, case.id)]
+        "tasks": [task_view(ctx, t, case) for t in workflow.tasks_of_case(ctx, case.id)]
         if case and not masked
         else [],
         "history": case_history(ctx, case) if case and not masked else [],
@@ -2281,9 +2099,30 @@ def closed_cases_to_rate(ctx: Ctx, *, limit: int = 500) -> list[tuple[int, datet
 
 def open_steps(ctx: Ctx, case_number: str) -> dict[str, int]:
     """Open tasks of a feedback case: BPMN element id -> task id."""
-    case = repo.case_by_number(ctx.session, case_number)
+    case = repo_case(ctx, case_number)
     if case is None:
         raise NotFound(
             f"No feedback case {case_number}", message_zh="案件不存在", code="feedback.unknown"
         )
-    return {t.element_id: t.id for t in repo.open_tasks(ctx.session, case.id)}
+    return {t.element_id: t.id for t in workflow.open_tasks(ctx, case.id)}
+
+
+def repo_case(ctx: Ctx, number: str) -> Case | None:
+    try:
+        case = workflow.case_by_number(ctx, number)
+    except NotFound:
+        return None
+    return case if case.kind in KINDS else None
+
+
+def subject_view(ctx: Ctx, case: Case) -> dict[str, Any] | None:
+    """What a member of staff working a feedback task reads: the ticket or the rating."""
+    if case.kind == CaseKind.COMPLAINT:
+        ticket = repo.ticket_of_case(ctx.session, case.id)
+        if ticket is None:
+            return None
+        return {k: v for k, v in ticket_view(ctx, ticket).items() if k not in ("tasks", "history")}
+    if case.kind == CaseKind.RECTIFICATION:
+        rating = repo.rating_of_case(ctx.session, case.id)
+        return rating_view(ctx, rating, masked=False) if rating else None
+    return None

@@ -11,16 +11,13 @@ from onewindow.kit.platform import Platform
 @dataclass(frozen=True)
 class FeedbackPass:
     invitations: int
-    timers_fired: int
-    tasks_escalated: int
 
 
 def run_feedback_pass(platform: Platform) -> FeedbackPass:
-    """Invite ratings of newly closed cases, fire deadline/appeal/reopen timers, escalate."""
+    """Invite ratings of newly closed cases. (Complaint and rectification cases run on the
+    one case engine: their timers and escalations are the workflow pass's.)"""
     invited = platform.run(lambda ctx: feedback.invite_closed_cases(ctx))
-    fired = platform.run(lambda ctx: feedback.fire_due_timers(ctx))
-    escalated = platform.run(lambda ctx: feedback.escalate_overdue_tasks(ctx))
-    return FeedbackPass(invited, fired, escalated)
+    return FeedbackPass(invited)
 
 
 def retrain_classifier(platform: Platform, *, actor: str = "system") -> None:

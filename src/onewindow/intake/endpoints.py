@@ -68,7 +68,7 @@ def history(
 ) -> Page[EventOut]:
     """The case's events in the order they happened (the event log's rows for it)."""
     application = visible_application(ctx, who, number)
-    events = eventlog.case_history(ctx, application.id)
+    events = eventlog.history_of_number(ctx, application.number)
     return Page(
         items=[
             EventOut(

@@ -128,6 +128,11 @@ class Application(Base):
     applicant: Mapped[Applicant] = relationship(lazy="select")
     materials: Mapped[list[ApplicationMaterial]] = relationship(lazy="select")
 
+    @classmethod
+    def overdue_on(cls, today: date) -> ColumnElement[bool]:
+        """``rules.is_overdue`` as SQL: open, not waiting for the applicant, past deadline."""
+        return cls.closed_at.is_(None) & (cls.status != "returned") & (cls.deadline < today)
+
 
 class ApplicationMaterial(Base):
     """One material of one application: uploaded now, or reused from the applicant's file."""

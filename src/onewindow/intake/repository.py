@@ -73,7 +73,7 @@ def applications(
     if service_item_id is not None:
         q = q.where(Application.service_item_id == service_item_id)
     if overdue_on is not None:
-        q = q.where(Application.closed_at.is_(None), Application.deadline < overdue_on)
+        q = q.where(Application.overdue_on(overdue_on))
     return session.scalars(q.limit(limit).offset(offset)).all()
 
 
@@ -118,7 +118,7 @@ def status_counts_by_service(session: Session) -> dict[int, dict[str, int]]:
 def overdue_counts_by_service(session: Session, today: date) -> dict[int, int]:
     rows = session.execute(
         select(Application.service_item_id, func.count(Application.id))
-        .where(Application.closed_at.is_(None), Application.deadline < today)
+        .where(Application.overdue_on(today))
         .group_by(Application.service_item_id)
     ).all()
     return {service_item_id: count for service_item_id, count in rows}

@@ -63,3 +63,14 @@ def completeness(
 
 def missing(checks: Iterable[MaterialCheck]) -> list[MaterialCheck]:
     return [c for c in checks if c.state == "missing"]
+
+
+def is_overdue(*, closed: bool, waiting_for_applicant: bool, deadline: date, today: date) -> bool:
+    """超期: the one definition of an overdue case, used by every page, API and report.
+
+    A case is overdue while it is open past its legal deadline (in working days). While it
+    waits for the applicant's 补正 the clock stands still (行政许可法 §32: the time limit runs
+    from complete materials), so a case waiting for the applicant is not overdue; its deadline
+    moves by the working days it waited when the applicant answers.
+    """
+    return not closed and not waiting_for_applicant and deadline < today

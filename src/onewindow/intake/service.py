@@ -11,10 +11,8 @@ from typing import Any
 from sqlalchemy.orm.attributes import flag_modified
 
 from onewindow.catalog.models import ServiceItem
-from onewindow.eventlog import service as eventlog
-from onewindow.eventlog.models import EventType
-from onewindow.eventlog.schemas import CaseRef, NewEvent
 from onewindow.intake import repository as repo
+from onewindow.intake import rules
 from onewindow.intake.blobs import BlobStore, check_material
 from onewindow.intake.identifiers import validate_citizen_id, validate_credit_code
 from onewindow.intake.models import (
@@ -30,6 +28,8 @@ from onewindow.kit.errors import NotFound, ValidationFailed
 from onewindow.kit.platform import Ctx
 
 SUBMITTED_ACTIVITY = "提交申请"
+# Where a case ends: decided, or not accepted at all (不予受理).
+CLOSED_STATUSES = ("approved", "rejected", "not_accepted")
 _NAME_MAX = 200
 
 
@@ -155,6 +155,11 @@ def _store(ctx: Ctx, data: bytes, content_type: str) -> Blob:
         ctx.session.add(blob)
         ctx.session.flush()  # rows that reference it may be flushed in any order after this
     return blob
+
+
+def store_file(ctx: Ctx, data: bytes, content_type: str) -> str:
+    """Store bytes the platform produced (e.g. a document's PDF) once; returns the SHA-256."""
+    return _store(ctx, data, content_type).sha256
 
 
 def _safe_filename(name: str) -> str:
@@ -337,19 +342,7 @@ def create_application(
     ctx.session.flush()
     application.number = f"OW{now.astimezone(ctx.calendar.zone):%Y%m%d}{application.id:08d}"
     _attach(ctx, application, service, uploads)
-    reused = _reuse_on_file(ctx, application, checks)
-    eventlog.record(
-        ctx,
-        case_ref(application, service),
-        NewEvent(
-            EventType.APPLICATION_SUBMITTED,
-            SUBMITTED_ACTIVITY,
-            "complete",
-            now,
-            resource=actor,
-            attributes={"reused_materials": len(reused), "uploaded_materials": len(uploads)},
-        ),
-    )
+    _reuse_on_file(ctx, application, checks)
     ctx.session.flush()
     return application, checks
 
@@ -392,10 +385,6 @@ def add_materials(
     ctx.session.flush()
 
 
-def case_ref(application: Application, service: ServiceItem) -> CaseRef:
-    return CaseRef(application.id, application.number, application.channel, service.code)
-
-
 def get_application(ctx: Ctx, application_id: int) -> Application:
     app = repo.application_by_id(ctx.session, application_id)
     if app is None:
@@ -435,8 +424,18 @@ def list_applications(
 
 def set_status(ctx: Ctx, application: Application, status: str) -> None:
     application.status = status
-    if status in ("approved", "rejected"):
+    if status in CLOSED_STATUSES:
         application.closed_at = ctx.clock.now()
+
+
+def is_overdue(ctx: Ctx, application: Application) -> bool:
+    """The one definition of an overdue case, for every page, API and report."""
+    return rules.is_overdue(
+        closed=application.closed_at is not None,
+        waiting_for_applicant=application.status == "returned",
+        deadline=application.deadline,
+        today=local_today(ctx),
+    )
 
 
 def count_return(ctx: Ctx, application: Application) -> None:

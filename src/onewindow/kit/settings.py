@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="address the public reaches the platform at (printed on documents' codes)",
+    )
     # security and privacy (onewindow.security): encryption at rest, the ledger, exports
     key_file: Path | None = Field(
         default=None, description="JSON file of wrapped data keys (onewindow privacy keys init)"

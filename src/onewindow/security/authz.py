@@ -226,9 +226,9 @@ def can_see_application(ctx: Ctx, principal: Principal, application: Application
         return False
     from onewindow.workflow import service as workflow
 
+    case = workflow.application_case(ctx, application.id)
     return any(
-        t.department_id == principal.department_id
-        for t in workflow.tasks_of_case(ctx, application.id)
+        t.department_id == principal.department_id for t in workflow.tasks_of_case(ctx, case.id)
     )
 
 

@@ -55,6 +55,7 @@ class EntryKind(StrEnum):
     FIELD_UNMASKED = "field_unmasked"
     SHARED_DATA_READ = "shared_data_read"
     PERSONAL_DATA_REQUESTED = "personal_data_requested"
+    DOCUMENT_ISSUED = "document_issued"
 
 
 def canonical(obj: Mapping[str, Any]) -> bytes:
@@ -258,6 +259,34 @@ def prove_inclusion(ctx: Ctx, index: int, n: int | None = None) -> dict[str, Any
         "leaf_hash": leaf.hex(),
         "audit_path": [h.hex() for h in path],
     }
+
+
+def included_entry(ctx: Ctx, index: int) -> dict[str, Any] | None:
+    """The entry at ``index`` when it is provably in today's tree, else ``None``.
+
+    Its stored bytes must hash to its leaf, and that leaf with its audit path must give the
+    root of the whole ledger now (RFC 9162 §2.1.3.2): an entry edited in the database fails.
+    """
+    row = ctx.session.get(LedgerEntry, index)
+    if row is None:
+        return None
+    data = row.entry.encode("utf-8")
+    if merkle.leaf_hash(data).hex() != row.leaf_hash:
+        return None
+    proof = prove_inclusion(ctx, index)
+    top = root(ctx)
+    try:
+        merkle.verify_inclusion(
+            index,
+            int(proof["size"]),
+            bytes.fromhex(row.leaf_hash),
+            [bytes.fromhex(h) for h in proof["audit_path"]],
+            bytes.fromhex(str(top["root_hash"])),
+        )
+    except merkle.ProofError:
+        return None
+    parsed: dict[str, Any] = json.loads(data)
+    return parsed
 
 
 def prove_consistency(ctx: Ctx, old: int, new: int) -> dict[str, Any]:

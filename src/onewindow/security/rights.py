@@ -180,7 +180,7 @@ def personal_data(ctx: Ctx, phone: str) -> dict[str, Any]:
                             "at": e.timestamp.isoformat(),
                             "department": e.department,
                         }
-                        for e in eventlog.case_history(ctx, app.id)
+                        for e in eventlog.history_of_number(ctx, app.number)
                     ],
                 }
             )

@@ -144,6 +144,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status_returned": ("待补正", "Awaiting supplement"),
     "status_approved": ("已办结（准予）", "Approved"),
     "status_rejected": ("不予许可", "Rejected"),
+    "status_not_accepted": ("不予受理", "Not accepted"),
     "problems_intro": ("请更正以下问题：", "Please correct the following:"),
     "files_not_kept": (
         "出于安全原因，浏览器不会保留已选择的文件，请重新选择。",
@@ -275,7 +276,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # --- dashboard
     "dash_title": ("数据看板", "Dashboard"),
     "dash_total": ("办件总数", "Cases"),
-    "dash_overdue_cases": ("超期办件", "Overdue cases"),
+    "dash_overdue_cases": ("超期未办结", "Overdue (open)"),
     "dash_overdue_tasks": ("超时任务", "Overdue tasks"),
     "dash_returns": ("补正总次数", "Returns"),
     "dash_by_status": ("按状态", "By status"),
@@ -313,7 +314,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dec_district": ("区县", "District"),
     "dec_unknown": ("未知", "Unknown"),
     "dec_applications": ("申请量", "Applications"),
-    "dec_overdue": ("超期", "Overdue"),
+    "dec_overdue": ("超期未办结", "Overdue (open)"),
+    "dec_closed_late": ("超期办结", "Closed late"),
     "dec_overdue_rate": ("超期率", "Overdue rate"),
     "dec_population": ("主数据人口", "Linked population"),
     "dec_per_10k": ("每万人申请量", "Applications per 10,000"),
@@ -472,6 +474,94 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tr_metric_bad_rating_share": ("差评比例", "Bad ratings"),
     "tr_stale": ("现行流程中已无此环节", "no longer in any current process"),
     "tr_citywide": ("全市", "City-wide"),
+    # --- decisions with reasons (行政许可法 §32, §38)
+    "dec_opinion": ("审查意见", "Opinion"),
+    "dec_missing_pick": (
+        "一次性告知：勾选需补正的全部材料",
+        "Tell everything at once: tick every material to hand in again",
+    ),
+    "dec_note": ("补正说明", "Note to the applicant"),
+    "dec_reason": (
+        "不予受理/不予许可的理由（将书面告知申请人）",
+        "Reasons for the refusal (sent to the applicant in writing)",
+    ),
+    "dec_legal_basis": ("法律依据", "Legal basis"),
+    "dec_legal_basis_other": ("其他（请写明）", "Other (write it out)"),
+    "dec_legal_basis_text": ("其他法律依据", "Other legal basis"),
+    "dec_confirm_refusal": (
+        "我已核实，确认作出不予受理/不予许可决定",
+        "I have checked and confirm the refusal",
+    ),
+    "dec_confirm_required": (
+        "作出不予受理或不予许可决定前，请勾选确认",
+        "Tick the confirmation before refusing",
+    ),
+    "dec_refusal_title": ("不予受理/不予许可决定", "Refusal"),
+    "dec_kind_accept": ("受理", "Accepted"),
+    "dec_kind_approve": ("准予", "Approved"),
+    "dec_kind_reject": ("不予许可", "Refused"),
+    "dec_kind_not_accept": ("不予受理", "Not accepted"),
+    "dec_kind_send_back": ("退回补正", "Sent back for 补正"),
+    "dec_kind_done": ("办理", "Done"),
+    "dec_rights": (
+        "如对本决定不服，可以自知道该决定之日起六十日内向{reconsideration}申请行政复议，"
+        "或者自知道之日起六个月内向{court}提起行政诉讼。",
+        "If you disagree, you may apply for administrative reconsideration to "
+        "{reconsideration} within 60 days of learning of the decision, or bring an "
+        "administrative lawsuit before {court} within six months.",
+    ),
+    "dec_subject": ("诉求/评价内容", "The complaint or rating"),
+    "dec_subject_text": ("诉求内容", "Request"),
+    "dec_subject_comment": ("评价内容", "Comment"),
+    "dec_subject_category": ("问题分类", "Category"),
+    "dec_subject_level": ("评价等级", "Rating"),
+    "dec_subject_place": ("区域", "Place"),
+    "case_kind_application": ("办件", "Application"),
+    "case_kind_complaint": ("12345工单", "12345 request"),
+    "case_kind_rectification": ("差评整改", "Rectification of a bad rating"),
+    "portal_refused": ("办理结果：不予受理或不予许可", "Outcome: refused"),
+    "portal_reason": ("理由", "Reasons"),
+    "task_not_accept": ("不予受理", "Do not accept"),
+    "receipt_title_submitted": ("收件凭证", "Proof of submission"),
+    "receipt_pending_acceptance": (
+        "材料已收到，待窗口受理。受理后出具《受理通知书》。",
+        "Materials received, awaiting acceptance by the window; an acceptance notice follows.",
+    ),
+    "receipt_go_accept": ("办理窗口受理", "Accept at the window"),
+    "documents_title": ("文书", "Documents"),
+    "documents_none": ("暂无文书", "No documents yet"),
+    "document_download": ("下载 PDF", "Download PDF"),
+    "verify_title": ("文书核验", "Verify a document"),
+    "verify_intro": (
+        "输入文书上的核验码（或扫描二维码），核验文书是否由本平台出具、内容是否被改动。",
+        "Enter the code printed on a document (or scan its QR code) to check that the platform "
+        "issued it and that it has not been changed.",
+    ),
+    "verify_genuine": (
+        "核验通过：该文书由本平台出具，其摘要已记入不可篡改账本。",
+        "Genuine: the platform issued this document; its digest is in the tamper-evident ledger.",
+    ),
+    "verify_not_genuine": ("核验未通过", "Not verified"),
+    "verify_copy_differs": (
+        "您上传的文件与出具的文书不一致（内容已被改动）。",
+        "The file you uploaded differs from the document issued (it has been changed).",
+    ),
+    "verify_copy_same": ("与出具的文书完全一致", "Identical to the document issued"),
+    "verify_not_in_ledger": (
+        "账本中没有该文书的摘要。",
+        "The ledger does not hold this document's digest.",
+    ),
+    "verify_document": ("文书", "Document"),
+    "verify_issuer": ("出具机关", "Issued by"),
+    "verify_issued_on": ("出具日期", "Issued on"),
+    "verify_code": ("核验码", "Verification code"),
+    "verify_ledger": ("账本记录", "Ledger entry"),
+    "verify_ledger_entry": ("第 {n} 条", "entry {n}"),
+    "verify_copy": ("上传文件比对", "Uploaded copy"),
+    "verify_upload": ("比对纸质或电子文书", "Compare a copy"),
+    "verify_upload_label": ("上传 PDF 文件", "Upload the PDF"),
+    "verify_compare": ("比对", "Compare"),
+    "verify_check": ("核验", "Verify"),
 }
 
 STATUS_KEYS = {
@@ -480,6 +570,7 @@ STATUS_KEYS = {
     "returned": "status_returned",
     "approved": "status_approved",
     "rejected": "status_rejected",
+    "not_accepted": "status_not_accepted",
 }
 
 # Option ids the demo processes use in their forms; others are shown as they are.
@@ -487,6 +578,7 @@ OPTION_LABELS: dict[str, tuple[str, str]] = {
     "approve": ("准予", "Approve"),
     "reject": ("不予许可", "Reject"),
     "send_back": ("退回补正", "Send back"),
+    "not_accept": ("不予受理", "Not accepted"),
     "window": ("窗口领取", "Collect at the window"),
     "post": ("邮寄", "By post"),
     "employment": ("就业", "Employment"),

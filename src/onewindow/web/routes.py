@@ -27,7 +27,9 @@ from onewindow.catalog import service as catalog
 from onewindow.catalog.models import ServiceItem, Staff
 from onewindow.datahub import service as datahub
 from onewindow.datahub.schemas import AggregateTotal, PrefillSource
+from onewindow.documents import DocumentKind
 from onewindow.eventlog import service as eventlog
+from onewindow.feedback import service as feedback
 from onewindow.intake import service as intake
 from onewindow.intake.models import Application
 from onewindow.intake.schemas import ApplicantIn, Upload
@@ -50,10 +52,10 @@ from onewindow.security.schemas import Principal
 from onewindow.simulation import publish
 from onewindow.web.i18n import LANG_COOKIE, LANGS, Lang, error_text, lang_of, translate
 from onewindow.web.pages import home_for, mask_name, mask_phone, page, render_html
-from onewindow.workflow import flows
+from onewindow.workflow import documents, flows
 from onewindow.workflow import service as workflow
 from onewindow.workflow.engine import compile_bpmn, validate_bpmn
-from onewindow.workflow.models import Task
+from onewindow.workflow.models import Case, Task
 
 PRE_COOKIE = "ow_pre"  # double-submit token of the sign-in forms (no session exists yet)
 NEARING = timedelta(hours=24)
@@ -689,8 +691,17 @@ def desk_submit(
 def _receipt_context(ctx: Ctx, application: Application) -> dict[str, Any]:
     service = catalog.get_service_by_id(ctx, application.service_item_id)
     names = {m.code: m for m in service.materials}
-    received = [m for m in application.materials if not m.reused]
-    reused = [m for m in application.materials if m.reused]
+    # One line a material: a later version (a 补正) replaces the earlier one.
+    latest = {m.material_code: m for m in sorted(application.materials, key=lambda m: m.id)}
+    received = [m for m in latest.values() if not m.reused]
+    reused = [m for m in latest.values() if m.reused]
+    case = workflow.application_case(ctx, application.id)
+    accepted = any(d.decision == "accept" for d in workflow.decisions_of_case(ctx, case.id))
+    acceptance = [
+        t
+        for t in workflow.open_tasks(ctx, case.id)
+        if t.element_id == service.acceptance_task and not t.for_applicant
+    ]
     clerk = application.submitted_by or ""
     try:
         clerk_name = catalog.get_staff(ctx, clerk).name if clerk else ""
@@ -704,6 +715,8 @@ def _receipt_context(ctx: Ctx, application: Application) -> dict[str, Any]:
         "received": received,
         "reused": reused,
         "clerk_name": clerk_name,
+        "accepted": accepted or service.acceptance_task is None,
+        "acceptance_task": acceptance[0] if acceptance else None,
     }
 
 
@@ -749,6 +762,97 @@ def receipt_download(
     )
 
 
+def _document_rows(ctx: Ctx, case: Case, number: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": d.id,
+            "kind": DocumentKind(d.kind),
+            "code": d.code,
+            "issued_at": d.issued_at,
+            "url": f"/documents/{quote(number)}/{d.id}",
+        }
+        for d in documents.documents_of_case(ctx, case.id)
+    ]
+
+
+@router.get("/documents/{number}/{document_id}")
+def document_file(
+    number: str,
+    document_id: int,
+    ctx: PageCtx,
+    who: Annotated[Principal, require_page("applications.read")],
+) -> Response:
+    """A document of a case as PDF, for its applicant and the staff who may see the case."""
+    application = visible_application(ctx, who, number)
+    pdf, name = documents.download(ctx, application, document_id)
+    _commit(ctx)  # the first download records the PDF's hash in the ledger
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": "inline; filename*=UTF-8''" + quote(name, safe=""),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/verify")
+def verify_form(
+    request: Request, ctx: PageCtx, who: Annotated[Principal | None, public()]
+) -> Response:
+    """核验: type the code printed on a document."""
+    code = request.query_params.get("code", "").strip()[:64]
+    if code:
+        return _redirect(f"/verify/{quote(code)}")
+    return page(request, "verify.html", principal=who, result=None, code="", error=None)
+
+
+def _verify_page(
+    request: Request, ctx: Ctx, who: Principal | None, code: str, copy: bytes | None
+) -> Response:
+    lang = lang_of(request)
+    try:
+        result = documents.verify(ctx, code, copy)
+    except OneWindowError as exc:
+        ctx.session.rollback()
+        return page(
+            request,
+            "verify.html",
+            status=exc.status,
+            principal=who,
+            result=None,
+            code=code,
+            error=error_text(lang, exc),
+        )
+    _commit(ctx)
+    return page(request, "verify.html", principal=who, result=result, code=code, error=None)
+
+
+@router.get("/verify/{code}")
+def verify_code(
+    code: str, request: Request, ctx: PageCtx, who: Annotated[Principal | None, public()]
+) -> Response:
+    """Is this document genuine? Anyone with the code (or the QR code) may ask."""
+    return _verify_page(request, ctx, who, code[:64], None)
+
+
+@router.post("/verify/{code}")
+def verify_upload(
+    code: str,
+    request: Request,
+    ctx: PageCtx,
+    form: FormDep,
+    who: Annotated[Principal | None, public()],
+) -> Response:
+    """Compare a copy (uploaded PDF) with the document issued under the code."""
+    file = _file(form, "copy")
+    if file is None:
+        return _verify_page(request, ctx, who, code[:64], None)
+    data = file.file.read(ctx.settings.max_upload_bytes + 1)
+    return _verify_page(request, ctx, who, code[:64], bytes(data))
+
+
 @router.get("/files/{number}/{material_id}")
 def material_file(
     number: str,
@@ -780,27 +884,24 @@ def material_file(
 @dataclass(frozen=True)
 class QueueRow:
     task: Task
-    application: Application
-    service: ServiceItem
+    case: Case
+    service: ServiceItem | None  # None for a complaint or rectification case
     urgency: str  # overdue | nearing | ok
 
 
 def _queue(ctx: Ctx, staff: Staff) -> dict[str, Any]:
     now = ctx.clock.now()
-    services: dict[int, ServiceItem] = {}
+    services = {s.code: s for s in catalog.list_services(ctx)}
     rows: list[QueueRow] = []
-    for task in workflow.queue(ctx, staff, limit=QUEUE_LIMIT):
-        application = intake.get_application(ctx, task.application_id)
-        sid = application.service_item_id
-        if sid not in services:
-            services[sid] = catalog.get_service_by_id(ctx, sid)
+    page_rows, _ = workflow.queue_page(ctx, staff.department_id, limit=QUEUE_LIMIT)
+    for task, case in page_rows:
         if task.sla_due < now:
             urgency = "overdue"
         elif task.sla_due < now + NEARING:
             urgency = "nearing"
         else:
             urgency = "ok"
-        rows.append(QueueRow(task, application, services[sid], urgency))
+        rows.append(QueueRow(task, case, services.get(case.service_code), urgency))
     return {
         "rows": rows,
         "counts": {
@@ -856,7 +957,10 @@ def _my_task(ctx: Ctx, who: Principal, task_id: int) -> Task:
 @dataclass
 class TaskInput:
     values: dict[str, str] = field(default_factory=dict)
-    missing: str = ""
+    missing: list[str] = field(default_factory=list)
+    reason: str = ""
+    legal_basis: str = ""
+    legal_basis_text: str = ""
     errors: list[str] = field(default_factory=list)
 
 
@@ -870,40 +974,55 @@ def _task_page(
     status: int = 200,
     notice: str | None = None,
 ) -> Response:
-    application = intake.get_application(ctx, task.application_id)
-    service = catalog.get_service_by_id(ctx, application.service_item_id)
+    case = workflow.get_case(ctx, task.case_id)
     fields = {f["id"]: f for f in task.form_fields}
     decision = fields.get("decision")
     options = list(decision.get("options", [])) if decision else []
-    if decision:
-        approve_key = "task_approve"
-    elif "materials_complete" in fields:
-        approve_key = "task_accept"
-    else:
-        approve_key = "task_complete"
     departments = {d.code: d for d in catalog.list_departments(ctx)}
+    common: dict[str, Any] = {
+        "task": task,
+        "case": case,
+        "is_open": task.status in ("ready", "claimed"),
+        "history": workflow.case_history(ctx, case),
+        "documents": _document_rows(ctx, case, case.number) if case.application_id else [],
+        "departments": departments,
+        "entered": entered or TaskInput(),
+        "notice": notice,
+        "now": ctx.clock.now(),
+    }
+    if case.application_id is None:  # a complaint or a rectification: the form as it is
+        shown: dict[str, Any] = {
+            "application": None,
+            "service": None,
+            "subject": feedback.subject_view(ctx, case),
+            "inputs": task.form_fields,
+            "approve_key": "task_complete",
+            "can_reject": False,
+            "can_send_back": False,
+        }
+    else:
+        application = intake.get_application(ctx, case.application_id)
+        service = catalog.get_service_by_id(ctx, application.service_item_id)
+        at_acceptance = task.element_id == service.acceptance_task
+        refusal = "not_accept" if at_acceptance else "reject"
+        shown = {
+            "application": application,
+            "service": service,
+            "subject": None,
+            "applicant": application.applicant,
+            "material_names": {m.code: m for m in service.materials},
+            "form_labels": {f["name"]: f for f in service.form_fields},
+            "inputs": [f for f in task.form_fields if f["id"] not in ACTION_FIELDS],
+            "approve_key": "task_complete"
+            if not decision
+            else ("task_accept" if at_acceptance else "task_approve"),
+            "reject_key": "task_not_accept" if at_acceptance else "task_reject",
+            "can_reject": "reject" in options,
+            "can_send_back": "send_back" in options,
+            "legal_bases": [b for b in service.legal_bases if refusal in b.get("applies_to", [])],
+        }
     return page(
-        request,
-        "task.html",
-        status=status,
-        principal=who,
-        zone=_zone(ctx),
-        task=task,
-        application=application,
-        service=service,
-        applicant=application.applicant,
-        material_names={m.code: m for m in service.materials},
-        form_labels={f["name"]: f for f in service.form_fields},
-        inputs=[f for f in task.form_fields if f["id"] not in ACTION_FIELDS],
-        approve_key=approve_key,
-        can_reject="reject" in options,
-        can_send_back=task.can_send_back or "materials_complete" in fields,
-        is_open=task.status in ("ready", "claimed"),
-        history=eventlog.case_history(ctx, application.id),
-        departments=departments,
-        entered=entered or TaskInput(),
-        notice=notice,
-        now=ctx.clock.now(),
+        request, "task.html", status=status, principal=who, zone=_zone(ctx), **shown, **common
     )
 
 
@@ -966,11 +1085,17 @@ def task_decide(
     lang = lang_of(request)
     staff = staff_of(ctx, who)
     task = _my_task(ctx, who, task_id)
+    case = workflow.get_case(ctx, task.case_id)
     fields = {f["id"]: f for f in task.form_fields}
     action = _text(form, "action", 16)
+    own = case.application_id is not None
+    editable = [fid for fid in fields if not own or fid not in ACTION_FIELDS]
     entered = TaskInput(
-        values={fid: _text(form, f"f_{fid}") for fid in fields if fid not in ACTION_FIELDS},
-        missing=_text(form, "missing", 4000),
+        values={fid: _text(form, f"f_{fid}") for fid in editable},
+        missing=[str(v)[:64] for v in form.getlist("missing")][:50],
+        reason=_text(form, "reason", 4000),
+        legal_basis=_text(form, "legal_basis", 64),
+        legal_basis_text=_text(form, "legal_basis_text", 500),
     )
     data: dict[str, Any] = {}
     for fid, raw in entered.values.items():
@@ -981,36 +1106,34 @@ def task_decide(
         except ValueError:
             label = fields[fid].get("label") or fid
             entered.errors.append(translate(lang, "field_invalid", label=label, problem=raw[:40]))
-    items = [line.strip() for line in entered.missing.splitlines() if line.strip()]
-    if action == "send_back" and not items:
-        entered.errors.append(translate(lang, "task_missing_required"))
-    if action not in ("approve", "reject", "send_back"):
+    allowed = ("approve", "reject", "send_back", "complete") if own else ("complete",)
+    if action not in allowed:
         entered.errors.append(translate(lang, "please_choose"))
+    if action == "send_back" and not entered.missing:
+        entered.errors.append(translate(lang, "task_missing_required"))
+    if action == "reject" and form.get("confirm_refusal") != "yes":
+        entered.errors.append(translate(lang, "dec_confirm_required"))
     if entered.errors:
         return _task_page(request, ctx, who, task, entered, status=422)
+    if own and "decision" in fields and action in ("approve", "reject", "send_back"):
+        data["decision"] = action
+    if action == "send_back":
+        data["missing_materials"] = entered.missing
+    if action == "reject":
+        data.update(
+            reason=entered.reason,
+            legal_basis=entered.legal_basis,
+            legal_basis_text=entered.legal_basis_text,
+        )
     try:
-        if action == "send_back" and task.can_send_back:
-            workflow.send_back(ctx, task_id, items, str(data.get("comment", "")), actor=staff)
-        elif action == "send_back":
-            workflow.complete_task(
-                ctx,
-                task_id,
-                {**data, "materials_complete": False, "missing_materials": items},
-                actor=staff,
-            )
-        else:
-            if "decision" in fields:
-                data["decision"] = action
-            if "materials_complete" in fields:
-                data["materials_complete"] = True
-            workflow.complete_task(ctx, task_id, data, actor=staff)
+        workflow.complete_task(ctx, task_id, data, actor=staff)
     except OneWindowError as exc:
         ctx.session.rollback()
         entered.errors.append(error_text(lang, exc))
         return _task_page(
             request, ctx, who, _my_task(ctx, who, task_id), entered, status=exc.status
         )
-    number = intake.get_application(ctx, task.application_id).number
+    number = case.number
     _commit(ctx)
     return _redirect(f"/workbench?done={quote(number)}")
 
@@ -1069,7 +1192,8 @@ def _timeline(ctx: Ctx, lang: Lang, application: Application) -> list[TimelineEn
         "case_rejected": "bad",
         "timer_fired": "start",
     }
-    for event in eventlog.case_history(ctx, application.id):
+    case = workflow.application_case(ctx, application.id)
+    for event in eventlog.case_history(ctx, case.id):
         if event.event_type == "task_completed" and event.resource == workflow.APPLICANT_RESOURCE:
             label = translate(lang, "ev_applicant_completed")
         else:
@@ -1082,22 +1206,18 @@ def _timeline(ctx: Ctx, lang: Lang, application: Application) -> list[TimelineEn
     return out
 
 
-def _asked_for(ctx: Ctx, application: Application) -> tuple[bool, list[str], str]:
-    """(waiting for the applicant?, the missing items, the reviewer's comment)."""
-    tasks = workflow.tasks_of_case(ctx, application.id)
-    if not any(t.for_applicant and t.status in ("ready", "claimed") for t in tasks):
+def _asked_for(
+    ctx: Ctx, application: Application, decisions: Sequence[dict[str, Any]]
+) -> tuple[bool, list[dict[str, Any]], str]:
+    """(waiting for the applicant?, the items asked for, the note) of the latest 补正."""
+    case = workflow.application_case(ctx, application.id)
+    if not any(t.for_applicant for t in workflow.open_tasks(ctx, case.id)):
         return False, [], ""
-    asked = [
-        t
-        for t in tasks
-        if not t.for_applicant and t.status == "completed" and t.data.get("missing_materials")
-    ]
+    asked = [d for d in decisions if d["decision"] == "send_back"]
     if not asked:
         return True, [], ""
-    last = max(asked, key=lambda t: (t.completed_at or t.created_at, t.id))
-    raw = last.data.get("missing_materials")
-    items = [str(x) for x in raw] if isinstance(raw, list) else [str(raw)]
-    return True, items, str(last.data.get("comment") or "")
+    last = asked[-1]
+    return True, list(last["missing_items"]), str(last.get("opinion") or "")
 
 
 def _item_names(lang: Lang, service: ServiceItem, items: Sequence[str]) -> list[str]:
@@ -1118,7 +1238,10 @@ def _case_page(
 ) -> Response:
     lang = lang_of(request)
     service = catalog.get_service_by_id(ctx, application.service_item_id)
-    waiting, items, comment = _asked_for(ctx, application)
+    case = workflow.application_case(ctx, application.id)
+    decisions = workflow.decision_views(ctx, case, for_applicant=True)
+    waiting, items, comment = _asked_for(ctx, application, decisions)
+    asked_codes = {i["code"] for i in items}
     return page(
         request,
         "portal_case.html",
@@ -1129,7 +1252,11 @@ def _case_page(
         service=service,
         timeline=_timeline(ctx, lang, application),
         waiting=waiting,
-        items=_item_names(lang, service, items),
+        items=items,
+        upload_materials=[m for m in service.materials if m.code in asked_codes]
+        or list(service.materials),
+        refusals=[d for d in decisions if d["decision"] in ("reject", "not_accept")],
+        documents=_document_rows(ctx, case, application.number),
         comment=comment,
         errors=list(errors),
         notice=notice,

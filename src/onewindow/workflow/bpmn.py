@@ -108,6 +108,10 @@ class FormField:
     required: bool
     # Option ids of an enum field, in form order (empty for other types).
     options: list[str] = field(default_factory=list)
+    # The modeller's name of each option, same order (e.g. "不予受理" for "reject").
+    option_names: list[str] = field(default_factory=list)
+    # camunda:formField/@defaultValue, when the model gives one.
+    default: str | None = None
 
 
 @dataclass(frozen=True)
@@ -797,6 +801,8 @@ def _form_fields(task_spec: Any) -> list[FormField]:
                 type=str(raw.type or "string"),
                 required=required,
                 options=[str(o.id) for o in getattr(raw, "options", [])],
+                option_names=[str(o.name or o.id) for o in getattr(raw, "options", [])],
+                default=str(raw.default_value) if raw.default_value not in (None, "") else None,
             )
         )
     return fields

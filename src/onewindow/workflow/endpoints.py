@@ -10,15 +10,19 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from onewindow.catalog import service as catalog
 from onewindow.catalog.models import ServiceItem
 from onewindow.datahub import service as datahub
 from onewindow.datahub.schemas import ApplicationPrefillOut
-from onewindow.eventlog import service as eventlog
+from onewindow.documents import DocumentKind
+from onewindow.feedback import service as feedback
 from onewindow.intake import service as intake
 from onewindow.intake.models import Application
 from onewindow.intake.schemas import (
@@ -34,15 +38,17 @@ from onewindow.kit.http import CtxDep
 from onewindow.kit.platform import Ctx
 from onewindow.security import rights
 from onewindow.security import service as security
-from onewindow.security.authz import require, staff_of, visible_application
+from onewindow.security.authz import public, require, staff_of, visible_application
 from onewindow.security.schemas import Principal
-from onewindow.workflow import flows
+from onewindow.workflow import documents, flows
 from onewindow.workflow import service as workflow
-from onewindow.workflow.models import Task
+from onewindow.workflow.models import Case, Task
 from onewindow.workflow.schemas import (
     ApplicationOut,
     ApplicationSummaryOut,
     CompleteIn,
+    DecisionOut,
+    DocumentOut,
     FormFieldOut,
     SendBackIn,
     StepOut,
@@ -50,6 +56,7 @@ from onewindow.workflow.schemas import (
     TaskDetailOut,
     TaskOut,
     TimelineEntryOut,
+    VerificationOut,
 )
 
 router = APIRouter()
@@ -184,7 +191,7 @@ def _summary(
         deadline=application.deadline,
         closed_at=application.closed_at,
         returns=application.returns,
-        overdue=application.closed_at is None and application.deadline < intake.local_today(ctx),
+        overdue=intake.is_overdue(ctx, application),
     )
 
 
@@ -245,19 +252,12 @@ def _applicant_fields(view: dict[str, Any]) -> dict[str, Any]:
     return {k: view[k] for k in ("kind", "id_number", "name")}
 
 
-def _detail(ctx: Ctx, application: Application, roles: frozenset[str]) -> ApplicationOut:
-    service = catalog.get_service_by_id(ctx, application.service_item_id)
-    codes = _department_codes(ctx)
-    now = ctx.clock.now()
-    return ApplicationOut(
-        **_summary(ctx, application, service, roles).model_dump(),
-        form=dict(application.form_data or {}),
-        materials=_materials(ctx, application, service),
-        open_tasks=[
-            _task_out(t, application.number, service.code, codes, now)
-            for t in workflow.open_tasks(ctx, application.id)
-        ],
-        timeline=[
+def _timeline(ctx: Ctx, case: Case, *, for_applicant: bool) -> list[TimelineEntryOut]:
+    out = []
+    for h in workflow.case_history(ctx, case):
+        e, d = h.event, h.decision
+        shown = d is not None and (not for_applicant or d.decision in workflow.PUBLIC_DECISIONS)
+        out.append(
             TimelineEntryOut(
                 at=e.timestamp,
                 activity=e.activity,
@@ -265,10 +265,52 @@ def _detail(ctx: Ctx, application: Application, roles: frozenset[str]) -> Applic
                 event_type=e.event_type,
                 resource=e.resource,
                 department=e.department,
+                decision=d.decision if d is not None and shown else None,
+                opinion=d.opinion if d is not None and shown else None,
             )
-            for e in eventlog.case_history(ctx, application.id)
+        )
+    return out
+
+
+def _detail(ctx: Ctx, application: Application, who: Principal) -> ApplicationOut:
+    service = catalog.get_service_by_id(ctx, application.service_item_id)
+    case = workflow.application_case(ctx, application.id)
+    codes = _department_codes(ctx)
+    now = ctx.clock.now()
+    applicant = who.kind == "applicant"
+    return ApplicationOut(
+        **_summary(ctx, application, service, who.roles).model_dump(),
+        form=dict(application.form_data or {}),
+        materials=_materials(ctx, application, service),
+        open_tasks=[
+            _task_out(t, application.number, service.code, codes, now)
+            for t in workflow.open_tasks(ctx, case.id)
         ],
+        timeline=_timeline(ctx, case, for_applicant=applicant),
+        decisions=[
+            DecisionOut.model_validate(d)
+            for d in workflow.decision_views(ctx, case, for_applicant=applicant)
+        ],
+        documents=_documents(ctx, case, application.number),
     )
+
+
+def _documents(ctx: Ctx, case: Case, number: str) -> list[DocumentOut]:
+    out = []
+    for d in documents.documents_of_case(ctx, case.id):
+        kind = DocumentKind(d.kind)
+        out.append(
+            DocumentOut(
+                id=d.id,
+                kind=d.kind,
+                title_zh=kind.title_zh,
+                title_en=kind.title_en,
+                code=d.code,
+                issued_at=d.issued_at,
+                url=f"/api/v1/applications/{quote(number)}/documents/{d.id}",
+            )
+        )
+    return out
 
 
 # --- applications ---------------------------------------------------------------------------
@@ -504,7 +546,7 @@ def get_application(
     number: str, ctx: CtxDep, who: Annotated[Principal, require("applications.read")]
 ) -> ApplicationOut:
     """Status, deadline, materials (without content), open tasks and the case's timeline."""
-    return _detail(ctx, visible_application(ctx, who, number), who.roles)
+    return _detail(ctx, visible_application(ctx, who, number), who)
 
 
 @router.post(
@@ -528,7 +570,102 @@ def supplement(
             code="application.no_materials",
         )
     flows.supplement(ctx, application.number, uploads, actor=_acting_name(who))
-    return _detail(ctx, application, who.roles)
+    return _detail(ctx, application, who)
+
+
+@router.get(
+    "/applications/{number}/documents",
+    response_model=list[DocumentOut],
+    tags=["applications"],
+)
+def list_documents(
+    number: str, ctx: CtxDep, who: Annotated[Principal, require("applications.read")]
+) -> list[DocumentOut]:
+    """文书: the case's official documents (受理通知书, 补正材料通知书, 决定书 …)."""
+    application = visible_application(ctx, who, number)
+    return _documents(ctx, workflow.application_case(ctx, application.id), application.number)
+
+
+@router.get(
+    "/applications/{number}/documents/{document_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+    tags=["applications"],
+)
+def download_document(
+    number: str,
+    document_id: int,
+    ctx: CtxDep,
+    who: Annotated[Principal, require("applications.read")],
+) -> Response:
+    """One document as PDF (drawn and recorded in the ledger the first time it is asked for)."""
+    pdf, name = documents.download(ctx, visible_application(ctx, who, number), document_id)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": "attachment; filename*=UTF-8''" + quote(name, safe=""),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _verification(v: documents.Verification) -> VerificationOut:
+    return VerificationOut(
+        genuine=v.in_ledger and v.copy_matches is not False,
+        code=v.document.code,
+        kind=v.document.kind,
+        title_zh=v.title_zh,
+        title_en=v.title_en,
+        case_number=v.case_number,
+        department=v.department,
+        issued_on=v.issued_on,
+        sha256=v.document.sha256 or "",
+        ledger_index=v.document.ledger_index,
+        in_ledger=v.in_ledger,
+        copy_matches=v.copy_matches,
+    )
+
+
+@router.get("/verify/{code}", response_model=VerificationOut, tags=["documents"])
+def verify_document(
+    code: str, ctx: CtxDep, _: Annotated[Principal | None, public()]
+) -> VerificationOut:
+    """Anyone may check a document's verification code: which document it was issued with and
+    whether the ledger holds that document's SHA-256."""
+    return _verification(documents.verify(ctx, code))
+
+
+@router.post(
+    "/verify/{code}",
+    response_model=VerificationOut,
+    tags=["documents"],
+    openapi_extra={
+        "requestBody": {
+            "description": "the copy's bytes (a PDF)",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
+async def verify_copy(
+    code: str, request: Request, ctx: CtxDep, _: Annotated[Principal | None, public()]
+) -> VerificationOut:
+    """Check a copy (the PDF as the request body) against the document issued with the code:
+    ``copy_matches`` is false when a single byte differs."""
+    limit: int = request.app.state.platform.settings.max_upload_bytes
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise ValidationFailed(
+                "The copy is larger than any document",
+                message_zh="上传的文件过大",
+                code="document.copy_too_large",
+                status=413,
+            )
+    return _verification(await run_in_threadpool(documents.verify, ctx, code, bytes(body)))
 
 
 # --- cases ----------------------------------------------------------------------------------
@@ -593,26 +730,26 @@ def _own_task(ctx: Ctx, actor: workflow.Actor, task_id: int) -> Task:
 
 
 def _task_of_case(ctx: Ctx, task: Task) -> TaskOut:
-    application = intake.get_application(ctx, task.application_id)
-    service = catalog.get_service_by_id(ctx, application.service_item_id)
-    return _task_out(
-        task, application.number, service.code, _department_codes(ctx), ctx.clock.now()
-    )
+    case = workflow.get_case(ctx, task.case_id)
+    return _task_out(task, case.number, case.service_code, _department_codes(ctx), ctx.clock.now())
+
+
+def _case_status(ctx: Ctx, case: Case) -> str:
+    if case.application_id is not None:
+        return intake.get_application(ctx, case.application_id).status
+    return case.outcome or ("completed" if case.completed else "in_progress")
 
 
 def _step(ctx: Ctx, task: Task, outcome: workflow.StepOutcome) -> StepOut:
-    application = intake.get_application(ctx, task.application_id)
-    service = catalog.get_service_by_id(ctx, application.service_item_id)
+    case = workflow.get_case(ctx, task.case_id)
     codes = _department_codes(ctx)
     now = ctx.clock.now()
     return StepOut(
-        task=_task_out(task, application.number, service.code, codes, now),
-        created=[
-            _task_out(t, application.number, service.code, codes, now) for t in outcome.created
-        ],
+        task=_task_out(task, case.number, case.service_code, codes, now),
+        created=[_task_out(t, case.number, case.service_code, codes, now) for t in outcome.created],
         finished=outcome.finished,
         outcome=outcome.outcome,
-        case_status=application.status,
+        case_status=_case_status(ctx, case),
     )
 
 
@@ -625,13 +762,12 @@ def task_queue(
 ) -> Page[TaskOut]:
     """My department's open tasks, most urgent SLA first, flagged overdue / nearing the SLA."""
     actor = _actor(ctx, who)
+    if actor.department_id is None:
+        return Page(items=[], total=0, limit=limit, offset=offset)
     rows, total = workflow.queue_page(ctx, actor.department_id, limit=limit, offset=offset)
-    services = {s.id: s.code for s in catalog.list_services(ctx)}
     codes = _department_codes(ctx)
     now = ctx.clock.now()
-    items = [
-        _task_out(t, a.number, services.get(a.service_item_id, ""), codes, now) for t, a in rows
-    ]
+    items = [_task_out(t, c.number, c.service_code, codes, now) for t, c in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -641,18 +777,33 @@ def get_task(
 ) -> TaskDetailOut:
     """The task, its form, and the case's materials to review."""
     task = _own_task(ctx, _actor(ctx, who), task_id)
-    application = intake.get_application(ctx, task.application_id)
+    case = workflow.get_case(ctx, task.case_id)
+    base = _task_out(task, case.number, case.service_code, _department_codes(ctx), ctx.clock.now())
+    fields = [FormFieldOut.model_validate(f) for f in task.form_fields]
+    history = _timeline(ctx, case, for_applicant=False)
+    if case.application_id is None:
+        return TaskDetailOut(
+            **base.model_dump(),
+            kind=case.kind,
+            form_fields=fields,
+            data=dict(task.data or {}),
+            case=None,
+            subject=feedback.subject_view(ctx, case),
+            form={},
+            materials=[],
+            history=history,
+        )
+    application = intake.get_application(ctx, case.application_id)
     service = catalog.get_service_by_id(ctx, application.service_item_id)
-    base = _task_out(
-        task, application.number, service.code, _department_codes(ctx), ctx.clock.now()
-    )
     return TaskDetailOut(
         **base.model_dump(),
-        form_fields=[FormFieldOut.model_validate(f) for f in task.form_fields],
+        kind=case.kind,
+        form_fields=fields,
         data=dict(task.data or {}),
         case=_summary(ctx, application, service, who.roles),
         form=dict(application.form_data or {}),
         materials=_materials(ctx, application, service),
+        history=history,
     )
 
 

@@ -19,7 +19,9 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -48,6 +50,7 @@ __all__ = [
     "CompiledProcess",
     "EngineCase",
     "ExpressionError",
+    "FiredTimer",
     "FormField",
     "ProcessInvalid",
     "ProcessProblem",
@@ -74,11 +77,27 @@ class ProcessRuntimeError(OneWindowError):
 
 @dataclass(frozen=True)
 class ReadyTask:
+    """A user or manual task waiting for a person.
+
+    ``escalates`` is the engine id of the task this one escalates: set when the task lies on
+    the path of a non-interrupting boundary event (a 督办 branch) attached to that task.
+    """
+
     task_uuid: str
     task_id: str
     name: str
     lane: str
     form_fields: list[FormField]
+    escalates: str | None = None
+
+
+@dataclass(frozen=True)
+class FiredTimer:
+    """A timer that fired: its BPMN id and, for a boundary timer, the task it sits on."""
+
+    timer_id: str
+    attached_to: str | None = None
+    interrupting: bool = True
 
 
 def _require_aware(now: datetime) -> None:
@@ -97,12 +116,14 @@ def _timer_tasks(workflow: Any) -> list[Any]:
 class EngineCase:
     """One running (or finished) case of a compiled process."""
 
-    __slots__ = ("_engine", "_process", "_workflow")
+    __slots__ = ("_engine", "_process", "_workflow", "ended_escalations")
 
     def __init__(self, process: CompiledProcess, workflow: Any, engine: ScriptEngine) -> None:
         self._process = process
         self._workflow = workflow
         self._engine = engine
+        # Engine ids of escalation tasks ended because the task they escalate ended.
+        self.ended_escalations: set[str] = set()
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -176,6 +197,7 @@ class EngineCase:
                     name=info.name if info else str(task.task_spec.bpmn_name or task_id),
                     lane=info.lane if info else str(task.task_spec.lane or ""),
                     form_fields=info.form_fields if info else [],
+                    escalates=_escalated_task(task),
                 )
             )
         return ready
@@ -209,6 +231,10 @@ class EngineCase:
 
     def fire_due_timers(self, now: datetime) -> list[str]:
         """Fire every timer due at ``now``; returns the BPMN ids of the timer events fired."""
+        return [fired.timer_id for fired in self.fired_timers(now)]
+
+    def fired_timers(self, now: datetime) -> list[FiredTimer]:
+        """Fire every timer due at ``now``; what fired, with the task a boundary timer is on."""
         _require_aware(now)
         waiting = {task.id: task for task in _timer_tasks(self._workflow)}
         cycles_before = {
@@ -216,16 +242,25 @@ class EngineCase:
             for task in waiting.values()
             if isinstance(task.task_spec.event_definition, ClockedCycleTimer)
         }
+        attached = {task_id: _attached_task(task) for task_id, task in waiting.items()}
         self._advance(now, self._workflow.refresh_timers)
-        fired: list[str] = []
+        fired: list[FiredTimer] = []
         for task_id, task in waiting.items():
             if task_id in cycles_before:
                 before, after = cycles_before[task_id], _cycle_count(task)
                 # Each firing counts the remaining cycles down by one (from -1 when unbounded).
-                if isinstance(before, int) and isinstance(after, int) and after < before:
-                    fired.append(str(task.task_spec.bpmn_id))
-            elif task.state != TaskState.WAITING and not task.has_state(TaskState.CANCELLED):
-                fired.append(str(task.task_spec.bpmn_id))
+                went = isinstance(before, int) and isinstance(after, int) and after < before
+            else:
+                went = task.state != TaskState.WAITING and not task.has_state(TaskState.CANCELLED)
+            if went:
+                spec = task.task_spec
+                fired.append(
+                    FiredTimer(
+                        str(spec.bpmn_id),
+                        attached[task_id],
+                        bool(getattr(spec, "cancel_activity", True)),
+                    )
+                )
         return fired
 
     # --- internals ------------------------------------------------------------------------
@@ -254,10 +289,76 @@ class EngineCase:
             if action is not None:
                 action()
             self._workflow.do_engine_steps()
+            # An escalation (督办) branch ends with the task it escalates; ending it may let the
+            # case finish, so the engine runs on once more after.
+            if self._end_escalations():
+                self._workflow.do_engine_steps()
         except SpiffWorkflowException as exc:
             raise _runtime_error(exc) from exc
         finally:
             self._engine.now = None
+
+    def _end_escalations(self) -> bool:
+        """Cancel what is still open on a fired non-interrupting boundary path whose task ended.
+
+        BPMN lets such a branch live on after its activity; in a service hall a 督办 task for a
+        step already done is noise that keeps the case open for ever, so it ends with the step.
+        """
+        if not _has_escalation_paths(self._workflow.spec):
+            return False
+        ended = False
+        for split in self._workflow.get_tasks(state=TaskState.COMPLETED):
+            if not isinstance(split.task_spec, BoundaryEventSplit):
+                continue
+            main = [c for c in split.children if not isinstance(c.task_spec, BoundaryEvent)]
+            if not main or not main[0].has_state(TaskState.FINISHED_MASK):
+                continue
+            for event in split.children:
+                spec = event.task_spec
+                if not isinstance(spec, BoundaryEvent) or spec.cancel_activity:
+                    continue
+                if event.state != TaskState.COMPLETED:
+                    continue
+                for open_task in [
+                    t for t in event if t is not event and not t.has_state(TaskState.FINISHED_MASK)
+                ]:
+                    if open_task.task_spec.manual:
+                        self.ended_escalations.add(str(open_task.id))
+                    open_task.cancel()
+                    ended = True
+        return ended
+
+
+def _has_escalation_paths(spec: Any) -> bool:
+    return any(
+        isinstance(s, BoundaryEvent) and not s.cancel_activity for s in spec.task_specs.values()
+    )
+
+
+def _attached_task(timer_task: Any) -> str | None:
+    """Engine id of the activity a boundary event task sits on (None for other events)."""
+    if not isinstance(timer_task.task_spec, BoundaryEvent):
+        return None
+    split = timer_task.parent
+    if split is None:
+        return None
+    for sibling in split.children:
+        if not isinstance(sibling.task_spec, BoundaryEvent):
+            return str(sibling.id)
+    return None
+
+
+def _escalated_task(task: Any) -> str | None:
+    """Engine id of the task whose non-interrupting boundary path ``task`` lies on."""
+    node = task.parent
+    while node is not None:
+        spec = node.task_spec
+        if isinstance(spec, BoundaryEvent):
+            return None if spec.cancel_activity else _attached_task(node)
+        if isinstance(spec, BoundaryEventSplit):
+            return None  # reached the split from its main branch
+        node = node.parent
+    return None
 
 
 def _cycle_count(task: Any) -> Any:

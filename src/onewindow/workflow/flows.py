@@ -38,7 +38,16 @@ def submit_application(
     application, checks = intake.create_application(
         ctx, service, applicant, channel=channel, form=form, uploads=uploads, actor=actor
     )
-    outcome = workflow.start_case(ctx, application, service)
+    outcome = workflow.start_case(
+        ctx,
+        application,
+        service,
+        actor=actor,
+        attributes={
+            "reused_materials": sum(c.state == "on_file" for c in checks),
+            "uploaded_materials": len(uploads),
+        },
+    )
     return Submitted(application, checks, outcome)
 
 
@@ -48,11 +57,18 @@ def supplement(
     """补正: the applicant hands in what was asked for and the case goes back to its reviewer."""
     application = intake.get_application_by_number(ctx, case_number)
     service = catalog.get_service_by_id(ctx, application.service_item_id)
-    if not any(t.for_applicant for t in workflow.open_tasks(ctx, application.id)):
+    case = workflow.application_case(ctx, application.id)
+    if not any(t.for_applicant for t in workflow.open_tasks(ctx, case.id)):
         raise Conflict(
             "Nothing is waiting for the applicant on this case",
             message_zh="该办件当前不需要补正",
             code="case.nothing_to_supplement",
         )
     intake.add_materials(ctx, application, service, uploads, actor=actor)
-    return workflow.complete_applicant_task(ctx, application, {"supplemented": len(uploads)})
+    names = {m.code: m.name_zh for m in service.materials}
+    note = "已补正：" + "、".join(
+        dict.fromkeys(names.get(u.material_code, u.material_code) for u in uploads)
+    )
+    return workflow.complete_applicant_task(
+        ctx, application, {"supplemented": len(uploads), "supplement_note": note}
+    )

@@ -5,69 +5,74 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from onewindow.catalog.models import ServiceItem
 from onewindow.intake.models import Applicant, Application
-from onewindow.workflow.models import CaseState, Task
+from onewindow.workflow.models import Case, Decision, Document, Task
 
 OPEN = ("ready", "claimed")
 
 
-def case_state(session: Session, application_id: int) -> CaseState | None:
-    return session.get(CaseState, application_id)
+def add(session: Session, row: object) -> None:
+    session.add(row)
+
+
+def case(session: Session, case_id: int) -> Case | None:
+    return session.get(Case, case_id)
+
+
+def case_by_number(session: Session, number: str) -> Case | None:
+    return session.scalar(select(Case).where(Case.number == number))
+
+
+def case_of_application(session: Session, application_id: int) -> Case | None:
+    return session.scalar(select(Case).where(Case.application_id == application_id))
 
 
 def task(session: Session, task_id: int) -> Task | None:
     return session.get(Task, task_id)
 
 
-def open_tasks(session: Session, application_id: int) -> Sequence[Task]:
+def open_tasks(session: Session, case_id: int) -> Sequence[Task]:
     return session.scalars(
-        select(Task)
-        .where(Task.application_id == application_id, Task.status.in_(OPEN))
-        .order_by(Task.id)
+        select(Task).where(Task.case_id == case_id, Task.status.in_(OPEN)).order_by(Task.id)
     ).all()
 
 
-def tasks_of_case(session: Session, application_id: int) -> Sequence[Task]:
+def tasks_of_case(session: Session, case_id: int) -> Sequence[Task]:
+    return session.scalars(select(Task).where(Task.case_id == case_id).order_by(Task.id)).all()
+
+
+def decisions_of_case(session: Session, case_id: int) -> Sequence[Decision]:
     return session.scalars(
-        select(Task).where(Task.application_id == application_id).order_by(Task.id)
+        select(Decision).where(Decision.case_id == case_id).order_by(Decision.id)
     ).all()
 
 
-def queue(
-    session: Session,
-    *,
-    department_id: int | None,
-    for_applicant: bool = False,
-    limit: int = 50,
-    offset: int = 0,
-) -> Sequence[Task]:
-    q = select(Task).where(Task.status.in_(OPEN))
-    if for_applicant:
-        q = q.where(Task.for_applicant.is_(True))
-    else:
-        q = q.where(Task.department_id == department_id)
-    return session.scalars(q.order_by(Task.sla_due, Task.id).limit(limit).offset(offset)).all()
+def decision_of_task(session: Session, task_id: int) -> Decision | None:
+    return session.scalar(select(Decision).where(Decision.task_id == task_id))
 
 
-def tasks_due_before(
+def staff_tasks_due_before(
     session: Session, when: datetime, *, escalated: bool | None = None
 ) -> Sequence[Task]:
-    q = select(Task).where(Task.status.in_(OPEN), Task.sla_due < when)
+    """Open tasks of staff (not the party's) whose SLA ends before ``when``."""
+    q = select(Task).where(
+        Task.status.in_(OPEN), Task.sla_due < when, Task.for_applicant.is_(False)
+    )
     if escalated is not None:
         q = q.where(Task.escalated.is_(escalated))
-    return session.scalars(q.order_by(Task.sla_due)).all()
+    return session.scalars(q.order_by(Task.sla_due, Task.id)).all()
 
 
-def cases_with_due_timers(session: Session, now: datetime, limit: int = 100) -> Sequence[CaseState]:
+def cases_with_due_timers(session: Session, now: datetime, limit: int = 100) -> Sequence[Case]:
     """Cases whose engine has a timer due; rows another worker holds are skipped."""
     return session.scalars(
-        select(CaseState)
-        .where(CaseState.completed.is_(False), CaseState.next_timer_at <= now)
-        .order_by(CaseState.next_timer_at)
+        select(Case)
+        .where(Case.completed.is_(False), Case.next_timer_at <= now)
+        .order_by(Case.next_timer_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
@@ -104,7 +109,9 @@ def find_applications(
     if department_id is not None:
         q = q.where(
             Application.id.in_(
-                select(Task.application_id).where(Task.department_id == department_id)
+                select(Case.application_id)
+                .join(Task, Task.case_id == Case.id)
+                .where(Task.department_id == department_id)
             )
         )
     if applicant_id_number is not None:
@@ -124,7 +131,7 @@ def find_applications(
             )
         )
     if overdue_on is not None:
-        q = q.where(Application.closed_at.is_(None), Application.deadline < overdue_on)
+        q = q.where(Application.overdue_on(overdue_on))
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
     rows = session.scalars(
         q.order_by(Application.submitted_at.desc(), Application.id.desc())
@@ -136,17 +143,80 @@ def find_applications(
 
 def queue_page(
     session: Session, *, department_id: int, limit: int = 50, offset: int = 0
-) -> tuple[Sequence[tuple[Task, Application]], int]:
-    """A department's open tasks with their applications, most urgent SLA first."""
+) -> tuple[Sequence[tuple[Task, Case]], int]:
+    """A department's open tasks with their cases, most urgent SLA first."""
     where = (Task.status.in_(OPEN), Task.department_id == department_id)
     total = session.scalar(select(func.count(Task.id)).where(*where)) or 0
     result = session.execute(
-        select(Task, Application)
-        .join(Application, Application.id == Task.application_id)
+        select(Task, Case)
+        .join(Case, Case.id == Task.case_id)
         .where(*where)
         .order_by(Task.sla_due, Task.id)
         .limit(limit)
         .offset(offset)
     )
-    rows = [(task, application) for task, application in result]
-    return rows, total
+    return [(t, c) for t, c in result], total
+
+
+def party_tasks(session: Session, case_ids: Sequence[int]) -> Sequence[Task]:
+    """The open party tasks of the given cases."""
+    if not case_ids:
+        return []
+    return session.scalars(
+        select(Task)
+        .where(Task.case_id.in_(case_ids), Task.for_applicant.is_(True), Task.status.in_(OPEN))
+        .order_by(Task.id)
+    ).all()
+
+
+def open_tasks_of_kinds(
+    session: Session, kinds: Sequence[str], *, department_id: int, limit: int
+) -> Sequence[Task]:
+    return session.scalars(
+        select(Task)
+        .join(Case, Case.id == Task.case_id)
+        .where(Case.kind.in_(kinds), Task.status.in_(OPEN), Task.department_id == department_id)
+        .order_by(Task.sla_due, Task.id)
+        .limit(limit)
+    ).all()
+
+
+def open_escalations(session: Session) -> Sequence[tuple[Task, Task | None, Case]]:
+    """Open escalation tasks with the task they escalate and their case."""
+    escalated = Task.__table__.alias("escalated")
+    rows = session.execute(
+        select(Task, Case, escalated.c.id)
+        .join(Case, Case.id == Task.case_id)
+        .outerjoin(escalated, escalated.c.id == Task.escalates_task_id)
+        .where(
+            Task.status.in_(OPEN),
+            Task.escalates_task_id.is_not(None),
+            or_(escalated.c.status.not_in(OPEN), Case.completed.is_(True)),
+        )
+    ).all()
+    return [(t, session.get(Task, eid) if eid else None, c) for t, c, eid in rows]
+
+
+def documents_of_case(session: Session, case_id: int) -> Sequence[Document]:
+    return session.scalars(
+        select(Document).where(Document.case_id == case_id).order_by(Document.id)
+    ).all()
+
+
+def document(session: Session, document_id: int) -> Document | None:
+    return session.get(Document, document_id)
+
+
+def document_by_code(session: Session, code: str) -> Document | None:
+    return session.scalar(select(Document).where(Document.code == code))
+
+
+def documents_not_rendered(session: Session, limit: int) -> Sequence[Document]:
+    """Documents issued but not drawn yet, oldest first; rows another worker holds are skipped."""
+    return session.scalars(
+        select(Document)
+        .where(Document.rendered_at.is_(None))
+        .order_by(Document.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()

@@ -16,6 +16,8 @@ class FormFieldOut(BaseModel):
     type: str | None = None
     required: bool = False
     options: list[str] = Field(default_factory=list)
+    option_names: list[str] = Field(default_factory=list)
+    default: str | None = None
 
 
 class TaskOut(BaseModel):
@@ -63,6 +65,74 @@ class TimelineEntryOut(BaseModel):
     event_type: str
     resource: str | None
     department: str | None
+    # The decision a completed step recorded (staff see opinions; applicants only what the
+    # law gives them: refusal reasons and 补正 items).
+    decision: str | None = None
+    opinion: str | None = None
+
+
+class MaterialItemOut(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class ReviewOut(BaseModel):
+    """The applicant's rights of review against a refusal, with the bodies and time limits."""
+
+    reconsideration_zh: str
+    reconsideration_en: str
+    reconsideration_days: int = 60  # 行政复议法: within 60 days of knowing the decision
+    court_zh: str
+    court_en: str
+    court_months: int = 6  # 行政诉讼法 §46: within six months of knowing the decision
+
+
+class DecisionOut(BaseModel):
+    """审查决定: one decision on the case with its reasons."""
+
+    task: str
+    task_name: str
+    decision: str  # accept | approve | reject | not_accept | send_back | done
+    decided_at: datetime
+    department: str | None
+    decided_by: str | None
+    opinion: str | None
+    reason: str | None
+    legal_basis_code: str | None
+    legal_basis: str | None
+    missing_items: list[MaterialItemOut]
+    review: ReviewOut | None
+
+
+class DocumentOut(BaseModel):
+    """文书: an official document of the case; ``url`` downloads its PDF."""
+
+    id: int
+    kind: str
+    title_zh: str
+    title_en: str
+    code: str
+    issued_at: datetime
+    url: str
+
+
+class VerificationOut(BaseModel):
+    """What a verification code proves: the document it was issued with, and whether the
+    ledger holds that document's SHA-256 (and a copy handed in matches it)."""
+
+    genuine: bool
+    code: str
+    kind: str
+    title_zh: str
+    title_en: str
+    case_number: str
+    department: str
+    issued_on: str
+    sha256: str
+    ledger_index: int | None
+    in_ledger: bool
+    copy_matches: bool | None
 
 
 class ApplicationOut(ApplicationSummaryOut):
@@ -72,6 +142,8 @@ class ApplicationOut(ApplicationSummaryOut):
     materials: list[MaterialOut]
     open_tasks: list[TaskOut]
     timeline: list[TimelineEntryOut]
+    decisions: list[DecisionOut] = Field(default_factory=list)
+    documents: list[DocumentOut] = Field(default_factory=list)
 
 
 class SubmittedOut(BaseModel):
@@ -86,11 +158,17 @@ class SubmittedOut(BaseModel):
 
 
 class TaskDetailOut(TaskOut):
+    """A task with what it needs to be worked: the application (for application cases) or the
+    ticket / rating (``subject``, for complaint and rectification cases), and the history."""
+
+    kind: str
     form_fields: list[FormFieldOut]
     data: dict[str, Any]
-    case: ApplicationSummaryOut
+    case: ApplicationSummaryOut | None
+    subject: dict[str, Any] | None = None
     form: dict[str, Any]
     materials: list[MaterialOut]
+    history: list[TimelineEntryOut] = Field(default_factory=list)
 
 
 class CompleteIn(BaseModel):

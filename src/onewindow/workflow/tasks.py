@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from onewindow.kit.platform import Platform
+from onewindow.workflow import documents
 from onewindow.workflow import service as workflow
 
 
@@ -11,3 +12,8 @@ def run_worker_pass(platform: Platform) -> tuple[int, int]:
     fired = platform.run(lambda ctx: workflow.fire_due_timers(ctx))
     escalated = platform.run(lambda ctx: len(workflow.escalate_overdue_tasks(ctx)))
     return fired, escalated
+
+
+def render_documents(platform: Platform, *, limit: int = 20) -> int:
+    """Draw documents issued since the last pass, store them and record them in the ledger."""
+    return platform.run(lambda ctx: documents.render_pending(ctx, limit=limit))
