@@ -68,7 +68,8 @@ def missing(checks: Iterable[MaterialCheck]) -> list[MaterialCheck]:
 def is_overdue(*, closed: bool, waiting_for_applicant: bool, deadline: date, today: date) -> bool:
     """超期: the one definition of an overdue case, used by every page, API and report.
 
-    A case is overdue while it is open past its legal deadline (in working days). While it
+    A case is overdue while it is open past its legal deadline (in working days, counted from
+    the day the window accepts it: 行政许可法 §42; until then from submission). While it
     waits for the applicant's 补正 the clock stands still (行政许可法 §32: the time limit runs
     from complete materials), so a case waiting for the applicant is not overdue; its deadline
     moves by the working days it waited when the applicant answers.

@@ -917,6 +917,10 @@ def _complete(ctx: Ctx, task: Task, case: Case, data: Mapping[str, Any], who: Ac
         engine_data["materials_complete"] = record.decision != "send_back"
     if record is not None and record.missing_items:
         engine_data["missing_materials"] = record.missing_items
+    if record is not None and record.decision == "accept" and service is not None:
+        # 行政许可法 §42: the time limit runs from the day the application is accepted.
+        application = intake.get_application(ctx, case.application_id or 0)
+        application.deadline = ctx.calendar.add_workdays(now, service.time_limit_days)
     engine = _restore(ctx, case)
     engine.complete(task.engine_task_id, engine_data, now)
     with ctx.session.no_autoflush:
