@@ -12,12 +12,12 @@
 - **Branches**: after each task that leads into a gateway, the next task the case opened
   (its start, or the platform's send-back notice for an applicant task) that one of the
   gateway's flows leads to decides the flow taken (no such task: the flow that ends the
-  case); probabilities are the shares. A case's first pass
-  through a gateway and its later passes are counted apart (``gateways`` and
-  ``gateways_on_repeat``) when the log has at least ``MIN_REPEAT_PASSES`` later passes:
-  an application resubmitted after a send-back (补正) is almost always complete, so one
-  pooled probability would spread the returns over too many cases' repeat passes and
-  too few cases' first one — fewer cases sent back, each sent back more often.
+  case); probabilities are the shares. A case's first pass through a gateway and its
+  later passes are counted apart (``gateways`` and ``gateways_on_repeat``) when the log
+  has at least ``MIN_REPEAT_PASSES`` later passes: an application resubmitted after a
+  send-back (补正) is almost always complete, so one pooled probability would spread the
+  returns over too many cases' repeat passes and too few cases' first one — fewer cases
+  sent back, each sent back more often.
 - **Resources and calendar**: per lane, the mean number of distinct ``org:resource`` seen
   per working day (rounded up); office hours when ≥ 95 % of staff events fall on working
   days 09:00–17:00, otherwise always.

@@ -18,9 +18,9 @@ long-run values by chance — near capacity by a lot. A KPI outside its toleranc
 passes when the real value lies inside the 95 % prediction interval of one simulated
 period (from at least ``MIN_NOISE_REPLICATIONS`` replications): the model then produces
 such a period itself, and the log cannot tell it from the process. (Judged on tolerances
-alone, the demo loop's true parameters fail against the very logs they generated.) A
-wrong model still fails: one fitted with the platform's send-back notices counted as
-returns (0.93 real vs 0.46 simulated) misses both.
+alone, the demo loop's own world parameters failed against six of seven four-week logs
+they had generated.) A wrong model still fails: one fitted with the platform's send-back
+notices counted as returns (0.93 real vs 0.46 simulated) misses both.
 
 The simulated cases arrive when the log's cases arrived (a trace-driven comparison, the
 textbook way to validate a model against one observed period): the log is one draw of
