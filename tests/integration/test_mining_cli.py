@@ -173,12 +173,26 @@ def test_unparsable_timestamps_are_reported_by_row(tmp_path: Path) -> None:
     lines[4] = lines[4].replace("2026-03-04 10:00", "2026-13-45 99:00")
     log = _csv(tmp_path, lines)
     out = tmp_path / "o.json"
-    result = _run("report", "--log", str(log), "--mapping", MAPPING, "--out", str(out))
+    args = ["report", "--log", str(log), "--mapping", MAPPING, "--out", str(out)]
+    result = _run(*args)
+    assert result.exit_code == 2, result.output  # 2 of 9 rows: more than 5 % dropped
+    assert "--allow-drops" in result.output
+    assert not out.exists()
+    result = _run(*args, "--allow-drops")
     assert result.exit_code == 0, result.output
     assert "timestamp unparsable" in result.output
-    assert "rows 3, 6" in result.output  # the header is row 1
+    assert "rows 3 'yesterday', 6 '2026-13-45 99:00'" in result.output  # the header is row 1
     dropped = json.loads(out.read_text(encoding="utf-8"))["import"]["dropped"]
-    assert dropped == [{"reason": "timestamp unparsable", "count": 2, "rows": [3, 6]}]
+    assert dropped == [
+        {
+            "reason": "timestamp unparsable",
+            "count": 2,
+            "rows": [3, 6],
+            "values": ["yesterday", "2026-13-45 99:00"],
+            "expected": "iso (e.g. 2024-03-05 09:30:00+08:00)",
+            "out_of_scope": False,
+        }
+    ]
 
 
 def test_no_usable_rows_is_a_clear_error(tmp_path: Path) -> None:
@@ -186,7 +200,7 @@ def test_no_usable_rows_is_a_clear_error(tmp_path: Path) -> None:
     result = _run("report", "--log", str(bad), "--mapping", MAPPING, "--out", str(tmp_path / "o"))
     assert result.exit_code == 2
     assert "no usable events" in result.output
-    assert "rows 2, 3" in result.output
+    assert "rows 2 'x2 09:00', 3 'x2 15:00'" in result.output
     empty = _csv(tmp_path, [], "empty.csv")
     result = _run("report", "--log", str(empty), "--mapping", MAPPING, "--out", str(tmp_path / "o"))
     assert result.exit_code == 2

@@ -1,7 +1,10 @@
 """`onewindow mining …`: import a log, print its map and variants, write the HTML report.
 
 Works on any log file (CSV, Parquet, XES, OCEL 2.0) or, with ``--own``, on this
-installation's event log with the catalogue's trips, time limits and BPMN.
+installation's event log with the catalogue's trips, time limits and BPMN. Every command
+reading a file takes the same import options (column mapping, encoding, separator,
+timestamp format, how many dropped rows are tolerated). polars and the analyses are
+imported inside the commands, so ``onewindow --help`` does not load them.
 """
 
 from __future__ import annotations
@@ -9,11 +12,11 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
-import polars as pl
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -41,7 +44,72 @@ TzOpt = Annotated[str, typer.Option("--assume-tz", help="zone for timestamps wit
 ObjectOpt = Annotated[
     str | None, typer.Option("--object-type", help="OCEL: object type used as the case")
 ]
-LifecycleOpt = Annotated[str, typer.Option("--lifecycle", help="complete (default), start, or all")]
+LifecycleOpt = Annotated[
+    str,
+    typer.Option(
+        "--lifecycle",
+        help="events the map and variants keep: complete (default), start, or all "
+        "(every event, as pm4py's DFG counts them)",
+    ),
+]
+MappingOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--mapping",
+        help="column mapping key=column, comma-separated or repeated, or a JSON file; keys: "
+        "case activity timestamp start lifecycle resource department channel service",
+    ),
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding", help="CSV encoding (default: detected — utf-8, utf-8-sig, utf-16, gb18030)"
+    ),
+]
+SeparatorOpt = Annotated[
+    str | None,
+    typer.Option("--separator", help="CSV separator: , ; | or tab (default: detected)"),
+]
+TimestampFormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--timestamp-format",
+        help="iso, ymd-slash, dmy, chinese, epoch-s, epoch-ms, excel, or a strftime pattern "
+        "(default: detected per column)",
+    ),
+]
+AllowDropsOpt = Annotated[
+    bool,
+    typer.Option("--allow-drops", help="go on when more rows than --max-drop-share cannot be used"),
+]
+MaxDropShareOpt = Annotated[
+    float,
+    typer.Option(
+        "--max-drop-share",
+        min=0.0,
+        max=1.0,
+        help="share of rows that may be dropped (no case, activity or readable timestamp) "
+        "before the command stops with exit status 2",
+    ),
+]
+MAX_DROP_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class _Import:
+    """How to read a log file: the import options every command takes."""
+
+    mapping: list[str] | None
+    case: str
+    activity: str
+    timestamp: str
+    assume_tz: str
+    object_type: str | None
+    encoding: str | None
+    separator: str | None
+    timestamp_format: str | None
+    allow_drops: bool
+    max_drop_share: float
 
 
 def _errors(fn: Callable[P, R]) -> Callable[P, R]:
@@ -54,18 +122,22 @@ def _errors(fn: Callable[P, R]) -> Callable[P, R]:
             if exc.message != exc.message_zh:
                 console.print(f"      {escape(exc.message)}")
             raise typer.Exit(2) from None
-        except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-            # Input the readers did not foresee: say what and where, never a traceback.
-            console.print(f"[bold red]error[/] cannot analyse this log: {escape(str(exc))}")
-            raise typer.Exit(2) from None
+        except (OSError, ValueError) as exc:
+            _unforeseen(exc)
+        except Exception as exc:
+            import polars as pl  # loaded by the command already: this costs nothing
+
+            if not isinstance(exc, pl.exceptions.PolarsError):
+                raise
+            _unforeseen(exc)
 
     return wrapper
 
 
-def _read(
-    file: Path, case: str, activity: str, timestamp: str, assume_tz: str, object_type: str | None
-) -> Any:
-    return _read_mapped(file, _mapping(None, case, activity, timestamp), assume_tz, object_type)
+def _unforeseen(exc: Exception) -> NoReturn:
+    """Input the readers did not foresee: say what and where, never a traceback."""
+    console.print(f"[bold red]error[/] cannot analyse this log: {escape(str(exc))}")
+    raise typer.Exit(2) from None
 
 
 def _lifecycle(value: str) -> str | None:
@@ -80,11 +152,17 @@ def import_log(
         Path,
         typer.Option("--out", help="output file; .parquet, .csv, .xes or .xes.gz by its name"),
     ],
+    mapping: MappingOpt = None,
     case: CaseOpt = "case:concept:name",
     activity: ActivityOpt = "concept:name",
     timestamp: TimeOpt = "time:timestamp",
     assume_tz: TzOpt = "UTC",
     object_type: ObjectOpt = None,
+    encoding: EncodingOpt = None,
+    separator: SeparatorOpt = None,
+    timestamp_format: TimestampFormatOpt = None,
+    allow_drops: AllowDropsOpt = False,
+    max_drop_share: MaxDropShareOpt = MAX_DROP_SHARE,
     report_json: Annotated[
         Path | None, typer.Option("--report", help="write the import report as JSON")
     ] = None,
@@ -92,7 +170,11 @@ def import_log(
     """Read a log with a column mapping; write it with XES column names (Parquet, CSV or XES)."""
     from onewindow.eventlog.export import write_events
 
-    frame, report = _read(file, case, activity, timestamp, assume_tz, object_type)
+    how = _Import(
+        mapping, case, activity, timestamp, assume_tz, object_type, encoding, separator,
+        timestamp_format, allow_drops, max_drop_share,
+    )  # fmt: skip
+    frame, report = _read_mapped(file, how)
     name = out_file.name.lower()
     if name.endswith(".parquet"):
         frame.write_parquet(out_file)
@@ -108,11 +190,17 @@ def import_log(
 @_errors
 def show_map(
     file: FileArg,
+    mapping: MappingOpt = None,
     case: CaseOpt = "case:concept:name",
     activity: ActivityOpt = "concept:name",
     timestamp: TimeOpt = "time:timestamp",
     assume_tz: TzOpt = "UTC",
     object_type: ObjectOpt = None,
+    encoding: EncodingOpt = None,
+    separator: SeparatorOpt = None,
+    timestamp_format: TimestampFormatOpt = None,
+    allow_drops: AllowDropsOpt = False,
+    max_drop_share: MaxDropShareOpt = MAX_DROP_SHARE,
     lifecycle: LifecycleOpt = "complete",
     top: Annotated[int, typer.Option(help="edges to print")] = 30,
 ) -> None:
@@ -120,9 +208,15 @@ def show_map(
     from onewindow.mining.layout import human_duration
     from onewindow.mining.maps import process_map
 
-    frame, _ = _read(file, case, activity, timestamp, assume_tz, object_type)
+    how = _Import(
+        mapping, case, activity, timestamp, assume_tz, object_type, encoding, separator,
+        timestamp_format, allow_drops, max_drop_share,
+    )  # fmt: skip
+    frame, _ = _read_mapped(file, how)
     pm = process_map(frame, lifecycle=_lifecycle(lifecycle))
-    table = Table("from", "to", "count", "mean", "median", title=f"{pm.cases} cases")
+    table = Table(
+        "from", "to", "count", "mean", "median", title=f"{pm.cases} cases, lifecycle {lifecycle}"
+    )
     for row in pm.edges.head(top).iter_rows(named=True):
         table.add_row(
             escape(row["source"]),
@@ -138,20 +232,30 @@ def show_map(
 @_errors
 def show_variants(
     file: FileArg,
+    mapping: MappingOpt = None,
     case: CaseOpt = "case:concept:name",
     activity: ActivityOpt = "concept:name",
     timestamp: TimeOpt = "time:timestamp",
     assume_tz: TzOpt = "UTC",
     object_type: ObjectOpt = None,
+    encoding: EncodingOpt = None,
+    separator: SeparatorOpt = None,
+    timestamp_format: TimestampFormatOpt = None,
+    allow_drops: AllowDropsOpt = False,
+    max_drop_share: MaxDropShareOpt = MAX_DROP_SHARE,
     lifecycle: LifecycleOpt = "complete",
     top: Annotated[int, typer.Option(help="variants to print")] = 10,
 ) -> None:
     """Print the most frequent trace variants."""
     from onewindow.mining.maps import variants
 
-    frame, _ = _read(file, case, activity, timestamp, assume_tz, object_type)
+    how = _Import(
+        mapping, case, activity, timestamp, assume_tz, object_type, encoding, separator,
+        timestamp_format, allow_drops, max_drop_share,
+    )  # fmt: skip
+    frame, _ = _read_mapped(file, how)
     found = variants(frame, lifecycle=_lifecycle(lifecycle))
-    table = Table("cases", "share", "path", title=f"{len(found)} variants")
+    table = Table("cases", "share", "path", title=f"{len(found)} variants, lifecycle {lifecycle}")
     for v in found[:top]:
         table.add_row(str(v.cases), f"{100 * v.share:.1f}%", escape(v.label))
     out.print(table)
@@ -162,14 +266,6 @@ def show_variants(
 LogOpt = Annotated[
     Path | None,
     typer.Option("--log", help="event log: .csv .parquet .xes(.gz) .jsonocel .xmlocel"),
-]
-MappingOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--mapping",
-        help="column mapping key=column, comma-separated or repeated, or a JSON file; keys: "
-        "case activity timestamp start lifecycle resource department channel service",
-    ),
 ]
 FormatOpt = Annotated[
     str | None, typer.Option("--format", help="json or html (default: from --out's suffix)")
@@ -234,22 +330,47 @@ def _mapping(values: list[str] | None, case: str, activity: str, timestamp: str)
     return ColumnMap.from_pairs(pairs)
 
 
-def _read_mapped(
-    file: Path, columns: Any, assume_tz: str, object_type: str | None
-) -> tuple[Any, Any]:
-    from onewindow.mining.importers import read_log
+def _read_mapped(file: Path, how: _Import) -> tuple[Any, Any]:
+    """The log as an event frame and its import report, printed.
+
+    Raises:
+        OneWindowError: no such file, an unreadable one, no usable events, or more rows
+            dropped than ``how.max_drop_share`` without ``how.allow_drops``.
+    """
+    from onewindow.mining.importers import read_log, timestamp_format
 
     if not file.exists():
         raise OneWindowError(
             f"no such file: {file}", message_zh=f"文件不存在：{file}", code="mining.no_log"
         )
-    frame, report = read_log(file, columns=columns, assume_tz=assume_tz, object_type=object_type)
+    frame, report = read_log(
+        file,
+        columns=_mapping(how.mapping, how.case, how.activity, how.timestamp),
+        assume_tz=how.assume_tz,
+        object_type=how.object_type,
+        encoding=how.encoding,
+        separator=how.separator,
+        timestamps=timestamp_format(how.timestamp_format),
+    )
     console.print(escape(report.summary()))
     if frame.is_empty():
         raise OneWindowError(
             f"{file.name}: no usable events. {report.summary()}",
             message_zh=f"{file.name}：没有可用的事件（详见导入报告）",
             code="mining.empty_log",
+        )
+    share = report.dropped_share
+    if share > how.max_drop_share and not how.allow_drops:
+        raise OneWindowError(
+            f"{file.name}: {report.rows_dropped} of {report.rows_read} rows ({share:.1%}) cannot "
+            f"be used, more than {how.max_drop_share:.0%}; fix them (the rows, values and the "
+            "expected format are listed above), name the format (--timestamp-format), or go "
+            "on without them (--allow-drops)",
+            message_zh=f"{file.name}：{report.rows_read} 行中有 {report.rows_dropped} 行"
+            f"（{share:.1%}）无法使用，超过 {how.max_drop_share:.0%}；"
+            "请修正（行号、取值和应有格式见上）、用 --timestamp-format 指定格式，"
+            "或用 --allow-drops 忽略这些行",
+            code="mining.too_many_dropped",
         )
     return frame, report
 
@@ -314,6 +435,11 @@ def write_report(
     timestamp: TimeOpt = "time:timestamp",
     assume_tz: TzOpt = "UTC",
     object_type: ObjectOpt = None,
+    encoding: EncodingOpt = None,
+    separator: SeparatorOpt = None,
+    timestamp_format: TimestampFormatOpt = None,
+    allow_drops: AllowDropsOpt = False,
+    max_drop_share: MaxDropShareOpt = MAX_DROP_SHARE,
     lifecycle: LifecycleOpt = "complete",
     trip_activity: Annotated[
         list[str] | None,
@@ -378,11 +504,14 @@ def write_report(
                 message_zh="请用 --log 指定日志文件或使用 --own",
                 code="mining.no_log",
             )
-        columns = _mapping(mapping, case, activity, timestamp)
-        frame, imported = _read_mapped(source, columns, assume_tz, object_type)
+        how = _Import(
+            mapping, case, activity, timestamp, assume_tz, object_type, encoding, separator,
+            timestamp_format, allow_drops, max_drop_share,
+        )  # fmt: skip
+        frame, imported = _read_mapped(source, how)
         after_frame = None
         if after is not None:
-            after_frame, _ = _read_mapped(after, columns, assume_tz, object_type)
+            after_frame, _ = _read_mapped(after, how)
         opts = ReportOptions(
             lifecycle=_lifecycle(lifecycle),
             in_person=list(trip_activity or []),
@@ -422,6 +551,11 @@ def write_compare(
     timestamp: TimeOpt = "time:timestamp",
     assume_tz: TzOpt = "UTC",
     object_type: ObjectOpt = None,
+    encoding: EncodingOpt = None,
+    separator: SeparatorOpt = None,
+    timestamp_format: TimestampFormatOpt = None,
+    allow_drops: AllowDropsOpt = False,
+    max_drop_share: MaxDropShareOpt = MAX_DROP_SHARE,
     lifecycle: LifecycleOpt = "complete",
     trip_activity: Annotated[
         list[str] | None,
@@ -445,9 +579,12 @@ def write_compare(
     from onewindow.mining.report import ReportOptions, build_compare, render_compare_html
 
     chosen = _format(fmt, out_file)
-    columns = _mapping(mapping, case, activity, timestamp)
-    b_frame, _ = _read_mapped(before, columns, assume_tz, object_type)
-    a_frame, _ = _read_mapped(after, columns, assume_tz, object_type)
+    how = _Import(
+        mapping, case, activity, timestamp, assume_tz, object_type, encoding, separator,
+        timestamp_format, allow_drops, max_drop_share,
+    )  # fmt: skip
+    b_frame, _ = _read_mapped(before, how)
+    a_frame, _ = _read_mapped(after, how)
     opts = ReportOptions(
         lifecycle=_lifecycle(lifecycle),
         in_person=list(trip_activity or []),

@@ -249,9 +249,12 @@ def _comparisons(rows: Sequence[Mapping[str, Any]]) -> list[Any]:
                 ],
             )
         )
-    for part in ("given_name", "surname"):
-        if _present(rows, part):
-            comps.append(cl.JaroWinklerAtThresholds(part, [0.92, 0.8]))
+    if _present(rows, "given_name") and _present(rows, "surname"):
+        comps.append(_person_name(cl, cll))
+    else:
+        for part in ("given_name", "surname"):
+            if _present(rows, part):
+                comps.append(cl.JaroWinklerAtThresholds(part, [0.92, 0.8]))
     for column in ("citizen_id", "credit_code", "soc_sec_id", "phone"):
         if _present(rows, column):
             comps.append(dl(column, column))
@@ -275,13 +278,45 @@ def _comparisons(rows: Sequence[Mapping[str, Any]]) -> list[Any]:
                 ],
             )
         )
-    for column in ("address_1", "suburb"):
+    for column in ("address_1", "address_2", "suburb"):
         if _present(rows, column):
             comps.append(cl.JaroWinklerAtThresholds(column, [0.92, 0.8]))
-    for column in ("street_number", "postcode", "state", "email"):
+    if _present(rows, "postcode"):
+        comps.append(dl("postcode", "postcode (a swapped digit is a typo)"))
+    for column in ("street_number", "state", "email"):
         if _present(rows, column):
             comps.append(cl.ExactMatch(column))
     return comps
+
+
+def _person_name(cl: Any, cll: Any) -> Any:
+    """Given name and surname as one comparison, so a swap is evidence, not two misses.
+
+    Clerks type a Western-order name into the wrong boxes (FEBRL's "ryan campbell" vs
+    "campbell ryan") or put the surname in both; scored as two independent columns such a
+    pair loses twice. Levels, strongest first: both equal; swapped (given = surname and
+    surname = given); both close (Jaro-Winkler ≥ 0.92); surname equal; given name equal;
+    one of the names in the other box; both loosely close (≥ 0.8); anything else.
+    """
+    given, surname = "given_name", "surname"
+    return cl.CustomComparison(
+        output_column_name="person_name",
+        comparison_description="given name and surname, swaps recognised",
+        comparison_levels=[
+            cll.And(cll.NullLevel(given), cll.NullLevel(surname)),
+            cll.And(cll.ExactMatchLevel(given), cll.ExactMatchLevel(surname)),
+            cll.ColumnsReversedLevel(given, surname, symmetrical=True),
+            cll.And(cll.JaroWinklerLevel(given, 0.92), cll.JaroWinklerLevel(surname, 0.92)),
+            cll.ExactMatchLevel(surname),
+            cll.ExactMatchLevel(given),
+            cll.Or(
+                cll.ColumnsReversedLevel(given, surname),
+                cll.ColumnsReversedLevel(surname, given),
+            ),
+            cll.And(cll.JaroWinklerLevel(given, 0.8), cll.JaroWinklerLevel(surname, 0.8)),
+            cll.ElseLevel(),
+        ],
+    )
 
 
 def _pairs_on(rows: Sequence[Mapping[str, Any]], cols: Sequence[str]) -> bool:
@@ -304,7 +339,24 @@ def _blocking_columns(rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]
 def _blocking_rules(rows: Sequence[Mapping[str, Any]]) -> list[Any]:
     from splink import block_on
 
-    return [block_on(*cols) for cols in _blocking_columns(rows)]
+    rules: list[Any] = [block_on(*cols) for cols in _blocking_columns(rows)]
+    if _swapped_names(rows):
+        rules.append(_SWAPPED_NAMES)
+    return rules
+
+
+# Given name and surname typed into each other's box.
+_SWAPPED_NAMES = "l.given_name = r.surname and l.surname = r.given_name"
+
+
+def _swapped_names(rows: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether some record's (surname, given name) is another's (given name, surname)."""
+    straight: set[tuple[Any, Any]] = set()
+    for r in rows:
+        given, surname = r.get("given_name"), r.get("surname")
+        if given is not None and surname is not None and given != surname:
+            straight.add((given, surname))
+    return any((s, g) in straight for g, s in straight)
 
 
 _BLOCKING: tuple[tuple[str, ...], ...] = (
@@ -321,6 +373,9 @@ _BLOCKING: tuple[tuple[str, ...], ...] = (
     ("postcode", "given_name"),
     ("postcode", "birth_date"),
     ("street_number", "birth_date"),
+    ("street_number", "address_1"),
+    ("address_1", "suburb"),
+    ("surname", "street_number"),
     ("surname_py", "birth_date"),
     ("area_code", "birth_date"),
 )
@@ -422,7 +477,8 @@ def _score(
     if not comparisons or not blocking:
         notes.append("no comparable columns: every record is its own entity")
         return []
-    if not any(_pairs_on(rows, cols) for cols in _blocking_columns(rows)):
+    shared = any(_pairs_on(rows, cols) for cols in _blocking_columns(rows))
+    if not shared and not _swapped_names(rows):
         notes.append("no two records share a blocking key: every record is its own entity")
         return []
     con = duckdb.connect(config={"threads": max(1, config.threads)})

@@ -1,4 +1,5 @@
-"""Reading department sources: CSV (any common encoding), Excel (xlsx), or a SQL query.
+"""Reading department sources: CSV (any common encoding and separator, see
+:mod:`onewindow.kit.textfiles`), Excel (xlsx), or a SQL query.
 
 Readers return every row before anything is applied, so a source that fails halfway
 loses nothing and applies nothing. Structural problems are reported per row (1-based line
@@ -7,12 +8,13 @@ numbers as a spreadsheet shows them, the header being line 1).
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+
+from onewindow.kit.textfiles import UnreadableText, decode, sniff_separator
 
 
 @dataclass
@@ -27,33 +29,13 @@ class SourceUnreadable(ValueError):
     """The source as a whole cannot be read (not a table, no header, broken file)."""
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """Text and the encoding it was in: UTF-8 (with or without BOM), UTF-16 with BOM, else
-    GB18030 (a superset of GBK and GB2312, what Chinese Excel saves as "CSV")."""
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError as exc:
-        raise SourceUnreadable(
-            f"not UTF-8 or GBK/GB18030 text (byte {exc.start}); save the file as UTF-8"
-        ) from None
-
-
 def read_csv(data: bytes) -> SourceRows:
-    text, encoding = decode(data)
-    sample = text[:4096]
     try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+        text, encoding = decode(data)
+    except UnreadableText as exc:
+        raise SourceUnreadable(str(exc)) from None
+    separator = sniff_separator(text[:65536])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     try:
         header = next(reader)
     except StopIteration:

@@ -76,6 +76,7 @@ class LoopResult:
     proposal: str = ""
     changes: list[str] = field(default_factory=list)
     validation: str = ""
+    validation_report: dict[str, Any] = field(default_factory=dict)  # ValidationReport.as_dict
     prediction_id: int = 0
     summary: dict[str, Any] = field(default_factory=dict)
 
@@ -367,8 +368,10 @@ def run_improvement_loop(
     with sim.unit_of_work() as ctx:
         log = publish.service_log(ctx, SERVICE, since=start)
     fitted = fit_params(log, model, in_person=in_person, applicant_lanes=["申请人"])
-    report = validate_baseline(log, model, fitted.params, replications=3, seed=seed)
-    result.validation = report.verdict()
+    report = validate_baseline(
+        log, model, fitted.params, replications=opts.replications, seed=seed, calendar=cal
+    )
+    result.validation, result.validation_report = report.verdict(), report.as_dict()
     console.print(report.text())
     proposals = propose(model, fitted.params, materials=materials, seed=seed)
     ranking = evaluate(

@@ -1,9 +1,12 @@
 """Read event logs from CSV, Parquet, XES (plain or gzipped) and OCEL 2.0 into event frames.
 
 Every reader returns the frame with XES column names plus an :class:`ImportReport` that
-says which rows were dropped and why (with their row numbers), how many timestamps had no
-time zone and were read in the assumed zone, and how columns were mapped. Timestamps with
-any UTC offset become UTC instants, so a log with mixed zones sorts correctly.
+says which rows were dropped and why (their row numbers, the values and the format that was
+expected), how many timestamps had no time zone and were read in the assumed zone, and how
+columns were mapped. Timestamps with any UTC offset become UTC instants, so a log with mixed
+zones sorts correctly; the formats a timestamp column may be in are those of
+:mod:`onewindow.mining.timestamps`. CSV files are read in any encoding and with any
+separator :mod:`onewindow.kit.textfiles` recognises (or the ones named).
 
 XES and OCEL XML are read with ``lxml.etree.iterparse`` and each finished element is
 cleared, so memory grows with the rows kept, never with a DOM of the whole file.
@@ -12,6 +15,7 @@ cleared, so memory grows with the rows kept, never with a DOM of the whole file.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -23,6 +27,13 @@ import polars as pl
 from lxml import etree
 
 from onewindow.kit.errors import ValidationFailed
+from onewindow.kit.textfiles import (
+    SEPARATORS,
+    UnreadableText,
+    detect_encoding,
+    separator_name,
+    sniff_separator,
+)
 from onewindow.mining.frame import (
     ACTIVITY,
     CASE_ID,
@@ -35,6 +46,12 @@ from onewindow.mining.frame import (
     TIMESTAMP,
     UTC_MICROS,
 )
+from onewindow.mining.timestamps import (
+    TimestampFormat,
+    format_named,
+    parse_timestamps,
+)
+from onewindow.mining.timestamps import detect_format as detect_timestamp_format
 
 __all__ = [
     "ColumnMap",
@@ -44,6 +61,7 @@ __all__ = [
     "OcelMode",
     "parse_timestamps",
     "read_csv",
+    "timestamp_format",
     "read_log",
     "read_ocel",
     "read_parquet",
@@ -52,7 +70,9 @@ __all__ = [
 
 LogFormat = Literal["csv", "parquet", "xes", "ocel-json", "ocel-xml"]
 OcelMode = Literal["explode", "first"]
-_SAMPLE_ROWS: Final = 20
+# Dropped rows listed (with their values) per reason; the summary prints the first few.
+_LISTED_ROWS: Final = 10_000
+_PRINTED_ROWS: Final = 20
 _XES_VALUE_TAGS: Final = frozenset({"string", "date", "int", "float", "boolean", "id"})
 
 
@@ -129,11 +149,17 @@ class DroppedRows:
     reason: str
     count: int = 0
     rows: list[int] = field(default_factory=list)  # 1-based input rows (first ones only)
+    values: list[str | None] = field(default_factory=list)  # the offending value of each
+    expected: str | None = None  # the format a timestamp was expected in
+    # Left out by choice (an OCEL event about other objects), not unusable: such rows do
+    # not count towards the share of dropped rows a command tolerates.
+    out_of_scope: bool = False
 
-    def add(self, row: int) -> None:
+    def add(self, row: int, value: str | None = None) -> None:
         self.count += 1
-        if len(self.rows) < _SAMPLE_ROWS:
+        if len(self.rows) < _LISTED_ROWS:
             self.rows.append(row)
+            self.values.append(value)
 
 
 @dataclass
@@ -149,25 +175,51 @@ class ImportReport:
     assumed_time_zone: str = "UTC"
     renamed: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    encoding: str | None = None  # CSV: the encoding the file was read in
+    separator: str | None = None  # CSV: the column separator
+    timestamp_format: str | None = None  # the format the timestamp column was read in
 
-    def drop(self, reason: str, row: int) -> None:
+    def drop(self, reason: str, row: int, *, out_of_scope: bool = False) -> None:
         for entry in self.dropped:
             if entry.reason == reason:
                 entry.add(row)
                 return
-        entry = DroppedRows(reason)
+        entry = DroppedRows(reason, out_of_scope=out_of_scope)
         entry.add(row)
         self.dropped.append(entry)
+
+    @property
+    def rows_dropped(self) -> int:
+        """Rows that could not be used (no case, activity or readable timestamp)."""
+        return sum(entry.count for entry in self.dropped if not entry.out_of_scope)
+
+    @property
+    def dropped_share(self) -> float:
+        return self.rows_dropped / self.rows_read if self.rows_read else 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def summary(self) -> str:
         lines = [f"{self.source} ({self.format}): {self.rows_kept} of {self.rows_read} rows kept"]
+        read_as = []
+        if self.encoding:
+            read_as.append(f"encoding {self.encoding}")
+        if self.separator:
+            read_as.append(f"separator {separator_name(self.separator)}")
+        if self.timestamp_format:
+            read_as.append(f"timestamps {self.timestamp_format}")
+        if read_as:
+            lines.append("  read with " + ", ".join(read_as))
         for entry in self.dropped:
-            sample = ", ".join(str(r) for r in entry.rows)
-            more = " …" if entry.count > len(entry.rows) else ""
-            lines.append(f"  dropped {entry.count} ({entry.reason}): rows {sample}{more}")
+            expected = f"; expected {entry.expected}" if entry.expected else ""
+            shown = list(zip(entry.rows, entry.values, strict=True))[:_PRINTED_ROWS]
+            if any(v is not None for _, v in shown):
+                sample = ", ".join(f"{r} {v!r}" if v is not None else str(r) for r, v in shown)
+            else:
+                sample = ", ".join(str(r) for r, _ in shown)
+            more = f" … (+{entry.count - len(shown)} more)" if entry.count > len(shown) else ""
+            lines.append(f"  dropped {entry.count} ({entry.reason}{expected}): rows {sample}{more}")
         if self.naive_timestamps:
             lines.append(
                 f"  {self.naive_timestamps} timestamps had no time zone; read as "
@@ -186,39 +238,35 @@ def _invalid(message: str, message_zh: str, **details: Any) -> ValidationFailed:
 # --------------------------------------------------------------------------- timestamps
 
 
-def parse_timestamps(values: pl.Expr, assume_tz: str = "UTC") -> pl.Expr:
-    """ISO 8601-ish text → UTC instant; null where unparsable.
+def timestamp_format(name: str | None) -> TimestampFormat | None:
+    """The format a user named (``--timestamp-format``); None for automatic detection.
 
-    Accepts ``T`` or a space between date and time, fractions of any length (beyond
-    microseconds truncated), ``Z`` or ``±hh:mm``/``±hhmm`` offsets, naive date-times
-    and bare dates. Naive values are read in ``assume_tz``.
+    Raises:
+        ValidationFailed: an unknown name that is not a ``strftime`` pattern either.
     """
-    text = (
-        values.cast(pl.String)
-        .str.strip_chars()
-        .str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]", "${1}T")
-        .str.replace(r"[Zz]$", "+00:00")
-    )
-    aware = text.str.strptime(UTC_MICROS, "%Y-%m-%dT%H:%M:%S%.f%z", strict=False)
-    aware_short = text.str.strptime(UTC_MICROS, "%Y-%m-%dT%H:%M%z", strict=False)
-    naive = text.str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S%.f", strict=False)
-    naive_short = text.str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M", strict=False)
-    day = text.str.strptime(pl.Date, "%Y-%m-%d", strict=False).cast(pl.Datetime("us"))
+    if name is None or not name.strip() or name.strip().lower() == "auto":
+        return None
+    found = format_named(name)
+    if found is None:
+        from onewindow.mining.timestamps import FORMATS
 
-    def local(expr: pl.Expr) -> pl.Expr:
-        return expr.dt.replace_time_zone(assume_tz, ambiguous="earliest", non_existent="null")
-
-    return pl.coalesce(
-        aware,
-        aware_short,
-        local(naive).dt.convert_time_zone("UTC"),
-        local(naive_short).dt.convert_time_zone("UTC"),
-        local(day).dt.convert_time_zone("UTC"),
-    )
+        known = ", ".join(f.name for f in FORMATS)
+        raise _invalid(
+            f"unknown timestamp format {name!r}; use one of {known}, auto, or a strftime "
+            "pattern such as %d.%m.%Y %H:%M",
+            f"未知的时间格式 {name!r}；可用：{known}、auto 或 strftime 格式（如 %d.%m.%Y %H:%M）",
+        )
+    return found
 
 
 def _is_naive_text(values: pl.Expr) -> pl.Expr:
     return ~values.cast(pl.String).str.strip_chars().str.contains(r"([Zz]|[+-]\d{2}:?\d{2})$")
+
+
+def _column_format(
+    frame: pl.DataFrame, column: str, forced: TimestampFormat | None, assume_tz: str
+) -> TimestampFormat | None:
+    return forced or detect_timestamp_format(frame[column], assume_tz)
 
 
 def _finish(
@@ -228,30 +276,38 @@ def _finish(
     *,
     assume_tz: str,
     row_offset: int = 1,
+    timestamps: TimestampFormat | None = None,
 ) -> pl.DataFrame:
     """Map columns, parse the timestamp, drop unusable rows and record why."""
     renames = columns.renames()
     absent = [src for src in renames if src not in frame.columns]
     needed = [columns.case, columns.activity, columns.timestamp]
     missing = [c for c in needed if c not in frame.columns]
+    listed = ", ".join(frame.columns[:30])
     if missing:
         raise _invalid(
-            f"{report.source}: no column {', '.join(missing)} "
-            f"(columns: {', '.join(frame.columns[:30])})",
-            f"{report.source}：缺少列 {', '.join(missing)}",
+            f"{report.source}: no column {', '.join(missing)} (columns: {listed})",
+            f"{report.source}：缺少列 {', '.join(missing)}（现有列：{listed}）",
             missing=missing,
             columns=frame.columns,
         )
     if absent:
-        report.notes.append(f"mapped columns not found and ignored: {', '.join(absent)}")
+        raise _invalid(
+            f"{report.source}: the mapping names columns the file does not have: "
+            f"{', '.join(absent)} (columns: {listed})",
+            f"{report.source}：列映射中的列在文件中不存在：{', '.join(absent)}（现有列：{listed}）",
+            missing=absent,
+            columns=frame.columns,
+        )
     clash = [dst for src, dst in renames.items() if dst in frame.columns and src in frame.columns]
-    frame = frame.drop(clash).rename({s: d for s, d in renames.items() if s in frame.columns})
-    report.renamed = {s: d for s, d in renames.items() if s in frame.columns or d in frame.columns}
+    frame = frame.drop(clash).rename(renames)
+    report.renamed = dict(renames)
     report.assumed_time_zone = assume_tz
     report.rows_read = frame.height
 
     stamp = frame.schema[TIMESTAMP]
     with_row = frame.with_row_index("@@row", offset=row_offset)
+    fmt: TimestampFormat | None = None
     if isinstance(stamp, pl.Datetime):
         expr = pl.col(TIMESTAMP)
         if stamp.time_zone is None:
@@ -271,28 +327,54 @@ def _finish(
             pl.lit(True).alias("@@naive"),
         )
     else:
+        fmt = _column_format(frame, TIMESTAMP, timestamps, assume_tz)
+        report.timestamp_format = None if fmt is None else fmt.name
+        naive = _is_naive_text(pl.col(TIMESTAMP))
+        if fmt is not None and fmt.name.startswith("epoch"):
+            naive = pl.lit(False)
         parsed = with_row.with_columns(
-            parse_timestamps(pl.col(TIMESTAMP), assume_tz).alias("@@ts"),
-            _is_naive_text(pl.col(TIMESTAMP)).alias("@@naive"),
+            (
+                parse_timestamps(pl.col(TIMESTAMP), assume_tz, fmt)
+                if fmt is not None
+                else pl.lit(None, UTC_MICROS)
+            ).alias("@@ts"),
+            naive.alias("@@naive"),
         )
 
     case_missing = pl.col(CASE_ID).is_null() | (pl.col(CASE_ID).cast(pl.String) == "")
     act_missing = pl.col(ACTIVITY).is_null() | (pl.col(ACTIVITY).cast(pl.String) == "")
+    ts_missing = pl.col(TIMESTAMP).is_null()
+    if fmt is not None or not isinstance(stamp, pl.Datetime | pl.Date):
+        # typed instants are never blank; casting a million of them to text costs seconds
+        ts_missing = ts_missing | (pl.col(TIMESTAMP).cast(pl.String).str.strip_chars() == "")
     checks = parsed.select(
         "@@row",
+        TIMESTAMP,
         case_missing.alias("case"),
         act_missing.alias("activity"),
-        pl.col(TIMESTAMP).is_null().alias("ts_missing"),
-        (pl.col("@@ts").is_null() & pl.col(TIMESTAMP).is_not_null()).alias("ts_bad"),
+        ts_missing.alias("ts_missing"),
+        (pl.col("@@ts").is_null() & ~ts_missing).alias("ts_bad"),
     )
-    for reason, column in (
-        ("case id missing", "case"),
-        ("activity missing", "activity"),
-        ("timestamp missing", "ts_missing"),
-        ("timestamp unparsable", "ts_bad"),
+    expected = fmt.expected if fmt is not None else "a date and time (no format reads this column)"
+    for reason, column, with_value in (
+        ("case id missing", "case", False),
+        ("activity missing", "activity", False),
+        ("timestamp missing", "ts_missing", False),
+        ("timestamp unparsable", "ts_bad", True),
     ):
-        for row in checks.filter(pl.col(column))["@@row"].to_list():
-            report.drop(reason, row)
+        bad = checks.filter(pl.col(column))
+        if bad.is_empty():
+            continue
+        entry = DroppedRows(reason, expected=expected if with_value else None)
+        listed_rows = bad.head(_LISTED_ROWS)
+        entry.rows = listed_rows["@@row"].to_list()
+        entry.values = (
+            listed_rows[TIMESTAMP].cast(pl.String).to_list()
+            if with_value
+            else [None] * len(entry.rows)
+        )
+        entry.count = bad.height
+        report.dropped.append(entry)
     keep = ~(case_missing | act_missing | pl.col("@@ts").is_null())
     kept = parsed.filter(keep)
     if not isinstance(stamp, pl.Datetime):
@@ -303,14 +385,29 @@ def _finish(
         pl.col("@@ts").alias(TIMESTAMP),
     ).drop("@@ts", "@@naive", "@@row")
     if START_TIMESTAMP in out.columns and not isinstance(out.schema[START_TIMESTAMP], pl.Datetime):
-        raw = pl.col(START_TIMESTAMP).cast(pl.String).replace("", None)
-        out = out.with_columns(parse_timestamps(raw, assume_tz).alias("@@start"))
-        bad = out.filter(pl.col("@@start").is_null() & raw.is_not_null()).height
-        if bad:
-            report.notes.append(f"{bad} start timestamps could not be read and were ignored")
-        out = out.with_columns(pl.col("@@start").alias(START_TIMESTAMP)).drop("@@start")
+        out = _start_timestamps(out, report, timestamps, assume_tz)
     report.rows_kept = out.height
     return out
+
+
+def _start_timestamps(
+    frame: pl.DataFrame, report: ImportReport, forced: TimestampFormat | None, assume_tz: str
+) -> pl.DataFrame:
+    """Parse the start-timestamp column; a value that does not read is left empty (the
+    event keeps its completion) and reported with examples."""
+    raw = pl.col(START_TIMESTAMP).cast(pl.String).str.strip_chars().replace("", None)
+    fmt = _column_format(frame, START_TIMESTAMP, forced, assume_tz)
+    parsed = parse_timestamps(raw, assume_tz, fmt) if fmt is not None else pl.lit(None, UTC_MICROS)
+    out = frame.with_columns(parsed.alias("@@start"))
+    bad = out.filter(pl.col("@@start").is_null() & raw.is_not_null())
+    if bad.height:
+        examples = ", ".join(repr(v) for v in bad[START_TIMESTAMP].cast(pl.String).head(3))
+        expected = fmt.expected if fmt is not None else "a date and time"
+        report.notes.append(
+            f"{bad.height} start timestamps could not be read (expected {expected}; e.g. "
+            f"{examples}) and were ignored"
+        )
+    return out.with_columns(pl.col("@@start").alias(START_TIMESTAMP)).drop("@@start")
 
 
 # --------------------------------------------------------------------------- tables
@@ -321,24 +418,117 @@ def read_csv(
     columns: ColumnMap | None = None,
     *,
     assume_tz: str = "UTC",
-    separator: str = ",",
+    separator: str | None = None,
+    encoding: str | None = None,
+    timestamps: TimestampFormat | None = None,
 ) -> tuple[pl.DataFrame, ImportReport]:
     """A CSV file (``.gz`` too) with a header row; every column read as text first.
 
+    The encoding (UTF-8 with or without BOM, UTF-16, GBK/GB18030) and the separator
+    (``,`` ``;`` tab ``|``) are detected unless given.
+
     Raises:
-        ValidationFailed: the file cannot be read or lacks a mapped column.
+        ValidationFailed: the file cannot be read or decoded, or lacks a mapped column.
     """
     source = Path(path)
     report = ImportReport(source=source.name, format="csv")
     try:
-        frame = pl.read_csv(source, infer_schema=False, separator=separator)
+        data = source.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise _invalid(
+            f"cannot read {source.name}: {exc}", f"无法读取 {source.name}：{exc}"
+        ) from exc
+    payload, report.encoding = _utf8(data, encoding, source.name, head_only=encoding is None)
+    head = payload[:65536].decode("utf-8", errors="ignore")
+    if separator is None:
+        separator = sniff_separator(head)
+    elif separator.lower() in ("tab", "\\t"):
+        separator = "\t"
+    report.separator = separator
+    if len(separator) != 1:
+        raise _invalid(
+            f"a separator is one character (or 'tab'), not {separator!r}",
+            f"分隔符应为单个字符（或 tab），而不是 {separator!r}",
+        )
+    try:
+        try:
+            frame = _read_table(payload, separator)
+        except pl.exceptions.ComputeError as exc:
+            if encoding is not None or "utf" not in str(exc).lower():
+                raise
+            # UTF-8 at the head, something else further down: judge the whole file
+            payload, report.encoding = _utf8(data, None, source.name)
+            frame = _read_table(payload, separator)
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise _invalid(
-            f"cannot read {source.name} as CSV: {exc}", f"无法读取 CSV 文件 {source.name}：{exc}"
+            f"cannot read {source.name} as CSV ({separator_name(separator)}-separated, "
+            f"{report.encoding}): {exc}",
+            f"无法读取 CSV 文件 {source.name}：{exc}",
         ) from exc
+    if frame.width == 1 and separator in SEPARATORS:
+        report.notes.append(
+            f"one column only: if the file is not {separator_name(separator)}-separated, "
+            "name its separator (--separator)"
+        )
     # Row numbers in the report count the header as line 1, as a spreadsheet shows them.
-    out = _finish(frame, report, columns or ColumnMap(), assume_tz=assume_tz, row_offset=2)
+    out = _finish(
+        frame,
+        report,
+        columns or ColumnMap(),
+        assume_tz=assume_tz,
+        row_offset=2,
+        timestamps=timestamps,
+    )
     return _typed_text_columns(out), report
+
+
+def _utf8(
+    data: bytes, encoding: str | None, name: str, *, head_only: bool = False
+) -> tuple[bytes, str]:
+    """The file's bytes as UTF-8 (without a byte-order mark) and the encoding they were in.
+
+    UTF-8 input is passed on as it is: only other encodings pay for a decode and re-encode.
+    ``head_only``: judge an undeclared encoding on the first 64 KiB (the CSV reader checks
+    the rest and asks again on the whole file when it is not UTF-8 after all).
+
+    Raises:
+        ValidationFailed: the bytes are not text in ``encoding`` or any recognised one.
+    """
+    try:
+        chosen = encoding or detect_encoding(data[:65536] if head_only else data, partial=head_only)
+    except UnreadableText as exc:
+        raise _invalid(
+            f"{name}: {exc} (--encoding)", f"{name}：无法识别文件编码，请用 --encoding 指定"
+        ) from None
+    normal = chosen.lower().replace("_", "-")
+    if normal in ("utf-8", "utf8", "utf-8-sig"):
+        body = data.removeprefix(b"\xef\xbb\xbf")
+        if not head_only:
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise _invalid(
+                    f"{name}: not UTF-8 text (byte {exc.start}); name the encoding "
+                    "(--encoding gbk)",
+                    f"{name}：不是 UTF-8 文本（第 {exc.start} 字节），请用 --encoding 指定编码",
+                ) from None
+        return body, "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+    try:
+        text = data.decode(chosen)
+    except LookupError:
+        raise _invalid(f"unknown encoding {chosen!r}", f"未知的编码 {chosen!r}") from None
+    except UnicodeDecodeError as exc:
+        raise _invalid(
+            f"{name}: not {chosen} text (byte {exc.start}); name the encoding (--encoding)",
+            f"{name}：不是 {chosen} 文本（第 {exc.start} 字节），请用 --encoding 指定编码",
+        ) from None
+    return text.removeprefix("\ufeff").encode("utf-8"), chosen
+
+
+def _read_table(payload: bytes, separator: str) -> pl.DataFrame:
+    return pl.read_csv(io.BytesIO(payload), infer_schema=False, separator=separator)
 
 
 def _typed_text_columns(frame: pl.DataFrame) -> pl.DataFrame:
@@ -368,7 +558,11 @@ def _typed_text_columns(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def read_parquet(
-    path: str | os.PathLike[str], columns: ColumnMap | None = None, *, assume_tz: str = "UTC"
+    path: str | os.PathLike[str],
+    columns: ColumnMap | None = None,
+    *,
+    assume_tz: str = "UTC",
+    timestamps: TimestampFormat | None = None,
 ) -> tuple[pl.DataFrame, ImportReport]:
     """A Parquet file; instants are converted to UTC, naive ones read in ``assume_tz``.
 
@@ -384,7 +578,8 @@ def read_parquet(
             f"cannot read {source.name} as Parquet: {exc}",
             f"无法读取 Parquet 文件 {source.name}：{exc}",
         ) from exc
-    return _finish(frame, report, columns or ColumnMap(), assume_tz=assume_tz), report
+    out = _finish(frame, report, columns or ColumnMap(), assume_tz=assume_tz, timestamps=timestamps)
+    return out, report
 
 
 # --------------------------------------------------------------------------- XES
@@ -458,7 +653,11 @@ def _attributes(element: etree._Element) -> dict[str, tuple[str, str]]:
 
 
 def read_xes(
-    path: str | os.PathLike[str], columns: ColumnMap | None = None, *, assume_tz: str = "UTC"
+    path: str | os.PathLike[str],
+    columns: ColumnMap | None = None,
+    *,
+    assume_tz: str = "UTC",
+    timestamps: TimestampFormat | None = None,
 ) -> tuple[pl.DataFrame, ImportReport]:
     """An IEEE 1849 XES file, plain or gzipped, read as a stream.
 
@@ -505,7 +704,8 @@ def read_xes(
     frame = table.frame(assume_tz)
     if frame.is_empty():
         frame = pl.DataFrame(schema={CASE_ID: pl.String, ACTIVITY: pl.String, TIMESTAMP: pl.String})
-    return _finish(frame, report, columns or ColumnMap(), assume_tz=assume_tz), report
+    out = _finish(frame, report, columns or ColumnMap(), assume_tz=assume_tz, timestamps=timestamps)
+    return out, report
 
 
 def _release(element: etree._Element) -> None:
@@ -620,7 +820,7 @@ def read_ocel(
         read += 1
         mine = [o for o in event.objects if object_types.get(o) == object_type]
         if not mine:
-            report.drop(f"no related {object_type} object", number)
+            report.drop(f"no related {object_type} object", number, out_of_scope=True)
             continue
         if mode == "first":
             several += len(mine) > 1
@@ -691,8 +891,14 @@ def read_log(
     assume_tz: str = "UTC",
     object_type: str | None = None,
     ocel_mode: OcelMode = "explode",
+    separator: str | None = None,
+    encoding: str | None = None,
+    timestamps: TimestampFormat | None = None,
 ) -> tuple[pl.DataFrame, ImportReport]:
     """Read any supported log; the format comes from the file name unless given.
+
+    ``separator`` and ``encoding`` apply to CSV (detected when None); ``timestamps`` forces
+    the format of text timestamp columns (detected per column when None).
 
     Raises:
         ValidationFailed: unknown format, unreadable file, missing columns, or an OCEL
@@ -700,11 +906,18 @@ def read_log(
     """
     kind = fmt or detect_format(path)
     if kind == "csv":
-        return read_csv(path, columns, assume_tz=assume_tz)
+        return read_csv(
+            path,
+            columns,
+            assume_tz=assume_tz,
+            separator=separator,
+            encoding=encoding,
+            timestamps=timestamps,
+        )
     if kind == "parquet":
-        return read_parquet(path, columns, assume_tz=assume_tz)
+        return read_parquet(path, columns, assume_tz=assume_tz, timestamps=timestamps)
     if kind == "xes":
-        return read_xes(path, columns, assume_tz=assume_tz)
+        return read_xes(path, columns, assume_tz=assume_tz, timestamps=timestamps)
     if object_type is None:
         raise _invalid(
             "an OCEL log needs an object type to use as the case (e.g. --object-type Invoice)",

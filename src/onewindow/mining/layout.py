@@ -193,8 +193,18 @@ def _order(
     return rows
 
 
+OVERLAP_COLOUR: Final = "#2f9c8f"
+
+
 def _colour(mean: float | None, slowest: float) -> str:
-    if mean is None or slowest <= 0:
+    """Edge colour on a log scale of the mean wait; a negative mean (the next activity
+    began before this one ended: overlapping work, seen with start timestamps) gets a
+    colour of its own instead of a place on the scale."""
+    if mean is None or math.isnan(mean):
+        return "#8a99ad"
+    if mean < 0:
+        return OVERLAP_COLOUR
+    if slowest <= 0:
         return "#8a99ad"
     share = max(0.0, min(1.0, math.log1p(mean) / math.log1p(slowest)))
     # slate blue → amber → red as edges get slower

@@ -18,7 +18,7 @@ so the shares of all activity hand-offs add up to 100 %.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
@@ -69,6 +69,8 @@ P90: Final = 0.9
 # Activity names that mean "sent back to the applicant for more material" (补正).
 DEFAULT_RETURN_ACTIVITIES: Final = ("补正通知", "补正告知", "退回补正")
 # Columns that describe the event itself, never a data field someone typed in.
+# Share of events that must carry a value for a column to count as an event identifier.
+IDENTIFIER_COVERAGE: Final = 0.95
 RESERVED_KEYS: Final = frozenset(
     {
         CASE_ID,
@@ -308,10 +310,12 @@ class DuplicateEntryReport:
     cases: int
     cases_with_duplicates: int
     table: pl.DataFrame  # field, cases, duplicate_cases, share, same_value_cases, steps
+    identifier_like: list[str] = field(default_factory=list)  # left out of the check
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "fields_checked": self.fields,
+            "identifier_like_fields": self.identifier_like,
             "cases": self.cases,
             "cases_with_duplicates": self.cases_with_duplicates,
             "share": self.cases_with_duplicates / self.cases if self.cases else 0.0,
@@ -327,16 +331,38 @@ def _candidate_fields(frame: pl.DataFrame) -> list[str]:
     ]
 
 
+def _identifier_like(frame: pl.DataFrame, name: str) -> bool:
+    """A column that numbers or names the events themselves (a row number, an event id,
+    ``.order``, ``activity_instance_id``): a value on (nearly) every event, and never the
+    same value at two different activities of a case. Checked for duplicate entry it
+    would flag every case with two steps."""
+    value = pl.col(name).cast(pl.String)
+    present = frame.select(CASE, ACTIVITY, value.alias("@@v")).filter(
+        pl.col("@@v").is_not_null() & (pl.col("@@v") != "")
+    )
+    if present.height < IDENTIFIER_COVERAGE * frame.height or present.is_empty():
+        return False
+    shared = present.group_by(CASE, "@@v").agg(pl.col(ACTIVITY).n_unique().alias("@@steps"))
+    return not shared.select((pl.col("@@steps") > 1).any()).item()
+
+
 def duplicate_entry(
     log: EventFrame | Prepared, fields: Sequence[str] | None = None
 ) -> DuplicateEntryReport:
     """Per event attribute (``fields``, default every event-level column that is not an
-    XES standard key or a case attribute): in how many cases it was captured (had a
-    value) at more than one distinct activity, in how many of those the value was the
-    same each time (pure re-keying), and at which steps it is captured."""
+    XES standard key, a case attribute or identifier-like — see :func:`_identifier_like`):
+    in how many cases it was captured (had a value) at more than one distinct activity,
+    in how many of those the value was the same each time (pure re-keying), and at which
+    steps it is captured."""
     prep = _prep(log)
     kept = prep.kept
-    chosen = [f for f in (fields if fields is not None else _candidate_fields(kept)) if f in kept]
+    excluded: list[str] = []
+    if fields is None:
+        candidates = _candidate_fields(kept)
+        excluded = [f for f in candidates if _identifier_like(kept, f)]
+        chosen = [f for f in candidates if f not in excluded]
+    else:
+        chosen = [f for f in fields if f in kept]
     rows: list[dict[str, Any]] = []
     dup_cases: set[int] = set()
     for name in chosen:
@@ -377,7 +403,7 @@ def duplicate_entry(
     table = pl.DataFrame(rows, schema=schema).sort(
         ["duplicate_cases", "field"], descending=[True, False]
     )
-    return DuplicateEntryReport(chosen, prep.case_count, len(dup_cases), table)
+    return DuplicateEntryReport(chosen, prep.case_count, len(dup_cases), table, excluded)
 
 
 # --------------------------------------------------------------------------- queues

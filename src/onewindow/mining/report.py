@@ -39,7 +39,7 @@ from onewindow.mining.frame import (
     with_lifecycle,
 )
 from onewindow.mining.importers import ImportReport
-from onewindow.mining.layout import draw_map, human_duration
+from onewindow.mining.layout import OVERLAP_COLOUR, draw_map, human_duration
 from onewindow.mining.maps import ProcessMap, Variant, process_map, variants
 from onewindow.mining.measures import (
     DEFAULT_RETURN_ACTIVITIES,
@@ -246,8 +246,11 @@ def _variant_dict(v: Variant, rank: int, coverage: float, happy: bool) -> dict[s
     }
 
 
-def _lifecycle_label(lifecycle: str | list[str] | None) -> str | None:
-    if lifecycle is None or isinstance(lifecycle, str):
+def _lifecycle_label(lifecycle: str | list[str] | None) -> str:
+    """What the map kept: ``all`` (every event), one transition, or several joined by commas."""
+    if lifecycle is None:
+        return "all"
+    if isinstance(lifecycle, str):
         return lifecycle
     return ",".join(lifecycle)
 
@@ -429,7 +432,7 @@ def build_report(
         notes.append("trips: no in-person activities given (--trip-activity)")
     if not full.has_departments:
         notes.append("handoffs, ping-pong: the log has no department column (org:group)")
-    found = variants(prep)
+    found = variants(prep, lifecycle=prep.lifecycle)
     returns_to = opts.returns_list()
     group = opts.group_by or (SERVICE_KEY if SERVICE_KEY in full.cases.columns else None)
     return MiningReport(
@@ -438,7 +441,7 @@ def build_report(
         events=prep.events.height,
         period=period_bounds(prep),
         durations=prep.cases.select(CASE_ID, "start", "end", "events", "duration"),
-        map=process_map(prep),
+        map=process_map(prep, lifecycle=prep.lifecycle),
         variants=found,
         bottlenecks=bottlenecks(full),
         rework=rework(prep, return_activity=opts.return_activity),
@@ -570,15 +573,22 @@ def _map_section(r: MiningReport) -> str:
             f"条低频连线 (hidden for clarity: {drawing.hidden_activities} rare activities, "
             f"{drawing.hidden_edges} rare edges)"
         )
-    lifecycle = r.options.lifecycle
-    scope = "all events" if lifecycle is None else f"lifecycle = {lifecycle}"
+    scope = f"lifecycle: {_lifecycle_label(r.options.lifecycle)}"
+    if r.options.lifecycle is None:
+        scope += " (every event, start and complete alike)"
+    overlap = ""
+    if r.map.edges.height and r.map.edges.select((pl.col("mean") < 0).any()).item():
+        overlap = (
+            f'<i style="background:{OVERLAP_COLOUR}"></i>negative: the next activity began '
+            "before this one ended (overlap) · "
+        )
     return (
         f"<section><h2>流程图 Process map<small>{escape(scope)}{escape(hidden)}</small></h2>"
         f'<div class="map">{drawing.svg}</div>'
         '<div class="legend">连线：次数 · 平均间隔 (edge: count · mean time between the events)'
         '<i style="background:#607da0"></i>fast<i style="background:#de9628"></i>'
-        '<i style="background:#c82d2d"></i>slow · dashed: back/rework edges · '
-        "box shade: event count</div></section>"
+        '<i style="background:#c82d2d"></i>slow · '
+        f"{overlap}dashed: back/rework edges · box shade: event count</div></section>"
     )
 
 
@@ -716,10 +726,17 @@ def _returns_section(ret: ReturnsReport) -> str:
 
 def _duplicates_section(dup: DuplicateEntryReport) -> str:
     d = dup.as_dict()
+    skipped = ""
+    if dup.identifier_like:
+        names = escape(", ".join(dup.identifier_like))
+        skipped = (
+            f"<p class=note>视为事件标识、未检查 (identifier-like, not checked; name them with "
+            f"--field to check them): {names}</p>"
+        )
     if not d["fields"]:
         return (
             "<section><h2>重复录入 Duplicate data entry</h2><p class=note>日志中没有可检查的"
-            "数据字段 (no event data fields in the log)</p></section>"
+            f"数据字段 (no event data fields in the log)</p>{skipped}</section>"
         )
     rows = [
         [
@@ -744,6 +761,7 @@ def _duplicates_section(dup: DuplicateEntryReport) -> str:
             ],
             rows,
         )
+        + skipped
         + "</section>"
     )
 

@@ -185,7 +185,8 @@ _DUPLICATES: Final = _obj(
                 }
             ),
         },
-    }
+    },
+    {"identifier_like_fields": {"type": "array", "items": _STR}},
 )
 _QUEUES: Final = _obj(
     {

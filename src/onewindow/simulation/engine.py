@@ -4,6 +4,8 @@ Each case is a set of tokens walking the model: a task waits for a free member o
 lane's staff (a ``simpy.Resource`` of the lane's size), works for a sampled duration on the
 lane's office hours, and hands on to the next element; exclusive gateways draw a branch,
 parallel ones split and join, inclusive ones take each branch with its own probability.
+A gateway with probabilities for repeat passes (``gateways_on_repeat``) uses them from a
+case's second pass through it on.
 Applicant tasks (补正) have no queue: their duration is the applicant's response time, on
 the wall clock. Boundary timers fire their flow when the task is not done in time
 (interrupting ones cancel it).
@@ -21,7 +23,7 @@ import math
 import random
 import time as wallclock
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -95,6 +97,8 @@ class _Node:
         "targets",
         "cum",
         "probs",
+        "repeat_cum",
+        "repeat_probs",
         "n_in",
         "pool",
         "sample",
@@ -113,6 +117,8 @@ class _Node:
         self.targets: list[str] = []
         self.cum: list[float] = []
         self.probs: list[float] = []
+        self.repeat_cum: list[float] = []  # empty: the same table on every pass
+        self.repeat_probs: list[float] = []
         self.n_in = 1
         self.pool: _Pool | None = None
         self.sample: Callable[[], float] = lambda: 0.0
@@ -126,7 +132,7 @@ class _Node:
 
 
 class _Case:
-    __slots__ = ("index", "arrived", "tokens", "joins", "expect", "done")
+    __slots__ = ("index", "arrived", "tokens", "joins", "expect", "done", "passes")
 
     def __init__(self, index: int, arrived: float) -> None:
         self.index = index
@@ -135,6 +141,14 @@ class _Case:
         self.joins: dict[str, int] = {}
         self.expect: dict[str, int] = {}
         self.done = -1.0
+        self.passes: set[str] = set()  # gateways with repeat tables this case has passed
+
+    def repeat(self, node_id: str) -> bool:
+        """Whether the case passed ``node_id`` before; records this pass."""
+        if node_id in self.passes:
+            return True
+        self.passes.add(node_id)
+        return False
 
 
 @dataclass
@@ -306,13 +320,9 @@ class _Simulation:
             if node.kind in ("xor", "or") and node.id in binding.branches:
                 table = binding.branches[node.id]
                 c.targets = [model.flows[f].target for f, _ in table]
-                c.probs = [p for _, p in table]
-                acc = 0.0
-                for p in c.probs:
-                    acc += p
-                    c.cum.append(acc)
-                if c.cum:
-                    c.cum[-1] = max(c.cum[-1], 1.0)
+                c.probs, c.cum = _cumulative(table)
+                if node.id in binding.repeat_branches:
+                    c.repeat_probs, c.repeat_cum = _cumulative(binding.repeat_branches[node.id])
             nodes[node.id] = c
         for timer in model.timers.values():
             nodes[timer.attached_to].timers.append(
@@ -379,6 +389,12 @@ class _Simulation:
             yield env.timeout(t - env.now)
             self._arrive(i)
 
+    def replayed_arrivals(self, minutes: Sequence[float]) -> Generator[Any, Any, None]:
+        """Cases arriving at given wall minutes since the start (a log's own arrivals)."""
+        for i, when in enumerate(sorted(minutes)):
+            yield self.env.timeout(max(0.0, when - self.env.now))
+            self._arrive(i)
+
     def _arrive(self, index: int) -> None:
         now = self.env.now
         case = _Case(index, now)
@@ -424,6 +440,8 @@ class _Simulation:
                 if node.cum:
                     u = rng_random()
                     cum = node.cum
+                    if node.repeat_cum and case.repeat(node_id):
+                        cum = node.repeat_cum
                     i = 0
                     while i < len(cum) - 1 and u >= cum[i]:
                         i += 1
@@ -452,11 +470,14 @@ class _Simulation:
                     case.joins[node_id] = 0
                     case.expect.pop(node_id, None)
                 if len(node.targets) > 1:
+                    probs = node.probs
+                    if node.repeat_probs and case.repeat(node_id):
+                        probs = node.repeat_probs
                     chosen = [
-                        t for t, p in zip(node.targets, node.probs, strict=True) if rng_random() < p
+                        t for t, p in zip(node.targets, probs, strict=True) if rng_random() < p
                     ]
                     if not chosen:
-                        best = max(range(len(node.probs)), key=node.probs.__getitem__)
+                        best = max(range(len(probs)), key=probs.__getitem__)
                         chosen = [node.targets[best]]
                     if node.join is not None:
                         case.expect[node.join] = len(chosen)
@@ -572,9 +593,14 @@ class _Simulation:
 
             env.timeout(minutes).callbacks.append(fire)
 
-    def run(self, cases: int, until: float | None) -> RunResult:
+    def run(
+        self, cases: int, until: float | None, arrivals_at: Sequence[float] | None = None
+    ) -> RunResult:
         began = wallclock.perf_counter()
-        self.env.process(self.arrivals(cases, self.params.arrivals))
+        if arrivals_at is not None:
+            self.env.process(self.replayed_arrivals(arrivals_at))
+        else:
+            self.env.process(self.arrivals(cases, self.params.arrivals))
         if until is None:
             self.env.run()
         else:
@@ -589,6 +615,19 @@ class _Simulation:
             available = self.office.to_work(span) if pool.hours is not None else span
             r.utilization[lane_id] = pool.busy / (pool.count * available) if available else 0.0
         return r
+
+
+def _cumulative(table: list[tuple[str, float]]) -> tuple[list[float], list[float]]:
+    """A branch table's probabilities and their running sums (the last at least 1)."""
+    probs = [p for _, p in table]
+    cum: list[float] = []
+    acc = 0.0
+    for p in probs:
+        acc += p
+        cum.append(acc)
+    if cum:
+        cum[-1] = max(cum[-1], 1.0)
+    return probs, cum
 
 
 def _matching_join(model: ProcessModel, split_id: str) -> str | None:
@@ -619,11 +658,15 @@ def simulate(
     until_minutes: float | None = None,
     record_log: bool = True,
     calendar: WorkingCalendar | None = None,
+    arrivals_at: Sequence[float] | None = None,
 ) -> RunResult:
     """Run ``cases`` arrivals through the model once.
 
     ``until_minutes`` stops the clock early (cases still open are not counted as
     completed). Without a start, the parameters' start or :data:`DEFAULT_START`.
+    ``arrivals_at`` replaces the parameters' arrival process by cases arriving at those
+    wall minutes since the start (``cases`` is then their number): a trace-driven run,
+    as validation against a real log uses.
 
     Raises:
         ValidationFailed: the parameters do not fit the model (see :func:`bind`), or
@@ -631,6 +674,8 @@ def simulate(
     """
     from onewindow.simulation.params import invalid_params
 
+    if arrivals_at is not None:
+        cases = len(arrivals_at)
     if cases < 1:
         raise invalid_params(f"cases must be at least 1, got {cases}", f"办件数至少为 1（{cases}）")
     binding = bind(model, params)
@@ -643,7 +688,7 @@ def simulate(
         calendar=calendar or default_calendar(),
         record_log=record_log,
     )
-    return sim.run(cases, until_minutes)
+    return sim.run(cases, until_minutes, arrivals_at)
 
 
 # --------------------------------------------------------------------------- replications

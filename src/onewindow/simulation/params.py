@@ -13,6 +13,7 @@ activities:
   # exponential (mean), normal / lognormal / gamma (mean, sd), fixed (mean),
   # uniform (min, max), empirical (values: quantiles, sampled with interpolation)
 gateways: {Flow_incomplete: 0.3}   # probability of taking a flow (or {Gateway: {Flow: p}})
+gateways_on_repeat: {Flow_incomplete: 0.02}   # optional: a case's 2nd and later passes
 in_person: [Task_accept, Task_issue]   # tasks the applicant must attend (trips)
 ```
 
@@ -71,6 +72,7 @@ _KNOWN_KEYS: Final = frozenset(
         "applicant",
         "activities",
         "gateways",
+        "gateways_on_repeat",
         "in_person",
         "names",
     }
@@ -294,6 +296,9 @@ class SimParams:
     resources: dict[str, ResourceSpec] = field(default_factory=dict)
     activities: dict[str, Distribution] = field(default_factory=dict)
     gateways: dict[str, float] = field(default_factory=dict)
+    # A case's second and later passes through a gateway (a resubmission after 补正 is
+    # usually complete); gateways without an entry use ``gateways`` on every pass.
+    gateways_on_repeat: dict[str, float] = field(default_factory=dict)
     applicant_lanes: list[str] = field(default_factory=list)
     applicant_response: Distribution | None = None
     in_person: list[str] = field(default_factory=list)
@@ -318,6 +323,8 @@ class SimParams:
             out["applicant"] = applicant
         out["activities"] = {k: v.to_spec() for k, v in self.activities.items()}
         out["gateways"] = {k: round(v, 6) for k, v in self.gateways.items()}
+        if self.gateways_on_repeat:
+            out["gateways_on_repeat"] = {k: round(v, 6) for k, v in self.gateways_on_repeat.items()}
         if self.in_person:
             out["in_person"] = list(self.in_person)
         out["names"] = dict(self.names)
@@ -471,7 +478,10 @@ def parse_params(data: Any, *, source: str = "parameters") -> SimParams:
     params.activities = {
         str(k): Distribution.from_spec(v, f"activities.{k}") for k, v in activities.items()
     }
-    params.gateways = _gateways(data.get("gateways") or {})
+    params.gateways = _gateways(data.get("gateways") or {}, "gateways")
+    params.gateways_on_repeat = _gateways(
+        data.get("gateways_on_repeat") or {}, "gateways_on_repeat"
+    )
     applicant = data.get("applicant") or {}
     if not isinstance(applicant, Mapping):
         raise invalid_params("applicant must be a mapping", "applicant 应为映射")
@@ -487,20 +497,20 @@ def parse_params(data: Any, *, source: str = "parameters") -> SimParams:
     return params
 
 
-def _gateways(spec: Any) -> dict[str, float]:
+def _gateways(spec: Any, where: str) -> dict[str, float]:
     if not isinstance(spec, Mapping):
         raise invalid_params(
-            "gateways must map flow ids to probabilities", "gateways 应为 流向 -> 概率 的映射"
+            f"{where} must map flow ids to probabilities", f"{where} 应为 流向 -> 概率 的映射"
         )
     out: dict[str, float] = {}
     for key, value in spec.items():
         pairs = value.items() if isinstance(value, Mapping) else [(key, value)]
         for flow, p in pairs:
-            prob = _number(p, f"gateways.{flow}")
+            prob = _number(p, f"{where}.{flow}")
             if not 0.0 <= prob <= 1.0:
                 raise invalid_params(
-                    f"gateways.{flow}: probability {prob} is outside [0, 1]",
-                    f"gateways.{flow}：概率 {prob} 不在 [0, 1] 内",
+                    f"{where}.{flow}: probability {prob} is outside [0, 1]",
+                    f"{where}.{flow}：概率 {prob} 不在 [0, 1] 内",
                     flow=str(flow),
                 )
             out[str(flow)] = prob
@@ -550,6 +560,8 @@ class ModelBinding:
     branches: dict[str, list[tuple[str, float]]]  # gateway id -> (flow id, probability)
     in_person: frozenset[str]
     applicant_tasks: frozenset[str]
+    # The same for a case's later passes, for gateways that have their own (same flow order).
+    repeat_branches: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
 
 
 def _is_applicant_lane(lane_id: str, label: str, declared: list[str]) -> bool:
@@ -569,6 +581,7 @@ def bind(model: ProcessModel, params: SimParams) -> ModelBinding:
     problems: list[str] = []
     lanes: dict[str, LaneBinding] = {}
     used: set[str] = set()
+    repeat = params.gateways_on_repeat
     for key in params.applicant_lanes:
         if model.lane_of_name(key) is None:
             problems.append(f"applicant.lanes: no lane {key!r} in the model")
@@ -633,17 +646,28 @@ def bind(model: ProcessModel, params: SimParams) -> ModelBinding:
     unknown_ip = sorted(set(params.in_person) - task_keys)
     if unknown_ip:
         problems.append(f"in_person: no task {', '.join(unknown_ip)} in the model")
-    unknown_flows = sorted(set(params.gateways) - set(model.flows))
-    if unknown_flows:
-        problems.append(f"gateways: no sequence flow {', '.join(unknown_flows)} in the model")
+    for where, table in (("gateways", params.gateways), ("gateways_on_repeat", repeat)):
+        unknown_flows = sorted(set(table) - set(model.flows))
+        if unknown_flows:
+            problems.append(f"{where}: no sequence flow {', '.join(unknown_flows)} in the model")
 
     branches: dict[str, list[tuple[str, float]]] = {}
+    repeat_branches: dict[str, list[tuple[str, float]]] = {}
     for node in model.nodes.values():
         if node.kind not in ("xor", "or") or len(node.outgoing) < 2:
             continue
         branches[node.id] = _branch_table(
-            node.id, node.kind, node.outgoing, node.default, params, problems
+            node.id, node.kind, node.outgoing, node.default, params.gateways, problems
         )
+        if any(f in repeat for f in node.outgoing):
+            repeat_branches[node.id] = _branch_table(
+                f"{node.id} (gateways_on_repeat)",
+                node.kind,
+                node.outgoing,
+                node.default,
+                repeat,
+                problems,
+            )
     if problems:
         raise invalid_params(
             f"the parameters do not fit the model {model.id}: " + "; ".join(problems),
@@ -653,7 +677,9 @@ def bind(model: ProcessModel, params: SimParams) -> ModelBinding:
     in_person = frozenset(
         t.id for t in model.tasks if t.id in params.in_person or t.name in params.in_person
     )
-    return ModelBinding(lanes, durations, branches, in_person, frozenset(applicant_tasks))
+    return ModelBinding(
+        lanes, durations, branches, in_person, frozenset(applicant_tasks), repeat_branches
+    )
 
 
 def _branch_table(
@@ -661,10 +687,10 @@ def _branch_table(
     kind: str,
     outgoing: list[str],
     default: str | None,
-    params: SimParams,
+    probabilities: Mapping[str, float],
     problems: list[str],
 ) -> list[tuple[str, float]]:
-    given = {f: params.gateways[f] for f in outgoing if f in params.gateways}
+    given = {f: probabilities[f] for f in outgoing if f in probabilities}
     if kind == "or":
         # Inclusive: each flow is taken on its own; unspecified ones always.
         return [(f, given.get(f, 1.0)) for f in outgoing]

@@ -674,6 +674,7 @@ def hand_edited(xml: bytes, params: SimParams, *, name: str = "hand_edited") -> 
     keys = {t.id for t in model.tasks} | {t.name for t in model.tasks}
     copy.activities = {k: v for k, v in copy.activities.items() if k in keys}
     copy.gateways = {k: v for k, v in copy.gateways.items() if k in model.flows}
+    copy.gateways_on_repeat = {k: v for k, v in copy.gateways_on_repeat.items() if k in model.flows}
     copy.in_person = [x for x in copy.in_person if x in keys]
     lanes = set(model.lanes) | {lane.name for lane in model.lanes.values()}
     copy.resources = {k: v for k, v in copy.resources.items() if k in lanes}
