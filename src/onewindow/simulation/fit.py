@@ -64,7 +64,9 @@ _CASE, _ACT, _TS, _LIFE, _RES = (
     "org:resource",
 )
 # Events the platform writes besides tasks (submitted, returned, decided, escalated).
-PLATFORM_EVENTS: Final = frozenset({"提交申请", "补正通知", "办结", "超时督办"})
+PLATFORM_EVENTS: Final = frozenset(
+    {"提交申请", "补正通知", "办结", "不予受理", "超时督办", "立案", "流程结束"}
+)
 
 
 def invalid_log(message: str, message_zh: str, **details: Any) -> ValidationFailed:
