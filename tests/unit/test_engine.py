@@ -295,14 +295,21 @@ def test_engine_reserved_ids_are_refused() -> None:
     assert ids(validate_bpmn(xml)) == {"Start", "End"}
 
 
-def test_multi_instance_is_refused() -> None:
-    body = SIMPLE.replace(
+def test_multi_instance_runs_and_standard_loop_is_refused() -> None:
+    counted = SIMPLE.replace(
         '<bpmn:userTask id="Task_a" />',
         '<bpmn:userTask id="Task_a"><bpmn:multiInstanceLoopCharacteristics>'
         "<bpmn:loopCardinality>3</bpmn:loopCardinality>"
         "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>",
     )
-    assert ids(validate_bpmn(bpmn(body))) == {"Task_a"}
+    assert validate_bpmn(bpmn(counted)) == []
+    looped = SIMPLE.replace(
+        '<bpmn:userTask id="Task_a" />',
+        '<bpmn:userTask id="Task_a"><bpmn:standardLoopCharacteristics /></bpmn:userTask>',
+    )
+    problems = validate_bpmn(bpmn(looped))
+    assert ids(problems) == {"Task_a"}
+    assert "loop" in problems[0].message
 
 
 # --- running ------------------------------------------------------------------------------

@@ -24,19 +24,33 @@ from uuid import UUID
 from lxml import etree
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
+from SpiffWorkflow.bpmn.parser.event_parsers import EventDefinitionParser
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
+from SpiffWorkflow.bpmn.serializer.default.event_definition import (
+    MessageEventDefinitionConverter,
+)
+from SpiffWorkflow.bpmn.serializer.default.task_spec import (
+    BpmnTaskSpecConverter,
+    MultiInstanceTaskConverter,
+)
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import (
     BoundaryEvent,
+    EndEvent,
     IntermediateCatchEvent,
     IntermediateThrowEvent,
     ManualTask,
+    NoneTask,
+    ParallelMultiInstanceTask,
+    SequentialMultiInstanceTask,
     ServiceTask,
     StartEvent,
 )
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -48,6 +62,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import (
     CamundaBoundaryEventParser,
+    CamundaEndEventParser,
     CamundaIntermediateCatchEventParser,
     CamundaIntermediateThrowEventParser,
     CamundaStartEventParser,
@@ -72,7 +87,7 @@ __all__ = [
     "UserTaskInfo",
     "compile_bpmn",
     "process_from_state",
-    "validate_bpmn",
+    "analyse_bpmn",
 ]
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -136,6 +151,8 @@ class CompiledProcess:
     spec_state: str
     lanes: list[str]
     user_tasks: list[UserTaskInfo]
+    # Processes its call activities call: a case binds to their versions when it starts.
+    called: list[str] = field(default_factory=list)
 
     @cached_property
     def spec_hash(self) -> str:
@@ -153,6 +170,7 @@ class CompiledProcess:
                 "spec_state": self.spec_state,
                 "lanes": self.lanes,
                 "user_tasks": [_user_task_to_dict(t) for t in self.user_tasks],
+                "called": self.called,
             },
             ensure_ascii=False,
         )
@@ -166,6 +184,7 @@ class CompiledProcess:
             spec_state=raw["spec_state"],
             lanes=list(raw["lanes"]),
             user_tasks=[_user_task_from_dict(t) for t in raw["user_tasks"]],
+            called=list(raw.get("called", [])),
         )
 
 
@@ -255,30 +274,45 @@ def _duration_after(expression: str, start: datetime) -> timedelta:
     return cast(timedelta, TimerEventDefinition.get_timedelta_from_start(parsed, start))
 
 
+def _timer_keys(definition: Any, my_task: Any) -> tuple[str, str]:
+    """Where a timer keeps its schedule in the task's internal data.
+
+    A timer behind an event-based gateway shares its task with the gateway's other branches,
+    so each keeps its own keys there (by its position among the gateway's events).
+    """
+    owner = my_task.task_spec.event_definition
+    if owner is definition or not hasattr(owner, "event_definitions"):
+        return "event_value", "event_fired"
+    index = next(i for i, d in enumerate(owner.event_definitions) if d is definition)
+    return f"event_value:{index}", f"event_fired:{index}"
+
+
 class ClockedTimeDateTimer(TimeDateEventDefinition):  # type: ignore[misc]
     def has_fired(self, my_task: Any) -> bool:
         now = _case_now(my_task)
-        event_value = my_task._get_internal_data("event_value")
+        value_key, fired_key = _timer_keys(self, my_task)
+        event_value = my_task._get_internal_data(value_key)
         if event_value is None:
             event_value = str(my_task.workflow.script_engine.evaluate(my_task, self.expression))
             parse_instant(event_value)
-            my_task._set_internal_data(event_value=event_value)
+            my_task._set_internal_data(**{value_key: event_value})
         if parse_instant(event_value) <= now:
-            my_task._set_internal_data(event_fired=True)
-        return bool(my_task._get_internal_data("event_fired", False))
+            my_task._set_internal_data(**{fired_key: True})
+        return bool(my_task._get_internal_data(fired_key, False))
 
 
 class ClockedDurationTimer(DurationTimerEventDefinition):  # type: ignore[misc]
     def has_fired(self, my_task: Any) -> bool:
         now = _case_now(my_task)
-        event_value = my_task._get_internal_data("event_value")
+        value_key, fired_key = _timer_keys(self, my_task)
+        event_value = my_task._get_internal_data(value_key)
         if event_value is None:
             expression = str(my_task.workflow.script_engine.evaluate(my_task, self.expression))
             event_value = (now + _duration_after(expression, now)).isoformat()
-            my_task._set_internal_data(event_value=event_value)
+            my_task._set_internal_data(**{value_key: event_value})
         if parse_instant(event_value) <= now:
-            my_task._set_internal_data(event_fired=True)
-        return bool(my_task._get_internal_data("event_fired", False))
+            my_task._set_internal_data(**{fired_key: True})
+        return bool(my_task._get_internal_data(fired_key, False))
 
 
 def _recurring(expression: str, now: datetime) -> tuple[int, datetime, timedelta]:
@@ -327,10 +361,20 @@ _CLOCKED: dict[type, type] = {
 
 
 class _ClockedTimers:
+    """Timers read the case's clock; messages are the standard BPMN ones.
+
+    Camunda's message variant puts a payload into one ``<task>_Response`` variable and needs a
+    ``camunda:expression`` to throw; the standard one hands the payload's keys to the catching
+    task as process variables, which is what a department system's answer should do.
+    """
+
     def parse_timer_event(self, event: Any) -> Any:
         definition = super().parse_timer_event(event)  # type: ignore[misc]
         clocked = _CLOCKED[type(definition)]
         return clocked(definition.name, definition.expression, description=definition.description)
+
+    def parse_message_event(self, message_event: Any) -> Any:
+        return EventDefinitionParser.parse_message_event(self, message_event)
 
 
 class _StartEventParser(_ClockedTimers, CamundaStartEventParser):  # type: ignore[misc]
@@ -349,6 +393,10 @@ class _BoundaryEventParser(_ClockedTimers, CamundaBoundaryEventParser):  # type:
     pass
 
 
+class _EndEventParser(_ClockedTimers, CamundaEndEventParser):  # type: ignore[misc]
+    pass
+
+
 class NoOpServiceTask(ServiceTask):  # type: ignore[misc]
     """A service task that completes at once.
 
@@ -362,15 +410,195 @@ class NoOpServiceTask(ServiceTask):  # type: ignore[misc]
         return True
 
 
-class _Parser(CamundaParser):  # type: ignore[misc]
-    OVERRIDE_PARSER_CLASSES = {
-        **CamundaParser.OVERRIDE_PARSER_CLASSES,
-        full_tag("serviceTask"): (CamundaTaskParser, NoOpServiceTask),
-        full_tag("startEvent"): (_StartEventParser, StartEvent),
-        full_tag("intermediateCatchEvent"): (_CatchEventParser, IntermediateCatchEvent),
-        full_tag("intermediateThrowEvent"): (_ThrowEventParser, IntermediateThrowEvent),
-        full_tag("boundaryEvent"): (_BoundaryEventParser, BoundaryEvent),
+class PassThroughTask(NoneTask):  # type: ignore[misc]
+    """A plain ``bpmn:task``: a step the model names but nobody works, done at once.
+
+    Modellers draw plain tasks for steps that happen outside the platform or merely document
+    the flow; a human step is a ``userTask`` (or ``manualTask``) in a lane. SpiffWorkflow makes
+    plain tasks manual, which would leave work items for nobody.
+    """
+
+    def __init__(self, wf_spec: Any, bpmn_id: str, **kwargs: Any) -> None:
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False
+
+
+# --- multi-instance (会签, 逐级审批) -----------------------------------------------------------
+
+# Camunda's names for the counts, and ours (the restricted language's style).
+_MI_ALIASES = {
+    "nrOfInstances": "nr_of_instances",
+    "nrOfCompletedInstances": "nr_of_completed",
+    "nrOfActiveInstances": "nr_of_active",
+}
+
+
+def mi_counts(spec: Any, my_task: Any) -> dict[str, int]:
+    """The counts of a multi-instance task that its completion condition (and the gateway
+    after it) may read: instances in all, completed, active, and completed instances whose
+    ``decision`` was approve / reject (a 会签's two-of-three)."""
+    instances = [c for c in my_task.children if c.task_spec.name == spec.task_spec]
+    merged = set(my_task.internal_data.get("merged", []))
+    done = [c for c in instances if str(c.id) in merged]
+    active = [c for c in instances if not c.has_state(TaskState.FINISHED_MASK)]
+    total = len(instances) + len(my_task.internal_data.get("remaining", []))
+    cardinality = my_task.internal_data.get("cardinality")
+    if isinstance(cardinality, int):
+        total = max(total, cardinality)
+    decisions = [c.data.get("decision") for c in done]
+    counts = {
+        "nr_of_instances": total,
+        "nr_of_completed": len(done),
+        "nr_of_active": len(active),
+        "nr_of_approved": decisions.count("approve"),
+        "nr_of_rejected": decisions.count("reject"),
     }
+    for camunda, ours in _MI_ALIASES.items():
+        counts[camunda] = counts[ours]
+    return counts
+
+
+def _kind(value: Any) -> str:
+    names = {str: "text", int: "a number", float: "a number", bool: "true/false", dict: "a map"}
+    return names.get(type(value), type(value).__name__)
+
+
+class _Counting:
+    """Multi-instance completion read from the counts, which also go into the data after each
+    instance; a parallel 会签 leaves its majority verdict in ``decision``."""
+
+    task_spec: str
+    condition: str | None
+
+    data_input: Any
+
+    def _update_hook(self, my_task: Any) -> Any:
+        reference = self.data_input
+        if reference is not None and not my_task.internal_data.get("merged"):
+            my_task._inherit_data()  # what the library's own hook does first
+            name = reference.bpmn_id
+            if not reference.exists(my_task):
+                raise WorkflowTaskException(
+                    f"multi-instance needs the list variable {name!r}, which the case lacks",
+                    task=my_task,
+                )
+            value = reference.get(my_task)
+            if not isinstance(value, list):
+                raise WorkflowTaskException(
+                    f"multi-instance needs a list in {name!r}, not {_kind(value)}",
+                    task=my_task,
+                )
+        return super()._update_hook(my_task)  # type: ignore[misc]
+
+    def check_completion_condition(self, my_task: Any) -> bool:
+        if self.condition is None or not my_task.internal_data.get("merged"):
+            return False
+        # The live counts win over the copies left in the data by earlier instances.
+        context = ChainMap(mi_counts(self, my_task), my_task.data)
+        try:
+            return bool(expressions.evaluate(self.condition, context))
+        except ExpressionError as exc:
+            raise WorkflowTaskException(exc.message, task=my_task, exception=exc) from exc
+
+    def merge_child(self, workflow: Any, child: Any) -> None:
+        my_task = child.parent
+        item = getattr(self, "input_item", None)
+        if item is not None:
+            # The instance's own item (e.g. its reviewer) stays with the instance; merged up it
+            # would block the next instance (SpiffWorkflow refuses an existing input item).
+            child.data.pop(item.bpmn_id, None)
+        super().merge_child(workflow, child)  # type: ignore[misc]
+        counts = mi_counts(self, my_task)
+        my_task.data.update({k: v for k, v in counts.items() if k not in _MI_ALIASES})
+        if isinstance(self, ParallelMultiInstanceTask) and (
+            counts["nr_of_approved"] or counts["nr_of_rejected"]
+        ):
+            approved = counts["nr_of_approved"] >= counts["nr_of_rejected"]
+            my_task.data["decision"] = "approve" if approved else "reject"
+
+
+class CountingParallelMI(_Counting, ParallelMultiInstanceTask):  # type: ignore[misc]
+    pass
+
+
+class CountingSequentialMI(_Counting, SequentialMultiInstanceTask):  # type: ignore[misc]
+    pass
+
+
+class _MultiInstanceParsing:
+    """Camunda's multi-instance (``camunda:collection`` + ``camunda:elementVariable``, or a
+    ``loopCardinality``) as the standard BPMN tasks, with nothing decided at run time.
+
+    SpiffWorkflow's Camunda variant rewrites the task spec when an instance starts, which is
+    wrong for specs shared by every case of a process version.
+    """
+
+    spec: Any
+    task: Any
+
+    def _add_multiinstance_task(self, loop_characteristics: Any) -> None:
+        prefix = "bpmn:multiInstanceLoopCharacteristics"
+        xpath = cast(Any, self).xpath
+        cardinality_nodes = xpath(f"./{prefix}/bpmn:loopCardinality")
+        cardinality = _text(cardinality_nodes[0]) if cardinality_nodes else None
+        collection = loop_characteristics.get(f"{{{CAMUNDA_NS}}}collection")
+        element = loop_characteristics.get(f"{{{CAMUNDA_NS}}}elementVariable")
+        if collection is None and xpath(f"./{prefix}/bpmn:loopDataInputRef"):
+            # Standard BPMN data references (loopDataInputRef / inputDataItem).
+            TaskParser._add_multiinstance_task(self, loop_characteristics)
+            return
+        if collection is None and not cardinality:
+            cast(Any, self).raise_validation_exception(
+                "multi-instance task needs a loopCardinality or a camunda:collection"
+            )
+        condition_nodes = xpath(f"./{prefix}/bpmn:completionCondition")
+        condition = _text(condition_nodes[0]) if condition_nodes else None
+        original = self.spec.task_specs.pop(self.task.name)
+        params = {
+            "task_spec": "",
+            "cardinality": None if collection is not None else cardinality,
+            "data_input": TaskDataReference(collection) if collection is not None else None,
+            "data_output": None,
+            "input_item": TaskDataReference(element) if element else None,
+            "output_item": None,
+            "condition": condition,
+        }
+        sequential = loop_characteristics.get("isSequential") == "true"
+        mi_class = CountingSequentialMI if sequential else CountingParallelMI
+        self.task = mi_class(self.spec, original.name, description="MultiInstance", **params)
+        cast(Any, self)._copy_task_attrs(original, loop_characteristics)
+
+
+def _with_multiinstance(parser_class: type) -> type:
+    return type(
+        f"_MI{parser_class.__name__}",
+        (_MultiInstanceParsing, parser_class),
+        {"PARALLEL_MI_CLASS": CountingParallelMI, "SEQUENTIAL_MI_CLASS": CountingSequentialMI},
+    )
+
+
+def _task_parsers(classes: Mapping[str, tuple[type, type]]) -> dict[str, tuple[type, type]]:
+    out: dict[str, tuple[type, type]] = {}
+    for tag, (parser_class, spec_class) in classes.items():
+        if issubclass(parser_class, TaskParser):
+            parser_class = _with_multiinstance(parser_class)
+        out[tag] = (parser_class, spec_class)
+    return out
+
+
+class _Parser(CamundaParser):  # type: ignore[misc]
+    OVERRIDE_PARSER_CLASSES = _task_parsers(
+        {
+            **CamundaParser.OVERRIDE_PARSER_CLASSES,
+            full_tag("task"): (CamundaTaskParser, PassThroughTask),
+            full_tag("serviceTask"): (CamundaTaskParser, NoOpServiceTask),
+            full_tag("startEvent"): (_StartEventParser, StartEvent),
+            full_tag("intermediateCatchEvent"): (_CatchEventParser, IntermediateCatchEvent),
+            full_tag("intermediateThrowEvent"): (_ThrowEventParser, IntermediateThrowEvent),
+            full_tag("boundaryEvent"): (_BoundaryEventParser, BoundaryEvent),
+            full_tag("endEvent"): (_EndEventParser, EndEvent),
+        }
+    )
 
 
 # --- serialisation ------------------------------------------------------------------------
@@ -488,6 +716,10 @@ def _build_registry() -> Any:
         config[clocked] = config.pop(plain)
     # CAMUNDA_CONFIG (like DEFAULT_CONFIG) has no entry for service tasks at all.
     config[NoOpServiceTask] = BpmnTaskSpecConverter
+    config[PassThroughTask] = BpmnTaskSpecConverter
+    config[MessageEventDefinition] = MessageEventDefinitionConverter
+    config[CountingParallelMI] = MultiInstanceTaskConverter
+    config[CountingSequentialMI] = MultiInstanceTaskConverter
     config[BpmnWorkflow] = _InstanceConverter
     config[Task] = _TaskConverter
     return BpmnWorkflowSerializer.configure(config)
@@ -614,9 +846,25 @@ def _timer_problems(event_id: str | None, timer: Any) -> list[ProcessProblem]:
             else:
                 _recurring(str(value), now)
         except Exception as exc:
-            problems.append(
-                ProcessProblem(event_id, f"timer {kind} {value!r} is not ISO 8601: {exc}")
-            )
+            text = str(value)
+            if kind == "timeCycle" and len(text.split()) in (5, 6, 7):
+                problems.append(
+                    ProcessProblem(
+                        event_id,
+                        f"timer timeCycle {text!r} is a cron expression; write an ISO 8601 "
+                        "repeating interval instead, e.g. R/P1D (every day) or "
+                        "R3/2026-01-05T09:00:00+08:00/P1D (three days from a start)",
+                    )
+                )
+            else:
+                problems.append(
+                    ProcessProblem(
+                        event_id,
+                        f"timer {kind} {text!r} is not ISO 8601 "
+                        f"({'an instant' if kind == 'timeDate' else 'a duration such as P3D'}): "
+                        + plain_message(str(exc)),
+                    )
+                )
     if not found:
         problems.append(ProcessProblem(event_id, "timer has no timeDate/timeDuration/timeCycle"))
     return problems
@@ -639,8 +887,12 @@ _RESERVED_SUFFIXES = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin", "
 
 
 def _process_problems(
-    process: Any, lanes_by_node: Mapping[str, str | None], decisions: set[str]
+    process: Any,
+    lanes_by_node: Mapping[str, str | None],
+    decisions: set[str],
+    known_processes: Iterable[str] = (),
 ) -> list[ProcessProblem]:
+    known_processes = set(known_processes)
     problems: list[ProcessProblem] = []
     for element in process.iter():
         kind = _local(element.tag)
@@ -678,12 +930,49 @@ def _process_problems(
                 problems.append(ProcessProblem(element_id, "business rule task has no decisionRef"))
             elif ref not in decisions:
                 problems.append(ProcessProblem(element_id, f"DMN decision {ref!r} not found"))
-        elif kind in ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics"):
+        elif kind == "standardLoopCharacteristics":
             problems.append(
-                ProcessProblem(element.getparent().get("id"), f"{kind} is not supported")
+                ProcessProblem(
+                    element.getparent().get("id"),
+                    "standard loops are not supported: use a multi-instance task "
+                    "(multiInstanceLoopCharacteristics) or a gateway back to the task",
+                )
             )
+        elif kind == "multiInstanceLoopCharacteristics":
+            problems += _multiinstance_problems(element)
         elif kind == "callActivity":
-            problems.append(ProcessProblem(element_id, "call activities are not supported"))
+            called = element.get("calledElement")
+            if not called:
+                problems.append(ProcessProblem(element_id, "call activity has no calledElement"))
+            elif called not in known_processes:
+                problems.append(
+                    ProcessProblem(
+                        element_id,
+                        f"call activity calls process {called!r}, which is not in the catalogue",
+                    )
+                )
+    return problems
+
+
+def _multiinstance_problems(loop: Any) -> list[ProcessProblem]:
+    owner = loop.getparent().get("id")
+    problems: list[ProcessProblem] = []
+    cardinality = loop.find("bpmn:loopCardinality", _NS)
+    collection = loop.get(f"{{{CAMUNDA_NS}}}collection")
+    data_input = loop.find("bpmn:loopDataInputRef", _NS)
+    if cardinality is None and collection is None and data_input is None:
+        problems.append(
+            ProcessProblem(
+                owner, "multi-instance task needs a loopCardinality or a camunda:collection"
+            )
+        )
+    if cardinality is not None:
+        problems += _expression_problems(owner, "loop cardinality", _text(cardinality))
+    if collection is not None:
+        problems += _expression_problems(owner, "multi-instance collection", collection)
+    condition = loop.find("bpmn:completionCondition", _NS)
+    if condition is not None and _text(condition):
+        problems += _expression_problems(owner, "completion condition", _text(condition))
     return problems
 
 
@@ -818,23 +1107,56 @@ class _Analysis:
     spec: Any = None
     subprocess_specs: dict[str, Any] = field(default_factory=dict)
     lanes: list[str] = field(default_factory=list)
+    lanes_by_node: Mapping[str, str | None] = field(default_factory=dict)
+    called: list[str] = field(default_factory=list)
 
     def add(self, problem: ProcessProblem) -> None:
         if problem not in self.problems:
             self.problems.append(problem)
 
 
+_ELEMENT_REPR = re.compile(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-f]+>")
+_QUALIFIED = re.compile(r"\{[^}]*\}(\w+)")
+
+
+def plain_message(text: str) -> str:
+    """A library's message without Python reprs or namespace URIs (one readable line)."""
+    text = _ELEMENT_REPR.sub(lambda m: f"<{m.group(1)}>", text)
+    text = _QUALIFIED.sub(lambda m: m.group(1), text)
+    return " ".join(text.split())
+
+
+_CANNOT_RUN = "the engine (SpiffWorkflow) cannot run this"
+
+
 def _spiff_problem(exc: Exception) -> ProcessProblem:
     if isinstance(exc, ValidationException):
         element_id = getattr(exc, "id", None) or None
         message = str(exc.args[0]) if exc.args else str(exc)
-        return ProcessProblem(element_id, f"SpiffWorkflow: {message}")
+        return ProcessProblem(
+            element_id, plain_message(f"the engine (SpiffWorkflow) cannot run this: {message}")
+        )
     task = getattr(exc, "task", None)
     element_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
-    return ProcessProblem(element_id, f"SpiffWorkflow: {exc}")
+    if isinstance(exc, KeyError):
+        what = plain_message(str(exc.args[0]) if exc.args else "")
+        return ProcessProblem(element_id, f"an element lacks the attribute or reference {what}")
+    return ProcessProblem(
+        element_id, plain_message(f"the engine (SpiffWorkflow) cannot run this: {exc}")
+    )
 
 
-def _analyse(xml: bytes | str, dmn: Iterable[bytes | str]) -> _Analysis:
+def _embedded_ids(process: Any) -> set[str]:
+    """Ids of the process's own sub-processes (kept in its spec, unlike called processes)."""
+    kinds = ("subProcess", "transaction", "adHocSubProcess")
+    return {str(el.get("id")) for el in process.iter() if _local(el.tag) in kinds and el.get("id")}
+
+
+def _analyse(
+    xml: bytes | str,
+    dmn: Iterable[bytes | str],
+    called: Mapping[str, bytes | str] | None = None,
+) -> _Analysis:
     result = _Analysis()
     root, problems = _parse_xml(xml, "BPMN")
     for problem in problems:
@@ -870,41 +1192,69 @@ def _analyse(xml: bytes | str, dmn: Iterable[bytes | str]) -> _Analysis:
     elif len(executable) > 1:
         ids = ", ".join(str(p.get("id")) for p in executable)
         result.add(ProcessProblem(None, f"more than one executable process: {ids}"))
+    same_file = {str(p.get("id")) for p in processes if p.get("id")}
+    known = same_file | set(called or {})
     for process in executable:
         lanes, lanes_by_node = _lanes(process)
-        for problem in _process_problems(process, lanes_by_node, decisions):
+        for problem in _process_problems(process, lanes_by_node, decisions, known):
             result.add(problem)
         result.lanes = lanes
+        result.lanes_by_node = lanes_by_node
     if len(executable) != 1:
         return result
 
     process = executable[0]
     result.process = process
+    result.called = sorted(
+        {
+            str(el.get("calledElement"))
+            for el in process.iter()
+            if _local(el.tag) == "callActivity" and el.get("calledElement") not in same_file
+        }
+    )
     parser = _Parser()
     try:
         for dmn_root in dmn_roots:
             parser.add_dmn_xml(dmn_root)
         parser.add_bpmn_xml(root.getroottree())
+        for key, other in (called or {}).items():
+            if key in result.called:
+                other_root, other_problems = _parse_xml(other, f"called process {key}")
+                if other_root is not None:
+                    parser.add_bpmn_xml(other_root.getroottree())
+                for problem in other_problems:
+                    result.add(problem)
         result.spec = parser.get_spec(process.get("id"))
-        result.subprocess_specs = dict(parser.get_subprocess_specs(process.get("id")))
+        everything = dict(parser.get_subprocess_specs(process.get("id")))
+        own = _embedded_ids(process) | (same_file - {str(process.get("id"))})
+        # A called process is stored as its own versions; a case binds to them when it starts.
+        result.subprocess_specs = {k: v for k, v in everything.items() if k in own}
     except (SpiffWorkflowException, KeyError, ValueError, TypeError, AttributeError) as exc:
         problem = _spiff_problem(exc)
-        # A problem already reported for the same element is usually its root cause.
-        if problem.element_id is None or not any(
-            p.element_id == problem.element_id for p in result.problems
-        ):
+        # A problem already reported is usually its root cause (an unknown called process
+        # makes the library fail without naming an element): report the library's own only
+        # when it adds something — it is reported once the others are fixed.
+        if problem.element_id is None:
+            if not result.problems:
+                result.add(problem)
+        elif not any(p.element_id == problem.element_id for p in result.problems):
             result.add(problem)
     return result
 
 
-def validate_bpmn(xml: bytes, dmn: Sequence[bytes] = ()) -> list[ProcessProblem]:
-    """Every problem found in a BPMN file and its DMN files; empty when it can be compiled."""
-    return _analyse(xml, dmn).problems
+def analyse_bpmn(
+    xml: bytes, dmn: Sequence[bytes] = (), called: Mapping[str, bytes] | None = None
+) -> list[ProcessProblem]:
+    """The static problems of a BPMN file and its DMN files (see ``engine.validate_bpmn`` for
+    the whole check: compile, store, start)."""
+    return _analyse(xml, dmn, called).problems
 
 
-def compile_bpmn(xml: bytes, dmn: Sequence[bytes] = ()) -> CompiledProcess:
+def compile_bpmn(
+    xml: bytes, dmn: Sequence[bytes] = (), called: Mapping[str, bytes] | None = None
+) -> CompiledProcess:
     """Validate and compile; raises ProcessInvalid listing every problem."""
-    analysis = _analyse(xml, dmn)
+    analysis = _analyse(xml, dmn, called)
     if analysis.problems or analysis.spec is None:
         problems = analysis.problems or [ProcessProblem(None, "process could not be parsed")]
         raise ProcessInvalid(
@@ -914,6 +1264,7 @@ def compile_bpmn(xml: bytes, dmn: Sequence[bytes] = ()) -> CompiledProcess:
             details={"problems": [vars(p) for p in problems]},
         )
     spec = analysis.spec
+    elements = {str(el.get("id")): el for el in analysis.process.iter() if el.get("id")}
     user_tasks: list[UserTaskInfo] = []
     seen: set[str] = set()
     for process_spec in [spec, *analysis.subprocess_specs.values()]:
@@ -924,11 +1275,15 @@ def compile_bpmn(xml: bytes, dmn: Sequence[bytes] = ()) -> CompiledProcess:
             if task_id in seen:
                 continue
             seen.add(task_id)
+            element = elements.get(task_id)
+            # The lane of the task, or of the sub-process it sits in (SpiffWorkflow knows
+            # only lanes that list the task itself).
+            lane = _lane_of(element, analysis.lanes_by_node) if element is not None else None
             user_tasks.append(
                 UserTaskInfo(
                     task_id=task_id,
                     name=str(task_spec.bpmn_name or task_id),
-                    lane=str(task_spec.lane),
+                    lane=str(lane or task_spec.lane or ""),
                     form_fields=_form_fields(task_spec),
                     can_send_back=_can_send_back(analysis.process, task_id),
                 )
@@ -942,27 +1297,36 @@ def compile_bpmn(xml: bytes, dmn: Sequence[bytes] = ()) -> CompiledProcess:
         "name": name,
         "lanes": list(analysis.lanes),
         "user_tasks": [_user_task_to_dict(t) for t in user_tasks],
+        "called": list(analysis.called),
     }
-    spec_state = json.dumps(
-        {
-            "format": _SPEC_FORMAT,
-            "meta": meta,
-            "spec": REGISTRY.convert(spec),
-            "subprocess_specs": {
-                key: REGISTRY.convert(sub) for key, sub in analysis.subprocess_specs.items()
+    try:
+        spec_state = json.dumps(
+            {
+                "format": _SPEC_FORMAT,
+                "meta": meta,
+                "spec": REGISTRY.convert(spec),
+                "subprocess_specs": {
+                    key: REGISTRY.convert(sub) for key, sub in analysis.subprocess_specs.items()
+                },
             },
-        },
-        default=json_default,
-        ensure_ascii=False,
-        separators=(",", ":"),
-        sort_keys=True,
-    )
+            default=json_default,
+            ensure_ascii=False,
+            separators=(",", ":"),
+            sort_keys=True,
+        )
+    except (TypeError, ValueError) as exc:
+        raise ProcessInvalid(
+            plain_message(f"the process cannot be stored: {exc}"),
+            message_zh="流程无法保存（含引擎不支持的构件）",
+            details={"problems": [{"element_id": None, "message": plain_message(str(exc))}]},
+        ) from exc
     return CompiledProcess(
         process_id=str(spec.name),
         name=name,
         spec_state=spec_state,
         lanes=list(analysis.lanes),
         user_tasks=user_tasks,
+        called=list(analysis.called),
     )
 
 
@@ -1002,4 +1366,5 @@ def process_from_state(process_id: str, spec_state: str) -> CompiledProcess:
         spec_state=spec_state,
         lanes=list(meta["lanes"]),
         user_tasks=[_user_task_from_dict(t) for t in meta["user_tasks"]],
+        called=list(meta.get("called", [])),
     )

@@ -12,16 +12,19 @@ the last dump (the caller's transaction rollback does exactly that).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from copy import deepcopy
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -32,17 +35,20 @@ from onewindow.workflow.bpmn import (
     REGISTRY,
     ClockedCycleTimer,
     CompiledProcess,
+    CountingParallelMI,
+    CountingSequentialMI,
     FormField,
     ProcessInvalid,
     ProcessProblem,
     ScriptEngine,
     UserTaskInfo,
+    analyse_bpmn,
     compile_bpmn,
     json_default,
     load_specs,
     parse_instant,
+    plain_message,
     process_from_state,
-    validate_bpmn,
 )
 from onewindow.workflow.expressions import ExpressionError
 
@@ -58,6 +64,7 @@ __all__ = [
     "ReadyTask",
     "TaskNotReady",
     "UserTaskInfo",
+    "analyse_bpmn",
     "compile_bpmn",
     "process_from_state",
     "validate_bpmn",
@@ -89,6 +96,17 @@ class ReadyTask:
     lane: str
     form_fields: list[FormField]
     escalates: str | None = None
+    #: For one instance of a multi-instance task: its element variable and value (e.g.
+    #: ``{"level": "处长"}``) and its number among the instances (1-based).
+    instance: Mapping[str, Any] = field(default_factory=dict)
+    instance_no: int | None = None
+
+    @property
+    def assignee(self) -> str | None:
+        """The instance's person when the element variable is ``assignee`` (Camunda's
+        convention for a 会签 over named reviewers)."""
+        value = self.instance.get("assignee")
+        return value if isinstance(value, str) and value else None
 
 
 @dataclass(frozen=True)
@@ -100,59 +118,154 @@ class FiredTimer:
     interrupting: bool = True
 
 
+def validate_bpmn(
+    xml: bytes, dmn: Sequence[bytes] = (), called: Mapping[str, bytes] | None = None
+) -> list[ProcessProblem]:
+    """Every problem ``catalog load`` and starting a case would meet, as one line each with
+    the element id: the static checks, compiling, storing the spec, and a trial start (run to
+    the first wait, stored and restored) — a file this accepts always loads and starts.
+
+    ``called`` maps the processes the catalogue holds (for call activities) to their BPMN.
+    """
+    problems = analyse_bpmn(xml, dmn, called)
+    if problems:
+        return problems
+    try:
+        compiled = compile_bpmn(xml, dmn, called)
+        others = {
+            key: compile_bpmn(other)
+            for key, other in (called or {}).items()
+            if key in compiled.called
+        }
+    except ProcessInvalid as exc:
+        return [ProcessProblem(**p) for p in exc.details.get("problems", [])] or [
+            ProcessProblem(None, exc.message)
+        ]
+    now = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
+    try:
+        case = EngineCase.start(compiled, {}, now, others)
+        EngineCase.restore(compiled, case.dump(), others)
+    except ProcessRuntimeError as exc:
+        if any(m in exc.message for m in ("unknown variable", "which the case lacks")):
+            return []  # needs the case's own data: checked when a real case gets there
+        element = exc.details.get("element_id") if exc.details else None
+        return [ProcessProblem(element, plain_message(exc.message))]
+    except (TypeError, ValueError, KeyError) as exc:
+        return [ProcessProblem(None, plain_message(f"a started case cannot be stored: {exc}"))]
+    return []
+
+
 def _require_aware(now: datetime) -> None:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("EngineCase needs a timezone-aware 'now'")
+
+
+def _definitions(definition: Any) -> list[Any]:
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [definition]
 
 
 def _timer_tasks(workflow: Any) -> list[Any]:
     return [
         task
         for task in workflow.event_manager.tasks.values()
-        if isinstance(task.task_spec.event_definition, TimerEventDefinition)
+        if any(
+            isinstance(d, TimerEventDefinition)
+            for d in _definitions(task.task_spec.event_definition)
+        )
     ]
+
+
+def _timer_values(task: Any) -> list[Any]:
+    """The schedule values a waiting task's timers keep (one, or one per gateway branch)."""
+    if isinstance(task.task_spec.event_definition, MultipleEventDefinition):
+        return [v for k, v in task.internal_data.items() if k.startswith("event_value:")]
+    return [task._get_internal_data("event_value")]
 
 
 class EngineCase:
     """One running (or finished) case of a compiled process."""
 
-    __slots__ = ("_engine", "_process", "_workflow", "ended_escalations")
+    __slots__ = ("_called", "_engine", "_process", "_workflow", "ended_escalations")
 
-    def __init__(self, process: CompiledProcess, workflow: Any, engine: ScriptEngine) -> None:
+    def __init__(
+        self,
+        process: CompiledProcess,
+        workflow: Any,
+        engine: ScriptEngine,
+        called: Mapping[str, CompiledProcess] | None = None,
+    ) -> None:
         self._process = process
         self._workflow = workflow
         self._engine = engine
+        self._called = dict(called or {})
         # Engine ids of escalation tasks ended because the task they escalate ended.
         self.ended_escalations: set[str] = set()
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    @classmethod
-    def start(cls, process: CompiledProcess, data: Mapping[str, Any], now: datetime) -> EngineCase:
-        """Create a case with the initial process variables and run it to its first wait."""
-        _require_aware(now)
+    @staticmethod
+    def _specs(
+        process: CompiledProcess, called: Mapping[str, CompiledProcess]
+    ) -> tuple[Any, dict[str, Any]]:
+        """The process's spec and every sub-process spec a case of it may need: its own, and
+        those of the called processes' versions the case is bound to."""
         spec, subprocess_specs = load_specs(process.spec_state)
+        needed = {*process.called, *(k for other in called.values() for k in other.called)}
+        missing = sorted(key for key in needed if key not in called)
+        if missing:
+            raise ProcessRuntimeError(
+                f"the called process(es) {', '.join(missing)} are not available",
+                message_zh=f"被调用的流程 {'、'.join(missing)} 不可用",
+            )
+        merged = dict(subprocess_specs)
+        for key, other in called.items():
+            other_spec, other_subs = load_specs(other.spec_state)
+            merged[key] = other_spec
+            merged.update(other_subs)
+        return spec, merged
+
+    @classmethod
+    def start(
+        cls,
+        process: CompiledProcess,
+        data: Mapping[str, Any],
+        now: datetime,
+        called: Mapping[str, CompiledProcess] | None = None,
+    ) -> EngineCase:
+        """Create a case with the initial process variables and run it to its first wait.
+
+        ``called`` binds the processes its call activities call to the versions to use.
+        """
+        _require_aware(now)
+        spec, subprocess_specs = cls._specs(process, called or {})
         engine = ScriptEngine()
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
         initial = deepcopy(dict(data))
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(initial)
-        case = cls(process, workflow, engine)
+        case = cls(process, workflow, engine, called)
         case._advance(now, None)
         return case
 
     @classmethod
-    def restore(cls, process: CompiledProcess, state: str) -> EngineCase:
+    def restore(
+        cls,
+        process: CompiledProcess,
+        state: str,
+        called: Mapping[str, CompiledProcess] | None = None,
+    ) -> EngineCase:
         """Rebuild a case from ``dump()`` output and the process it was started from."""
         raw = json.loads(state)
         if raw.pop("format", None) != INSTANCE_FORMAT:
             raise ProcessRuntimeError("case state has an unknown format")
-        spec, subprocess_specs = load_specs(process.spec_state)
+        spec, subprocess_specs = cls._specs(process, called or {})
         engine = ScriptEngine()
         workflow = REGISTRY.restore(
             raw, spec=spec, subprocess_specs=subprocess_specs, script_engine=engine
         )
-        return cls(process, workflow, engine)
+        return cls(process, workflow, engine, called)
 
     def dump(self) -> str:
         """Case state as JSON text, without the process spec."""
@@ -183,13 +296,37 @@ class EngineCase:
             return dict(workflow.data)
         return dict(last.data)
 
+    def _workflows(self) -> list[Any]:
+        """The case's workflow and every sub-process (embedded or called) running in it."""
+        return [self._workflow, *self._workflow.subprocesses.values()]
+
+    def _tasks(self, **kwargs: Any) -> list[Any]:
+        seen: set[Any] = set()
+        out = []
+        for wf in self._workflows():
+            for task in wf.get_tasks(**kwargs):
+                if task.id not in seen:
+                    seen.add(task.id)
+                    out.append(task)
+        return out
+
+    def task_info(self, task_id: str) -> UserTaskInfo | None:
+        """What the process (or a process it calls) says of a user task."""
+        found = self._process.user_tasks_by_id.get(task_id)
+        if found is not None:
+            return found
+        for other in self._called.values():
+            found = other.user_tasks_by_id.get(task_id)
+            if found is not None:
+                return found
+        return None
+
     def ready_user_tasks(self) -> list[ReadyTask]:
         """User and manual tasks waiting for a person, in a stable order."""
-        known = self._process.user_tasks_by_id
         ready: list[ReadyTask] = []
-        for task in self._workflow.get_tasks(state=TaskState.READY, manual=True):
+        for task in self._tasks(state=TaskState.READY, manual=True):
             task_id = str(task.task_spec.bpmn_id)
-            info = known.get(task_id)
+            info = self.task_info(task_id)
             ready.append(
                 ReadyTask(
                     task_uuid=str(task.id),
@@ -198,22 +335,57 @@ class EngineCase:
                     lane=info.lane if info else str(task.task_spec.lane or ""),
                     form_fields=info.form_fields if info else [],
                     escalates=_escalated_task(task),
+                    **_instance_of(task),
                 )
             )
         return ready
 
     def next_timer_due(self) -> datetime | None:
-        """When the earliest waiting timer falls due (None when no timer waits)."""
+        """When the earliest waiting timer falls due (None when no timer waits), including
+        the timers behind an event-based gateway."""
         due: list[datetime] = []
         for task in _timer_tasks(self._workflow):
-            value = task._get_internal_data("event_value")
-            if isinstance(value, dict):  # cycle timers keep a schedule
-                if value.get("cycles", 0) == 0:
-                    continue
-                value = value.get("next")
-            if isinstance(value, str):
-                due.append(parse_instant(value))
+            for value in _timer_values(task):
+                if isinstance(value, dict):  # cycle timers keep a schedule
+                    if value.get("cycles", 0) == 0:
+                        continue
+                    value = value.get("next")
+                if isinstance(value, str):
+                    due.append(parse_instant(value))
         return min(due) if due else None
+
+    def waiting_messages(self) -> list[str]:
+        """Names of the messages the case waits for now (catch events, receive tasks,
+        message branches of an event-based gateway)."""
+        names: list[str] = []
+        for task in list(self._workflow.event_manager.tasks.values()):
+            for definition in _definitions(task.task_spec.event_definition):
+                if isinstance(definition, MessageEventDefinition) and definition.name:
+                    if definition.name not in names:
+                        names.append(str(definition.name))
+        return names
+
+    def deliver(self, name: str, payload: Mapping[str, Any], now: datetime) -> bool:
+        """Hand the case a message it waits for; False when nothing waits for ``name``.
+
+        The payload's keys become process variables of the catching task.
+        """
+        _require_aware(now)
+        if name not in self.waiting_messages():
+            return False
+        event = BpmnEvent(MessageEventDefinition(name), payload=deepcopy(dict(payload)))
+        self._advance(now, lambda: self._workflow.catch(event))
+        return True
+
+    def thrown_messages(self) -> list[tuple[str, dict[str, Any]]]:
+        """Messages the case sent that nothing inside it caught (for the outside world),
+        taken out so each is reported once."""
+        out: list[tuple[str, dict[str, Any]]] = []
+        for event in self._workflow.get_events():
+            definition = event.event_definition
+            payload = event.payload if isinstance(event.payload, dict) else {}
+            out.append((str(getattr(definition, "name", "") or ""), payload))
+        return out
 
     # --- commands -------------------------------------------------------------------------
 
@@ -243,9 +415,21 @@ class EngineCase:
             if isinstance(task.task_spec.event_definition, ClockedCycleTimer)
         }
         attached = {task_id: _attached_task(task) for task_id, task in waiting.items()}
+        branches = {task_id: _timer_branches(task) for task_id, task in waiting.items()}
         self._advance(now, self._workflow.refresh_timers)
         fired: list[FiredTimer] = []
         for task_id, task in waiting.items():
+            if branches[task_id]:  # an event-based gateway: which timer branch was taken
+                taken = [
+                    str(c.task_spec.bpmn_id)
+                    for c in task.children
+                    if str(c.task_spec.bpmn_id) in branches[task_id]
+                    and c.has_state(TaskState.DEFINITE_MASK | TaskState.FINISHED_MASK)
+                    and not c.has_state(TaskState.CANCELLED)
+                ]
+                if task.state != TaskState.WAITING:
+                    fired += [FiredTimer(name, None, True) for name in taken]
+                continue
             if task_id in cycles_before:
                 before, after = cycles_before[task_id], _cycle_count(task)
                 # Each firing counts the remaining cycles down by one (from -1 when unbounded).
@@ -307,7 +491,7 @@ class EngineCase:
         if not _has_escalation_paths(self._workflow.spec):
             return False
         ended = False
-        for split in self._workflow.get_tasks(state=TaskState.COMPLETED):
+        for split in self._tasks(state=TaskState.COMPLETED):
             if not isinstance(split.task_spec, BoundaryEventSplit):
                 continue
             main = [c for c in split.children if not isinstance(c.task_spec, BoundaryEvent)]
@@ -327,6 +511,34 @@ class EngineCase:
                     open_task.cancel()
                     ended = True
         return ended
+
+
+def _instance_of(task: Any) -> dict[str, Any]:
+    """The element variable and number of a multi-instance child task (empty otherwise)."""
+    parent = task.parent
+    spec = getattr(parent, "task_spec", None)
+    if not isinstance(spec, (CountingParallelMI, CountingSequentialMI)):
+        return {}
+    item = spec.input_item
+    instance = {}
+    if item is not None and item.bpmn_id in task.data:
+        instance[item.bpmn_id] = deepcopy(task.data[item.bpmn_id])
+    iteration = task.internal_data.get("key_or_index")
+    number = iteration + 1 if isinstance(iteration, int) else None
+    return {"instance": instance, "instance_no": number}
+
+
+def _timer_branches(task: Any) -> set[str]:
+    """BPMN ids of the timer branches behind an event-based gateway task (else empty)."""
+    definition = task.task_spec.event_definition
+    if not isinstance(definition, MultipleEventDefinition):
+        return set()
+    outputs = list(task.task_spec.outputs)
+    return {
+        str(outputs[i].bpmn_id)
+        for i, d in enumerate(definition.event_definitions)
+        if isinstance(d, TimerEventDefinition) and i < len(outputs)
+    }
 
 
 def _has_escalation_paths(spec: Any) -> bool:
