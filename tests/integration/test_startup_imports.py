@@ -72,7 +72,8 @@ def test_help_lists_every_command_with_its_help() -> None:
     for name in names:
         line = next((x for x in result.output.splitlines() if x.strip().startswith(name)), "")
         short = root.commands[name].get_short_help_str(200)
-        assert short and short in line, (name, line)
+        assert short, name
+        assert short in line, (name, line)
 
 
 @pytest.mark.parametrize("name", sorted(main._Groups.groups))

@@ -1,4 +1,5 @@
-"""Importers: every real public log (tests/data/eventlogs) loads completely; bad rows are reported, not fatal."""
+"""Importers: every real public log (tests/data/eventlogs) loads completely; bad rows are
+reported, not fatal."""
 
 from __future__ import annotations
 

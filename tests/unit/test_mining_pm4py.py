@@ -1,4 +1,5 @@
-"""Our figures against pm4py (test-time reference only) on every real public log (tests/data/eventlogs)."""
+"""Our figures against pm4py (test-time reference only) on every real public log
+(tests/data/eventlogs)."""
 
 from __future__ import annotations
 
