@@ -168,9 +168,8 @@ def check_chunk(
     width = 1 << bits
     if start % width or len(rows) > width:
         raise ValueError(f"chunk at {start} of {len(rows)} rows does not fit 2^{bits}")
-    indexes, entries, leaves, kinds = (
-        (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [], [])
-    )
+    indexes, entries = [r[0] for r in rows], [r[1] for r in rows]
+    leaves, kinds = [r[2] for r in rows], [r[3] for r in rows]
     check_kinds = kinds if any(k is not None for k in kinds) else None
     try:
         digests = _bulk_digests(start, indexes, entries, leaves, check_kinds)
@@ -214,12 +213,15 @@ def _first_bad_node(
     for level in range(1, len(levels)):
         made, base = levels[level], start >> level
         rows = [(i - base, h) for i, h in stored.get(level, ()) if 0 <= i - base < len(made)]
-        if [h for _, h in rows] == [made[i].hex() for i, _ in rows]:
+        if rows and rows[-1][0] == len(rows) - 1:  # all of 0..k (indexes are unique, sorted)
+            if [h for _, h in rows] == [m.hex() for m in made[: len(rows)]]:
+                continue
+        bad = next((i for i, h in rows if made[i].hex() != h), None)
+        if bad is None:
             continue
-        i = next(i for i, h in rows if made[i].hex() != h)
-        last = ((base + i + 1) << level) - 1
+        last = ((base + bad + 1) << level) - 1
         if first is None or (last, level) < first[:2]:
-            first = (last, level, base + i)
+            first = (last, level, base + bad)
     return first
 
 
