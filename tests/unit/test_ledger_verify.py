@@ -250,3 +250,32 @@ def test_an_export_checked_by_worker_processes_gives_the_same_verdict(
         verdicts.append(walk.run(lv.export_chunks(fh, walk, 1, 2)))
     assert verdicts[0] == verdicts[1] == verdicts[2], label
     assert verdicts[0].ok is (label in ("as exported", "blank lines")), verdicts[0]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        lv.export_line(3, '{"a":"\\u0000 é \\"q\\" \\\\"}', "ab"),
+        lv.export_line(-0, "名\u2028", ""),
+        '{"index": 1, "entry": "x", "leaf_hash": "y"} ',
+        '{"index":1,"entry":"x","leaf_hash":"y"}',
+        '{"index": 01, "entry": "x", "leaf_hash": "y"}',
+        '{"index": 1, "entry": "x\ty", "leaf_hash": "y"}',
+        '{"index": 1, "entry": "x", "leaf_hash": "y", "more": 1}',
+        '{"index": 1, "entry": "x", "leaf_hash": "y"}}',
+        '{"index": 1, "entry": "x", "leaf_hash": 5}',
+        '{"index": 1, "entry": "unterminated, "leaf_hash": "y"}',
+        "[1, 2]",
+    ],
+)
+def test_export_lines_read_as_json_reads_them(line: str) -> None:
+    try:
+        doc = json.loads(line)
+    except ValueError:
+        doc = None
+    want = (
+        (doc.get("index"), doc.get("entry"), doc.get("leaf_hash"), None)
+        if isinstance(doc, dict)
+        else (7, None, None, None)
+    )
+    assert lv.export_rows([(7, line + "\n")]) == [want]

@@ -20,7 +20,8 @@ import json
 import json.encoder
 import multiprocessing
 import os
-from _json import make_encoder
+import re
+from _json import make_encoder, scanstring
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -353,19 +354,26 @@ def export_line(index: int, entry: str, leaf: str) -> str:
     return f'{{"index": {int(index)}, "entry": {quote(entry)}, "leaf_hash": {quote(leaf)}}}'
 
 
-def _as_written(docs: Any, texts: list[str]) -> bool:
-    """Whether each text is exactly the export line of its parsed document."""
-    if not isinstance(docs, list) or len(docs) != len(texts):
-        return False
+_LINE_START = re.compile(r'\{"index": (-?(?:0|[1-9][0-9]*)), "entry": "')
+_LEAF_KEY = ', "leaf_hash": "'
+
+
+def _read_line(text: str) -> tuple[int, str, str] | None:
+    """(index, entry, leaf hash) of a line laid out as ``export_line`` writes it, read with
+    json's own string scanner (what json.loads would give); None for any other layout."""
+    start = _LINE_START.match(text)
+    if start is None:
+        return None
     try:
-        return [
-            export_line(d["index"], d["entry"], d["leaf_hash"])
-            if type(d) is dict and len(d) == 3 and type(d["index"]) is int
-            else None
-            for d in docs
-        ] == texts
-    except (KeyError, TypeError):
-        return False
+        entry, end = scanstring(text, start.end())
+        if not text.startswith(_LEAF_KEY, end):
+            return None
+        leaf, end = scanstring(text, end + len(_LEAF_KEY))
+    except ValueError:
+        return None
+    if end != len(text) - 1 or text[end] != "}":
+        return None
+    return int(start.group(1)), entry, leaf
 
 
 def export_rows(
@@ -373,16 +381,13 @@ def export_rows(
 ) -> list[tuple[Any, Any, Any, str | None]]:
     """(index, entry, leaf hash, None) of numbered export lines; a line that is not a JSON
     object gives its line number and nothing else (so it shows as missing or malformed)."""
-    texts = [line.rstrip("\n") for _, line in numbered]
-    try:  # lines as `ledger export` writes them: parsed as one list, each line checked
-        docs = json.loads("[" + ",".join(texts) + "]")
-    except ValueError:
-        docs = None
-    if _as_written(docs, texts):
-        return [(d["index"], d["entry"], d["leaf_hash"], None) for d in docs]
     rows: list[tuple[Any, Any, Any, str | None]] = []
     for n, line in numbered:
-        try:
+        fields = _read_line(line.rstrip("\n"))
+        if fields is not None:
+            rows.append((*fields, None))
+            continue
+        try:  # laid out some other way: read as any JSON
             doc = json.loads(line)
         except ValueError:
             doc = None
