@@ -450,8 +450,8 @@ def _spans(path: Path, width: int) -> list[tuple[int, int, int]] | None:
         for n, raw in enumerate(fh):
             if b"\r" in raw:
                 return None
-            try:
-                blank = not raw.decode("utf-8").strip()
+            try:  # a line as export writes it starts with "{": no need to decode it here
+                blank = raw[:1] != b"{" and not raw.decode("utf-8").strip()
             except UnicodeDecodeError:
                 return None
             offset += len(raw)
