@@ -59,7 +59,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     cls=_Groups,
+    # Plain help: rendering it with rich would import more than the rest of --help together.
     rich_markup_mode=None,
+    context_settings={"max_content_width": 120},
 )
 db_app = typer.Typer(help="Database schema (数据库).", no_args_is_help=True)
 catalog_app = typer.Typer(help="Service catalogue (事项目录).", no_args_is_help=True)
