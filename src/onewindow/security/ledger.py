@@ -553,12 +553,14 @@ def _stored_chunks(
     count, low, high = session.execute(
         select(func.count(), func.min(LedgerEntry.idx), func.max(LedgerEntry.idx))
     ).one()
-    url = ctx.settings.resolved_database_url
+    bound = session.connection().engine.url
+    url = bound.render_as_string(hide_password=False)
+    shared = bound.get_backend_name() != "sqlite" or bound.database not in (None, "", ":memory:")
     workers = ledger_verify.worker_count(workers, count, width)
     # Side by side only when entry i is row i (no gaps): then chunk k is the rows of one
     # index range, which a worker reads on its own connection. Otherwise the rows are read
     # in order here, and each problem is named as a walk entry by entry would name it.
-    if workers > 1 and low == 0 and high == count - 1 and ":memory:" not in url:
+    if workers > 1 and low == 0 and high == count - 1 and shared:
         calls = [
             (url, start, min(start + width, count), bits, walk.sizes(start, width))
             for start in range(0, count, width)

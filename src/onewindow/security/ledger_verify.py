@@ -487,7 +487,9 @@ def worker_count(asked: int | None, entries: int, width: int) -> int:
         return max(1, asked)
     if entries <= 2 * width:
         return 1
-    return max(1, min(4, len(os.sched_getaffinity(0))))
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere the CPU count
+    cpus = len(affinity(0)) if affinity else (os.cpu_count() or 1)
+    return max(1, min(4, cpus))
 
 
 def in_processes(
