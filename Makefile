@@ -12,7 +12,8 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/uv pip install --python $(BIN)/python --quiet -e '.[dev]'
+	# Bytecode compiled at install, as pip does: start-up then does not re-compile every module.
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 

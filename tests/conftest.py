@@ -26,7 +26,8 @@ from onewindow.security import passwords
 PG_URL = os.environ.get("ONEWINDOW_TEST_DATABASE_URL")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEMO_CITY = Path(__file__).resolve().parents[1] / "src" / "onewindow" / "demo" / "city"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# Fixtures copied into the repository (with their licence notes): tests never read ../shared.
+TEST_DATA = Path(__file__).resolve().parent / "data"
 # argon2 is slow on purpose; the tests sign in hundreds of times.
 passwords.configure(time_cost=1, memory_cost_kib=1024)
 

@@ -13,9 +13,9 @@ from typer.testing import CliRunner, Result
 
 from onewindow.cli.mining import mining_app
 from onewindow.mining.schema import COMPARE_SCHEMA, REPORT_SCHEMA
-from tests.conftest import SHARED
+from tests.conftest import TEST_DATA
 
-LOGS = SHARED / "data" / "eventlogs"
+LOGS = TEST_DATA / "eventlogs"
 HEADER = "Case,Step,When,Dept,Channel,Service,Form_ID"
 LEGACY = [
     "k1,收件,2026-03-02 09:00,窗口,online,S1,44",

@@ -15,7 +15,7 @@ from onewindow.demo.generator import DemoOptions, seed_demo
 from onewindow.eventlog import service as eventlog
 from onewindow.kit.platform import Platform
 from onewindow.mining import service as mining
-from tests.conftest import login
+from tests.conftest import TEST_DATA, login
 
 OPTS = DemoOptions(weeks=1, seed=11, cases_per_day=5, start=date(2026, 3, 2))
 
@@ -83,7 +83,7 @@ def test_routes_for_analysts_only(api: Any) -> None:
 def test_cli_report_from_file(tmp_path: Path) -> None:
     from onewindow.cli.mining import mining_app
 
-    log = Path(__file__).resolve().parents[3] / "shared" / "data" / "eventlogs"
+    log = TEST_DATA / "eventlogs"
     out = tmp_path / "wabo.html"
     result = CliRunner().invoke(
         mining_app,

@@ -110,6 +110,17 @@ def _allow_rewrites(platform: Platform) -> None:
             )
 
 
+def _rewrite_with_leaf(platform: Platform, idx: int) -> None:
+    """Rewrite one entry together with its leaf hash (past the append-only triggers)."""
+    _allow_rewrites(platform)
+    forged = ledger.canonical({"kind": "field_unmasked", "i": 99, "at": "x", "actor": "t"})
+    with platform.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE ledger_entries SET entry = :e, leaf_hash = :h WHERE idx = :i"),
+            {"e": forged.decode(), "h": rfc9162.h(b"\x00" + forged).hex(), "i": idx},
+        )
+
+
 def test_rows_are_append_only_in_the_database(platform: Platform) -> None:
     _fill(platform, 2)
     with pytest.raises(Exception, match="append-only"), platform.engine.begin() as conn:
@@ -139,14 +150,8 @@ def test_one_changed_byte_in_the_database_is_named(cli_env: Platform, column: st
 def test_a_consistent_rewrite_or_a_deletion_is_caught(cli_env: Platform) -> None:
     _fill(cli_env, 12)
     _cli("sign")
-    _allow_rewrites(cli_env)
     # rewrite entry 9 *and* its leaf hash: the stored subtree hashes no longer add up
-    forged = ledger.canonical({"kind": "field_unmasked", "i": 99, "at": "x", "actor": "t"})
-    with cli_env.engine.begin() as conn:
-        conn.execute(
-            text("UPDATE ledger_entries SET entry = :e, leaf_hash = :h WHERE idx = 9"),
-            {"e": forged.decode(), "h": rfc9162.h(b"\x00" + forged).hex()},
-        )
+    _rewrite_with_leaf(cli_env, 9)
     verdict = _cli("verify", code=1)
     assert verdict["first_bad_entry"] in (8, 9)
     with cli_env.engine.begin() as conn:
@@ -183,3 +188,40 @@ def test_decisions_grants_tokens_land_in_the_ledger(client: Any, city: Platform)
     proof = auditor.get("/ledger/inclusion", params={"index": 0}).json()
     assert proof["size"] == len(kinds)
     assert auditor.get("/ledger/public-key").text.startswith("-----BEGIN PUBLIC KEY-----")
+
+
+def test_worker_processes_give_the_verdict_of_one(cli_env: Platform) -> None:
+    _fill(cli_env, 23)
+    with cli_env.unit_of_work() as ctx:
+        ledger.sign_tree_head(ctx)
+
+    def verdicts() -> list[ledger.Verdict]:
+        with cli_env.unit_of_work() as ctx:
+            return [ledger.verify_stored(ctx, workers=w, bits=2) for w in (1, 2)]
+
+    one, two = verdicts()
+    assert one == two
+    assert one.ok
+    assert one.size == 23
+    _rewrite_with_leaf(cli_env, 13)
+    one, two = verdicts()
+    assert one == two
+    assert one.first_bad_entry == 12  # the pair 12-13 no longer gives its stored hash
+    with cli_env.engine.begin() as conn:  # a gap: read in order by this process, same verdict
+        conn.execute(text("DELETE FROM ledger_entries WHERE idx = 5"))
+    one, two = verdicts()
+    assert one == two
+    assert one.problem == "entry 5 is missing (found index 6)"
+
+
+def test_a_given_head_is_checked_with_the_stored_ones(cli_env: Platform, tmp_path: Path) -> None:
+    _fill(cli_env, 9)
+    head_file = tmp_path / "head.json"
+    head = _cli("sign", "--out", str(head_file))
+    _fill(cli_env, 3)
+    doc = _cli("verify", "--tree-head", str(head_file))
+    assert doc["ok"] is True
+    assert doc["heads_checked"] == 1
+    assert doc["problem"] == "3 entries are newer than the head"
+    head_file.write_text(json.dumps({**head, "root_hash": "00" * 32}))
+    assert "signature" in _cli("verify", "--tree-head", str(head_file), code=1)["problem"]

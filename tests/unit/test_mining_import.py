@@ -1,4 +1,5 @@
-"""Importers: every shared real log loads completely; bad rows are reported, not fatal."""
+"""Importers: every real public log (tests/data/eventlogs) loads completely; bad rows are
+reported, not fatal."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ import pytest
 from onewindow.kit.errors import ValidationFailed
 from onewindow.mining.frame import ACTIVITY, CASE_ID, TIMESTAMP
 from onewindow.mining.importers import ColumnMap, read_log, read_ocel
-from tests.conftest import SHARED
+from tests.conftest import TEST_DATA
 
-LOGS = SHARED / "data" / "eventlogs"
+LOGS = TEST_DATA / "eventlogs"
 
-# (file, cases, events) from the shared README
+# (file, cases, events) from tests/data/eventlogs/README.md
 EXPECTED = [
     ("wabo_receipt.xes.gz", 1434, 8577),
     ("wabo_receipt.csv", 1434, 8577),

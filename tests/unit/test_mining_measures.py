@@ -38,11 +38,11 @@ from onewindow.mining.report import (
     render_html,
 )
 from onewindow.mining.schema import COMPARE_SCHEMA, REPORT_SCHEMA
-from tests.conftest import SHARED
+from tests.conftest import TEST_DATA
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday
 H = 3600.0
-LOGS = SHARED / "data" / "eventlogs"
+LOGS = TEST_DATA / "eventlogs"
 
 # case, activity, hours after T0, department, id_number field, service, channel
 ROWS: list[tuple[str, str, float, str, str | None, str, str]] = [

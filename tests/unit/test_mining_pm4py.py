@@ -1,4 +1,5 @@
-"""Our figures against pm4py (test-time reference only) on every shared real log."""
+"""Our figures against pm4py (test-time reference only) on every real public log
+(tests/data/eventlogs)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from onewindow.mining.compare import mann_whitney_u
 from onewindow.mining.importers import read_log
 from onewindow.mining.maps import process_map, variants
 from onewindow.mining.petri import PetriNet, replay_log
-from tests.conftest import DEMO_CITY, SHARED
+from tests.conftest import DEMO_CITY, TEST_DATA
 
-LOGS = SHARED / "data" / "eventlogs"
+LOGS = TEST_DATA / "eventlogs"
 FILES = [
     "running-example.xes",
     "road_traffic_fines_100_traces.xes",

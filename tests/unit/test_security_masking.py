@@ -87,3 +87,63 @@ def test_log_records_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
     assert "11010519491231002X" not in caplog.text
     assert "13812345678" not in caplog.text
     assert "110105********002X" in caplog.text
+
+
+def _record(msg: str, args: object) -> logging.LogRecord:
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, msg, args, None)  # type: ignore[arg-type]
+    m.redact_record(record)
+    return record
+
+
+def test_uvicorns_access_log_formats_a_masked_record() -> None:
+    from uvicorn.logging import AccessFormatter
+
+    args = (
+        "127.0.0.1:50000",
+        "GET",
+        "/api/v1/x?phone=13812345678&id=11010519491231002X",
+        "1.1",
+        404,
+    )
+    record = _record('%s - "%s %s HTTP/%s" %d', args)
+    line = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s').format(record)
+    assert "13812345678" not in line
+    assert "11010519491231002X" not in line
+    assert "138****5678" in line
+    assert "110105********002X" in line
+    assert line.startswith('127.0.0.1:50000 - "GET /api/v1/x?')
+    assert line.endswith('HTTP/1.1" 404 Not Found')
+    assert record.args[4] == 404  # the status stays a number for the formatter
+
+
+def test_nothing_to_mask_leaves_the_record_alone() -> None:
+    args = ("GET", 200)
+    record = _record("%s answered %d", args)
+    assert record.msg == "%s answered %d"
+    assert record.args is args
+
+
+@pytest.mark.parametrize(
+    ("msg", "args", "shown"),
+    [
+        (
+            "login with password=%s by %s",
+            ("demo-secret", "zhang"),
+            "login with password=****** by zhang",
+        ),
+        ("phone %d called", (13812345678,), "phone 138****5678 called"),
+        (
+            "%(who)s phoned from %(phone)s",
+            {"who": "li", "phone": "13812345678"},
+            "li phoned from 138****5678",
+        ),
+        ("preformatted 13812345678 100%", (), "preformatted 138****5678 100%"),
+        ("100%% of %s", ("13812345678",), "100% of 138****5678"),
+    ],
+)
+def test_masked_records_still_format(msg: str, args: object, shown: str) -> None:
+    record = _record(msg, args)
+    assert logging.Formatter("%(message)s").format(record) == shown
+    if isinstance(args, tuple) and args:
+        assert isinstance(record.args, tuple)
+        assert len(record.args) == len(args)

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from onewindow.security import merkle
 from tests import rfc9162
-from tests.conftest import SHARED
+from tests.conftest import TEST_DATA
 
-VECTORS = SHARED / "data" / "merkle-vectors"
+VECTORS = TEST_DATA / "merkle-vectors"
 
 
 def _b(value: str | None) -> bytes:

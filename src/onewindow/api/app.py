@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from onewindow import __version__
@@ -52,6 +53,32 @@ def _worker_loop(platform: Platform, stop: threading.Event, interval: float) -> 
             run_once(platform)
         except Exception:  # the loop must survive one bad pass; the next pass retries
             log.exception("worker pass failed")
+
+
+def _routing_problem(request: Request, exc: StarletteHTTPException) -> OneWindowError:
+    path, method = request.url.path, request.method
+    if exc.status_code == 404:
+        return OneWindowError(
+            f"Nothing at {path}",
+            message_zh=f"地址不存在：{path}",
+            code="route.not_found",
+            status=404,
+        )
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return OneWindowError(
+            f"{method} is not allowed on {path}; allowed: {allowed}",
+            message_zh=f"{path} 不支持 {method} 请求，可用：{allowed}",
+            code="route.method_not_allowed",
+            status=405,
+            details={"allowed": [m.strip() for m in allowed.split(",") if m.strip()]},
+        )
+    return OneWindowError(
+        str(exc.detail),
+        message_zh=str(exc.detail),
+        code=f"http.{exc.status_code}",
+        status=exc.status_code,
+    )
 
 
 def create_app(platform: Platform | None = None) -> FastAPI:
@@ -137,12 +164,22 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app.include_router(training_pages.router)
     app.include_router(web_routes.router)
 
-    async def _not_found(request: Request, exc: Exception) -> Response:
-        # Browsers get the HTML 404 page; /api/ callers keep the JSON answer.
+    async def _http_error(request: Request, exc: Exception) -> Response:
+        # No such route, a wrong method: problem+json like every other error; a browser
+        # asking for a page gets the HTML error page.
         assert isinstance(exc, StarletteHTTPException)
-        return await web_routes.not_found_page(request, exc)
+        problem = _routing_problem(request, exc)
+        accept = request.headers.get("accept", "")
+        if not request.url.path.startswith("/api/") and "text/html" in accept:
+            return await run_in_threadpool(web_routes.error_page, request, problem)
+        return JSONResponse(
+            problem.to_problem(),
+            status_code=exc.status_code,
+            headers=exc.headers,
+            media_type=PROBLEM_JSON,
+        )
 
-    app.add_exception_handler(404, _not_found)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.mount(
         "/static",
         StaticFiles(packages=[("onewindow.web", "static")]),

@@ -149,6 +149,10 @@ def verify(
     public_key_file: Annotated[
         Path | None, typer.Option("--public-key", help="PEM public key")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="processes checking side by side (default: one a CPU)"),
+    ] = None,
 ) -> None:
     """Check the stored log (or an export, offline) against signed tree heads.
 
@@ -162,8 +166,7 @@ def verify(
                 raise typer.BadParameter("--export needs --tree-head and --public-key")
             head = json.loads(tree_head.read_text(encoding="utf-8"))
             key = ledger.load_public_key(public_key_file.read_bytes())
-            with export_file.open(encoding="utf-8") as fh:
-                verdict = ledger.verify_export(fh, head, key)
+            verdict = ledger.verify_export(export_file, head, key, workers=workers)
         else:
             platform = _platform()
             public = (
@@ -171,12 +174,9 @@ def verify(
                 if public_key_file
                 else ledger.signing_key(platform.settings).public_key()
             )
+            given = json.loads(tree_head.read_text(encoding="utf-8")) if tree_head else None
             with platform.unit_of_work() as ctx:
-                verdict = ledger.verify_stored(ctx, public)
-                if tree_head is not None and verdict.ok:
-                    head = json.loads(tree_head.read_text(encoding="utf-8"))
-                    lines = (ledger.export_line(e) for e in ledger.entries(ctx.session))
-                    verdict = ledger.verify_export(lines, head, public)
+                verdict = ledger.verify_stored(ctx, public, head=given, workers=workers)
     except OneWindowError as exc:
         raise _fail(exc) from None
     _emit(verdict.as_json())

@@ -14,23 +14,54 @@ from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from onewindow.cli.datahub import datahub_app
-from onewindow.cli.feedback import feedback_app
-from onewindow.cli.ledger import ledger_app
-from onewindow.cli.mining import mining_app
-from onewindow.cli.privacy import privacy_app
-from onewindow.cli.simulate import simulate_app
-from onewindow.cli.training import training_app
+from onewindow.cli.lazy import LazyConsole, LazyGroups, escape
 from onewindow.kit.errors import OneWindowError
+
+
+class _Groups(LazyGroups):
+    # Each group's module is imported only when the group runs (the heavy libraries with it);
+    # the help here is the group's own (a test keeps the two the same).
+    groups = {
+        "datahub": (
+            "onewindow.cli.datahub:datahub_app",
+            "数据中台: sources, identity resolution, sharing.",
+        ),
+        "mining": (
+            "onewindow.cli.mining:mining_app",
+            "Process mining (流程挖掘): maps, variants, trips, SLA, conformance, reports.",
+        ),
+        "simulate": (
+            "onewindow.cli.simulate:simulate_app",
+            "What-if simulation of BPMN processes (流程仿真): run, fit, validate, propose.",
+        ),
+        "feedback": (
+            "onewindow.cli.feedback:feedback_app",
+            "诉求分析: classify complaint texts, find district hotspots.",
+        ),
+        "training": (
+            "onewindow.cli.training:training_app",
+            "培训: training needs from the event log.",
+        ),
+        "ledger": (
+            "onewindow.cli.ledger:ledger_app",
+            "账本: the tamper-evident ledger of decisions and data access (RFC 9162).",
+        ),
+        "privacy": (
+            "onewindow.cli.privacy:privacy_app",
+            "个人信息保护: keys, re-encryption, de-identified exports.",
+        ),
+    }
+
 
 app = typer.Typer(
     help="onewindow — 一窗受理 government services on BPMN, improved from their own event log.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=_Groups,
+    # Plain help: rendering it with rich would import more than the rest of --help together.
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 120},
 )
 db_app = typer.Typer(help="Database schema (数据库).", no_args_is_help=True)
 catalog_app = typer.Typer(help="Service catalogue (事项目录).", no_args_is_help=True)
@@ -40,16 +71,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(process_app, name="process")
 app.add_typer(eventlog_app, name="eventlog")
-app.add_typer(datahub_app, name="datahub")
-app.add_typer(mining_app, name="mining")
-app.add_typer(simulate_app, name="simulate")
-app.add_typer(feedback_app, name="feedback")
-app.add_typer(training_app, name="training")
-app.add_typer(ledger_app, name="ledger")
-app.add_typer(privacy_app, name="privacy")
 
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+console = LazyConsole(stderr=True, soft_wrap=True)
+out = LazyConsole(soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -221,17 +245,17 @@ def demo(
     if after:
         start = datetime.now(platform.calendar.zone).date() - timedelta(weeks=weeks)
         opts = DemoOptions(weeks=weeks - after, seed=seed, cases_per_day=cases_per_day, start=start)
-    summary = seed_demo(platform, opts, console=console)
+    summary = seed_demo(platform, opts, console=console.get())
     from onewindow.demo.training_demo import seed_training
 
-    seed_training(platform, seed=seed, console=console, history=summary, after_weeks=after)
+    seed_training(platform, seed=seed, console=console.get(), history=summary, after_weeks=after)
     from onewindow.demo.feedback_demo import seed_feedback
 
-    seed_feedback(platform, seed=seed, console=console)
+    seed_feedback(platform, seed=seed, console=console.get())
     if loop:
         from onewindow.demo.loop_demo import run_improvement_loop
 
-        run_improvement_loop(platform, seed=seed, console=console)
+        run_improvement_loop(platform, seed=seed, console=console.get())
     _print_logins(summary.logins)
     console.print(
         f"demo city: {summary.cases} cases ({summary.closed} closed, {summary.returns} returns), "
@@ -242,6 +266,8 @@ def demo(
 
 
 def _print_logins(logins: list[tuple[str, str, str]]) -> None:
+    from rich.table import Table
+
     table = Table(title="Demo logins / 演示账号 (password: demo)")
     for col in ("username", "department", "roles"):
         table.add_column(col)

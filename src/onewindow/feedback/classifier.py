@@ -20,17 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import opencc
-from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped,unused-ignore]
-from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped,unused-ignore]
-from sklearn.metrics import accuracy_score, f1_score  # type: ignore[import-untyped,unused-ignore]
-from sklearn.pipeline import FeatureUnion, Pipeline  # type: ignore[import-untyped,unused-ignore]
 
 from onewindow.feedback import corpus
-
-with warnings.catch_warnings():  # jieba 0.42 has invalid escape sequences in its regexes
-    warnings.simplefilter("ignore", DeprecationWarning)
-    warnings.simplefilter("ignore", SyntaxWarning)
-    import jieba  # type: ignore[import-untyped,unused-ignore]
 from onewindow.kit.errors import ValidationFailed
 
 MAX_CHARS = 4000
@@ -85,6 +76,12 @@ def normalise(text: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _jieba() -> Any:
+    # scikit-learn and jieba load when a model is first trained or used, not with the server.
+    with warnings.catch_warnings():  # jieba 0.42 has invalid escape sequences in its regexes
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", SyntaxWarning)
+        import jieba  # type: ignore[import-untyped,unused-ignore]
+
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
     for district in corpus.DISTRICTS:
@@ -132,6 +129,12 @@ def train(texts: Sequence[str], labels: Sequence[str]) -> Classifier:
             message_zh="训练数据至少需要两个类别，且文本与类别一一对应",
             code="feedback.training_invalid",
         )
+    from sklearn.feature_extraction.text import (  # type: ignore[import-untyped,unused-ignore]
+        TfidfVectorizer,
+    )
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped,unused-ignore]
+    from sklearn.pipeline import FeatureUnion, Pipeline  # type: ignore[import-untyped,unused-ignore]
+
     features = FeatureUnion(
         [
             (
@@ -174,6 +177,8 @@ def starter() -> Classifier:
 
 def evaluate(clf: Classifier, texts: Sequence[str], labels: Sequence[str]) -> tuple[float, float]:
     """(accuracy, macro-F1) on normalised texts with their true labels."""
+    from sklearn.metrics import accuracy_score, f1_score  # type: ignore[import-untyped,unused-ignore]
+
     predicted = [c for c, _ in clf.predict(texts)]
     return (
         float(accuracy_score(labels, predicted)),

@@ -23,8 +23,6 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from scipy.stats import binom  # type: ignore[import-untyped,unused-ignore]
-
 DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 HISTORY_WEEKS = 8
 MIN_HISTORY_WEEKS = 3
@@ -80,6 +78,8 @@ def p_value(count: int, history_total: int, history_weeks: int) -> float:
     n = count + history_total
     if count <= 0 or n == 0:
         return 1.0
+    from scipy.stats import binom  # type: ignore[import-untyped,unused-ignore]
+
     return float(binom.sf(count - 1, n, 1.0 / (history_weeks + 1)))
 
 

@@ -13,13 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import numpy as np
 import polars as pl
 
 from onewindow.mining.frame import CASE_ID, TIMESTAMP, EventFrame, lazy
 from onewindow.mining.maps import ProcessMap
+
+if TYPE_CHECKING:  # numpy is imported where used: a report without a comparison skips it
+    import numpy as np
 
 __all__ = [
     "Comparison",
@@ -57,6 +59,8 @@ def bootstrap_mean_ci(
     seed: int = 0,
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean; (nan, nan) for an empty sample."""
+    import numpy as np
+
     data = np.asarray(values, dtype=np.float64)
     if data.size == 0:
         return math.nan, math.nan
@@ -75,6 +79,8 @@ def _bootstrap_diff_ci(
     confidence: float,
     seed: int,
 ) -> tuple[float, float]:
+    import numpy as np
+
     if a.size == 0 or b.size == 0:
         return math.nan, math.nan
     rng = np.random.default_rng(seed)
@@ -109,6 +115,8 @@ def _u_counts(n1: int, n2: int) -> tuple[int, ...]:
 
 def mann_whitney_u(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
     """(U of ``x``, two-sided p-value), as ``scipy.stats.mannwhitneyu(x, y)`` gives."""
+    import numpy as np
+
     a = np.asarray(x, dtype=np.float64)
     b = np.asarray(y, dtype=np.float64)
     n1, n2 = a.size, b.size
@@ -183,6 +191,8 @@ def compare_samples(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> MetricChange:
+    import numpy as np
+
     a = np.asarray(before, dtype=np.float64)
     b = np.asarray(after, dtype=np.float64)
     u, p = mann_whitney_u(a.tolist(), b.tolist())

@@ -30,15 +30,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from onewindow.kit.errors import ConfigurationError, NotFound, ValidationFailed
 from onewindow.kit.platform import Ctx
 from onewindow.kit.settings import Settings
-from onewindow.security import merkle
+from onewindow.security import ledger_verify, merkle
+from onewindow.security.ledger_verify import Verdict, canonical
 from onewindow.security.models import LedgerEntry, LedgerNode, LedgerState, TreeHead
 
 STATE_ID = 1
@@ -56,13 +58,6 @@ class EntryKind(StrEnum):
     SHARED_DATA_READ = "shared_data_read"
     PERSONAL_DATA_REQUESTED = "personal_data_requested"
     DOCUMENT_ISSUED = "document_issued"
-
-
-def canonical(obj: Mapping[str, Any]) -> bytes:
-    """The exact bytes hashed: sorted keys, no whitespace, UTF-8 (no ASCII escaping)."""
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
 
 
 def _iso(at: datetime) -> str:
@@ -309,37 +304,78 @@ class StoredEntry:
     leaf_hash: str
 
 
+# Bulk reads go to the driver: a page of rows is one statement, with no ORM objects. Table and
+# column names are constants; every value is bound.
+_FIRST_PAGE = "SELECT idx, entry, leaf_hash, kind FROM ledger_entries ORDER BY idx LIMIT {p}"
+_NEXT_PAGE = (
+    "SELECT idx, entry, leaf_hash, kind FROM ledger_entries WHERE idx > {p} ORDER BY idx LIMIT {p}"
+)
+_RANGE = (
+    "SELECT idx, entry, leaf_hash, kind FROM ledger_entries "
+    "WHERE idx >= {p} AND idx < {p} ORDER BY idx"
+)
+_NODES = (
+    "SELECT idx, hash FROM ledger_nodes WHERE level = {p} AND idx >= {p} AND idx < {p} ORDER BY idx"
+)
+Row = tuple[int, str, str, str]  # idx, entry, leaf_hash, kind
+
+
+def _mark(dialect: Any) -> str:
+    return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
+def _pages(session: Session, width: int) -> Iterator[list[Row]]:
+    """Every entry in index order, ``width`` rows a statement (keyset paging)."""
+    conn = session.connection()
+    mark = _mark(conn.dialect)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(_FIRST_PAGE.format(p=mark), (width,))
+        while page := list(cursor.fetchall()):
+            yield page
+            cursor.execute(_NEXT_PAGE.format(p=mark), (page[-1][0], width))
+    finally:
+        cursor.close()
+
+
+def _range_rows(cursor: Any, mark: str, start: int, stop: int) -> list[Row]:
+    cursor.execute(_RANGE.format(p=mark), (start, stop))
+    return list(cursor.fetchall())
+
+
+def _stored_nodes(
+    cursor: Any, mark: str, start: int, stop: int, bits: int
+) -> dict[int, list[tuple[int, str]]]:
+    """Stored subtree hashes inside leaves [start, stop), by level (1 to ``bits``)."""
+    out: dict[int, list[tuple[int, str]]] = {}
+    for level in range(1, bits + 1):
+        first, end = start >> level, stop >> level
+        if first < end:
+            cursor.execute(_NODES.format(p=mark), (level, first, end))
+            out[level] = list(cursor.fetchall())
+    return out
+
+
 def entries(session: Session, *, batch: int = 10_000) -> Iterator[StoredEntry]:
     """Every stored entry in index order, read in batches (plain rows, not ORM objects)."""
-    last = -1
-    while True:
-        rows = session.execute(
-            select(LedgerEntry.idx, LedgerEntry.kind, LedgerEntry.entry, LedgerEntry.leaf_hash)
-            .where(LedgerEntry.idx > last)
-            .order_by(LedgerEntry.idx)
-            .limit(batch)
-        ).all()
-        if not rows:
-            return
-        for r in rows:
-            yield StoredEntry(r[0], r[1], r[2], r[3])
-        last = rows[-1][0]
+    for page in _pages(session, batch):
+        for idx, entry, leaf, kind in page:
+            yield StoredEntry(idx, kind, entry, leaf)
 
 
 def export_line(e: StoredEntry) -> str:
-    return json.dumps(
-        {"index": e.idx, "entry": e.entry, "leaf_hash": e.leaf_hash}, ensure_ascii=False
-    )
+    return ledger_verify.export_line(e.idx, e.entry, e.leaf_hash)
 
 
 def export(ctx: Ctx, out: Path) -> int:
     """One JSON line per entry: ``index``, ``entry`` (the exact bytes hashed), ``leaf_hash``."""
     n = 0
+    line = ledger_verify.export_line
     tmp = out.with_name(out.name + ".part")
     with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-        for e in entries(ctx.session):
-            fh.write(export_line(e) + "\n")
-            n += 1
+        for page in _pages(ctx.session, 1 << ledger_verify.DEFAULT_BITS):
+            fh.write("".join([line(i, e, h) + "\n" for i, e, h, _ in page]))
+            n += len(page)
     tmp.replace(out)
     return n
 
@@ -463,121 +499,54 @@ def check_head_signature(head: Mapping[str, Any], public: Ed25519PublicKey) -> s
 # --- verification ---------------------------------------------------------------------------
 
 
-@dataclass
-class Verdict:
-    ok: bool
-    size: int
-    root_hash: str
-    first_bad_entry: int | None = None
-    problem: str | None = None
-    heads_checked: int = 0
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "size": self.size,
-            "root_hash": self.root_hash,
-            "first_bad_entry": self.first_bad_entry,
-            "problem": self.problem,
-            "heads_checked": self.heads_checked,
-        }
-
-
-def _entry_problem(
-    expected: int, index: Any, entry: Any, leaf: Any, kind: str | None
-) -> str | None:
-    if index != expected:
-        return f"entry {expected} is missing (found index {index})"
-    if not isinstance(entry, str) or not isinstance(leaf, str):
-        return f"entry {expected} is malformed"
-    body = entry.encode("utf-8")
-    if merkle.leaf_hash(body).hex() != leaf:
-        return f"entry {expected} does not match its leaf hash"
-    try:
-        parsed = json.loads(entry)
-    except ValueError:
-        return f"entry {expected} is not JSON"
-    if not isinstance(parsed, dict) or canonical(parsed) != body:
-        return f"entry {expected} is not canonical JSON"
-    if kind is not None and parsed.get("kind") != kind:
-        return f"entry {expected}: its kind column was changed"
-    return None
-
-
-def _walk(
-    rows: Iterable[tuple[Any, Any, Any, str | None]],
-    heads: Mapping[int, str],
-    stored_nodes: Mapping[merkle.Node, str] | None = None,
-) -> Verdict:
-    """Recompute the tree from entries; compare with signed heads (size → root hash)."""
-    compact = merkle.CompactRange()
-    checked = 0
-    bad_node: tuple[int, int] | None = None
-
-    def on_node(level: int, index: int, h: bytes) -> None:
-        nonlocal bad_node
-        if stored_nodes is not None and bad_node is None:
-            stored = stored_nodes.get((level, index))
-            if stored is not None and stored != h.hex():
-                bad_node = (level, index)
-
-    def fail(problem: str, at: int | None) -> Verdict:
-        return Verdict(False, compact.size, compact.root().hex(), at, problem, checked)
-
-    if 0 in heads and heads[0] != merkle.EMPTY_ROOT.hex():
-        return fail("a signed head of size 0 has a non-empty root", 0)
-    for index, entry, leaf, kind in rows:
-        expected = compact.size
-        problem = _entry_problem(expected, index, entry, leaf, kind)
-        if problem:
-            return fail(problem, expected)
-        compact.append(bytes.fromhex(leaf), on_node)
-        if bad_node is not None:
-            level, i = bad_node
-            first = i << level
-            return fail(
-                f"entries {first}–{first + (1 << level) - 1} no longer add up to the stored "
-                "subtree hash: an entry and its leaf hash were rewritten together",
-                first,
-            )
-        want = heads.get(compact.size)
-        if want is not None:
-            checked += 1
-            if compact.root().hex() != want:
-                return fail(
-                    f"the first {compact.size} entries do not give the signed root {want}; "
-                    f"an entry below {compact.size} was rewritten with its leaf hash",
-                    None,
-                )
-    beyond = [s for s in heads if s > compact.size]
-    if beyond:
-        return fail(
-            f"a signed head covers {max(beyond)} entries but only {compact.size} are here: "
-            f"entries from {compact.size} on were deleted",
-            compact.size,
-        )
-    return Verdict(True, compact.size, compact.root().hex(), None, None, checked)
-
-
-def verify_stored(ctx: Ctx, public: Ed25519PublicKey | None = None) -> Verdict:
-    """Check every stored entry, stored subtree hash and signed tree head."""
-    public = public or signing_key(ctx.settings).public_key()
+def _signed_heads(
+    signed: Iterable[tuple[str, Mapping[str, Any]]], public: Ed25519PublicKey
+) -> dict[int, str] | Verdict:
+    """size → root hash of heads whose signatures verify; a failing verdict otherwise."""
     heads: dict[int, str] = {}
-    for head in ctx.session.scalars(select(TreeHead).order_by(TreeHead.id)):
-        problem = check_head_signature(head_json(head), public)
+    for name, head in signed:
+        problem = check_head_signature(head, public)
         if problem:
-            return Verdict(False, 0, "", None, f"tree head {head.id}: {problem}")
-        if heads.get(head.size, head.root_hash) != head.root_hash:
-            return Verdict(False, 0, "", None, f"two signed heads of size {head.size} differ")
-        heads[head.size] = head.root_hash
-    stored_nodes = {
+            return Verdict(False, 0, "", None, f"{name}: {problem}" if name else problem)
+        n, root_hash = int(head["size"]), str(head["root_hash"])
+        if heads.get(n, root_hash) != root_hash:
+            return Verdict(False, 0, "", None, f"two signed heads of size {n} differ")
+        heads[n] = root_hash
+    return heads
+
+
+def verify_stored(
+    ctx: Ctx,
+    public: Ed25519PublicKey | None = None,
+    *,
+    head: Mapping[str, Any] | None = None,
+    workers: int | None = None,
+    bits: int = ledger_verify.DEFAULT_BITS,
+) -> Verdict:
+    """Check every stored entry, stored subtree hash and signed tree head (and ``head``, a
+    signed head from elsewhere, when given).
+
+    ``workers``: processes checking chunks of 2^``bits`` entries side by side (default: one
+    per CPU for a ledger of more than two chunks; 1 checks in this process).
+    """
+    public = public or signing_key(ctx.settings).public_key()
+    signed: list[tuple[str, Mapping[str, Any]]] = [
+        (f"tree head {h.id}", head_json(h))
+        for h in ctx.session.scalars(select(TreeHead).order_by(TreeHead.id))
+    ]
+    if head is not None:
+        signed.append(("the given tree head", head))
+    heads = _signed_heads(signed, public)
+    if isinstance(heads, Verdict):
+        return heads
+    upper = {
         (lv, i): h
         for lv, i, h in ctx.session.execute(
-            select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash)
+            select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash).where(LedgerNode.level > bits)
         )
     }
-    rows = ((e.idx, e.entry, e.leaf_hash, e.kind) for e in entries(ctx.session))
-    verdict = _walk(rows, heads, stored_nodes)
+    walk = ledger_verify.Walk(heads, bits=bits, upper_nodes=upper)
+    verdict = walk.run(_stored_chunks(ctx, walk, workers, bits))
     state = ctx.session.execute(
         select(LedgerState.size, LedgerState.root_hash).where(LedgerState.id == STATE_ID)
     ).first()
@@ -600,33 +569,89 @@ def verify_stored(ctx: Ctx, public: Ed25519PublicKey | None = None) -> Verdict:
                 "the stored root hash differs from the recomputed one",
                 verdict.heads_checked,
             )
+    if verdict.ok and head is not None and verdict.size > int(head["size"]):
+        verdict.problem = f"{verdict.size - int(head['size'])} entries are newer than the head"
     return verdict
 
 
+def _stored_chunks(
+    ctx: Ctx, walk: ledger_verify.Walk, workers: int | None, bits: int
+) -> Iterator[ledger_verify.ChunkResult]:
+    width = 1 << bits
+    session = ctx.session
+    count, low, high = session.execute(
+        select(func.count(), func.min(LedgerEntry.idx), func.max(LedgerEntry.idx))
+    ).one()
+    bound = session.connection().engine.url
+    url = bound.render_as_string(hide_password=False)
+    shared = bound.get_backend_name() != "sqlite" or bound.database not in (None, "", ":memory:")
+    workers = ledger_verify.worker_count(workers, count, width)
+    # Side by side only when entry i is row i (no gaps): then chunk k is the rows of one
+    # index range, which a worker reads on its own connection. Otherwise the rows are read
+    # in order here, and each problem is named as a walk entry by entry would name it.
+    if workers > 1 and low == 0 and high == count - 1 and shared:
+        calls = [
+            (url, start, min(start + width, count), bits, walk.sizes(start, width))
+            for start in range(0, count, width)
+        ]
+        yield from ledger_verify.in_processes(_check_range, calls, workers)
+        return
+    conn = session.connection()
+    mark = _mark(conn.dialect)
+    cursor = conn.connection.cursor()
+    try:
+        start = 0
+        for page in _pages(session, width):
+            stored = _stored_nodes(cursor, mark, start, start + width, bits)
+            sizes = walk.sizes(start, len(page))
+            yield ledger_verify.check_chunk(start, page, bits=bits, sizes=sizes, stored=stored)
+            start += len(page)
+    finally:
+        cursor.close()
+
+
+_worker_engines: dict[str, Any] = {}
+
+
+def _check_range(
+    url: str, start: int, stop: int, bits: int, sizes: list[int]
+) -> ledger_verify.ChunkResult:
+    """In a worker process: read entries [start, stop) and their subtree hashes, check them."""
+    from onewindow.kit.db import make_engine
+
+    engine = _worker_engines.get(url)
+    if engine is None:
+        engine = _worker_engines[url] = make_engine(url, poolclass=NullPool)
+    raw = engine.raw_connection()  # plain reads: no BEGIN IMMEDIATE, no writer lock
+    try:
+        cursor = raw.cursor()
+        mark = _mark(engine.dialect)
+        rows = _range_rows(cursor, mark, start, stop)
+        stored = _stored_nodes(cursor, mark, start, stop, bits)
+    finally:
+        raw.close()
+    return ledger_verify.check_chunk(start, rows, bits=bits, sizes=sizes, stored=stored)
+
+
 def verify_export(
-    lines: Iterable[str], head: Mapping[str, Any], public: Ed25519PublicKey
+    export: Iterable[str] | Path,
+    head: Mapping[str, Any],
+    public: Ed25519PublicKey,
+    *,
+    workers: int | None = None,
+    bits: int = ledger_verify.DEFAULT_BITS,
 ) -> Verdict:
-    """Offline: an export (JSON lines) against one signed tree head and its public key."""
-    problem = check_head_signature(head, public)
-    if problem:
-        return Verdict(False, 0, "", None, problem)
-
-    def rows() -> Iterator[tuple[Any, Any, Any, str | None]]:
-        for n, line in enumerate(lines):
-            if not line.strip():
-                continue
-            try:
-                doc = json.loads(line)
-            except ValueError:
-                yield n, None, None, None
-                continue
-            if not isinstance(doc, dict):
-                yield n, None, None, None
-                continue
-            yield doc.get("index"), doc.get("entry"), doc.get("leaf_hash"), None
-
-    heads = {int(head["size"]): str(head["root_hash"])}
-    verdict = _walk(rows(), heads)
+    """Offline: an export (JSON lines, or the file holding them) against one signed tree head
+    and its public key. From a file, worker processes read their parts of it themselves."""
+    heads = _signed_heads([("", head)], public)
+    if isinstance(heads, Verdict):
+        return heads
+    walk = ledger_verify.Walk(heads, bits=bits)
+    if isinstance(export, Path):
+        chunks = ledger_verify.export_file_chunks(export, walk, workers, bits)
+    else:
+        chunks = ledger_verify.export_chunks(export, walk, workers, bits)
+    verdict = walk.run(chunks)
     if verdict.ok and verdict.size != int(head["size"]):
         # Entries past the head are not covered by it; say so but accept the covered prefix.
         verdict.problem = f"{verdict.size - int(head['size'])} entries are newer than the head"

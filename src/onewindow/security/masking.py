@@ -317,17 +317,59 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+def _redact_arg(value: Any) -> Any:
+    """A log argument with anything sensitive masked; its type kept where nothing was."""
+    text = value if isinstance(value, str) else str(value)
+    masked = redact_text(text)
+    return value if masked == text else masked
+
+
 def redact_record(record: logging.LogRecord) -> None:
+    """Mask identifiers, phones, cards, e-mails and secrets in a record, keeping its shape.
+
+    A record with nothing to mask is left as it is. Otherwise each argument is masked in
+    place, so formatters that read ``record.args`` themselves (uvicorn's access log unpacks
+    client, method, path, version and status) keep working and show masked values. When a
+    secret spans the format string and an argument (``"password=%s"``), the format string
+    becomes the masked message, followed by one ``%.0s`` per argument so the arguments keep
+    their number and still format to nothing.
+    """
     if getattr(record, "_ow_redacted", False):
         return
+    record._ow_redacted = True
+    if record.exc_info and not record.exc_text:
+        record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
+    if record.stack_info:
+        record.stack_info = redact_text(record.stack_info)
     try:
         message = record.getMessage()
     except (TypeError, ValueError):  # a broken format string: log it as it stands
-        message = str(record.msg)
-    record.msg, record.args = redact_text(message), ()
-    if record.exc_info and not record.exc_text:
-        record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
-    record._ow_redacted = True
+        record.msg, record.args = redact_text(str(record.msg)), ()
+        return
+    masked = redact_text(message)
+    if masked == message:
+        return
+    args = record.args
+    if isinstance(args, Mapping):
+        args = {k: _redact_arg(v) for k, v in args.items()}
+    elif args:
+        args = tuple(_redact_arg(a) for a in args)
+    record.args = args
+    if isinstance(record.msg, str):
+        record.msg = redact_text(record.msg)
+    try:
+        again = record.getMessage()
+    except (TypeError, ValueError):
+        again = None
+    if again is None or redact_text(again) != again:
+        if not args:
+            record.msg = masked  # not %-formatted when there are no arguments
+        elif isinstance(args, Mapping):
+            record.msg = masked.replace("%", "%%")
+        else:
+            record.msg = masked.replace("%", "%%") + "%.0s" * len(args)
+    if isinstance(record.__dict__.get("color_message"), str):
+        record.color_message = record.msg  # uvicorn's coloured copy of the format string
 
 
 _installed = False

@@ -30,8 +30,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, cast
 
 import polars as pl
-import simpy
-from scipy import stats
 
 from onewindow.kit.calendar import WorkingCalendar, default_calendar
 from onewindow.simulation.model import ProcessModel, parse_model
@@ -264,7 +262,10 @@ class _Simulation:
         calendar: WorkingCalendar,
         record_log: bool,
     ) -> None:
+        import simpy  # here, not at import: the web server loads this module without simulating
+
         self.env = simpy.Environment()
+        self.interrupt = simpy.Interrupt
         self.rng = random.Random(seed)  # noqa: S311 - simulation, not secrets
         self.params = params
         self.record = record_log
@@ -522,7 +523,7 @@ class _Simulation:
                     pool.waiting.append(ticket)
                     try:
                         who = yield ticket
-                    except simpy.Interrupt:
+                    except self.interrupt:
                         if ticket.triggered:  # handed a member just now: give them back
                             self._release(pool, cast(int, ticket.value))
                         else:
@@ -557,7 +558,7 @@ class _Simulation:
                 key = node.id
                 r.wait_sum[key] = r.wait_sum.get(key, 0.0) + (began - enabled)
                 r.wait_count[key] = r.wait_count.get(key, 0) + 1
-        except simpy.Interrupt:
+        except self.interrupt:
             state[0] = True
             targets: list[str] = state[1]
             return targets
@@ -723,6 +724,8 @@ def estimate(values: Iterable[float], confidence: float = 0.95) -> Estimate:
     if n == 1:
         return Estimate(mean, math.inf, 1)
     var = sum((v - mean) ** 2 for v in data) / (n - 1)
+    from scipy import stats
+
     t = float(stats.t.ppf(0.5 + confidence / 2, n - 1))
     return Estimate(mean, t * math.sqrt(var / n), n)
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import polars as pl
 
 from onewindow.catalog import service as catalog
@@ -27,6 +26,9 @@ from onewindow.mining.compare import compare_samples
 from onewindow.simulation.engine import Replications
 from onewindow.simulation.models import Prediction
 from onewindow.simulation.redesign import Proposal, RankedProposal
+
+if TYPE_CHECKING:  # numpy loads where a measurement needs it, not with the web server
+    import numpy as np
 
 __all__ = [
     "due_for_measurement",
@@ -184,6 +186,8 @@ def _median_change(
     before: np.ndarray[Any, Any], after: np.ndarray[Any, Any], *, seed: int = 0
 ) -> tuple[float, float, float]:
     """Relative change of the median with a percentile bootstrap 95 % interval."""
+    import numpy as np
+
     if before.size == 0 or after.size == 0:
         return math.nan, math.nan, math.nan
     base = float(np.median(before))
@@ -209,6 +213,8 @@ def measure(ctx: Ctx, prediction_id: int, *, until: datetime | None = None) -> P
         NotFound: unknown prediction.
         ValidationFailed (``simulation.nothing_to_measure``): no cases on one side yet.
     """
+    import numpy as np
+
     prediction = get_prediction(ctx, prediction_id)
     change = prediction.change_point
     window_end = change + timedelta(weeks=prediction.evaluate_after_weeks)
@@ -259,6 +265,8 @@ def measure(ctx: Ctx, prediction_id: int, *, until: datetime | None = None) -> P
 
 
 def _jsonable(value: Any) -> Any:
+    import numpy as np
+
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
