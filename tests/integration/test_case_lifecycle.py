@@ -69,6 +69,11 @@ def test_construction_permit_end_to_end_matches_exported_xes(
 
     work("Task_window_accept", "center_qian")
     work("Task_housing_material_review", "housing_song")
+    # the shared 现场核查 (a call activity), worked by the service's own department
+    with city.unit_of_work() as ctx:
+        site = workflow.get_task(ctx, open_tasks(city, app_id)["Task_site_inspection"])
+        assert site.department_id == catalog.get_department(ctx, "HOUSING").id
+    work("Task_site_inspection", "housing_liang")
     parallel = open_tasks(city, app_id)
     assert {
         "Task_housing_drawing_review",
@@ -84,10 +89,13 @@ def test_construction_permit_end_to_end_matches_exported_xes(
         assert depts["Task_fire_design_review"] == catalog.get_department(ctx, "FIRE").id
         assert depts["Task_housing_drawing_review"] == catalog.get_department(ctx, "HOUSING").id
     work("Task_fire_design_review", "fire_deng")
+    # the drawings' 会签: two of three reviewers agree, the third voice is withdrawn
     work("Task_housing_drawing_review", "housing_tang")
+    work("Task_housing_drawing_review", "housing_han")
+    expected.append(("施工图联合审查（会签）", "ate_abort", "system"))
     for element in ("Task_civil_defense_review", "Task_quality_safety_register"):
         if element in open_tasks(city, app_id):
-            work(element, "housing_han")
+            work(element, "housing_song")
     work("Task_housing_decision", "housing_liang")
     work("Task_window_issue", "center_sun")
     expected.append(("办结", "complete", "system"))
@@ -354,6 +362,7 @@ def test_boundary_timer_fires_by_the_injected_clock(city: Platform, clock: Manua
     app_id = submitted.application.id
     complete(city, open_tasks(city, app_id)["Task_window_accept"], "center_qian")
     complete(city, open_tasks(city, app_id)["Task_housing_material_review"], "housing_song")
+    complete(city, open_tasks(city, app_id)["Task_site_inspection"], "housing_liang")
     assert "Task_fire_escalate" not in open_tasks(city, app_id)
     clock.advance(timedelta(days=4))
     early_fired, early_escalated = run_worker_pass(city)

@@ -22,7 +22,7 @@ DUE = date(2026, 3, 20)
 
 def _new_fire_version(city: Platform) -> None:
     xml = (DEMO_CITY / "services" / "fire_inspection.bpmn").read_text(encoding="utf-8")
-    marker = '<bpmn:userTask id="Task_fire_onsite_inspection"'
+    marker = '<bpmn:userTask id="Task_fire_material_review"'
     head, tail = xml.split(marker, 1)
     form = "<camunda:formData>"
     tail = tail.replace(
@@ -44,7 +44,7 @@ def test_what_changed_course_goes_to_the_affected_lane(city: Platform) -> None:
         )
         assert course.kind == "what_changed"
         assert "风险等级" in course.content_md
-        assert course.activities == ["现场检查"]
+        assert course.activities == ["申报材料审查"]
         staff = {catalog.get_staff(ctx, "fire_deng").id, catalog.get_staff(ctx, "fire_cao").id}
         assert staff <= {a.staff_id for a in assigned}
         center = catalog.get_staff(ctx, "center_qian").id
@@ -255,7 +255,7 @@ def test_api_exam_round_trip_and_permissions(api: TestClient) -> None:
 def test_pages_render_for_staff_and_heads(api: TestClient, city: Platform) -> None:
     with city.unit_of_work() as ctx:
         training.create_course(
-            ctx, key="c1", title="审查要点", content_md="# 要点", activities=["现场检查"], actor="t"
+            ctx, key="c1", title="审查要点", content_md="# 要点", activities=["现场核查"], actor="t"
         )
         training.assign_course(ctx, "c1", "fire_deng", due_on=DUE, actor="fire_feng")
         _bank(ctx)

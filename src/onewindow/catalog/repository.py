@@ -59,6 +59,15 @@ def latest_process_version(session: Session, key: str) -> int:
     )
 
 
+def latest_process(session: Session, key: str) -> ProcessDefinition | None:
+    return session.scalar(
+        select(ProcessDefinition)
+        .where(ProcessDefinition.process_key == key)
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    )
+
+
 def process_by_id(session: Session, process_id: int) -> ProcessDefinition | None:
     return session.get(ProcessDefinition, process_id)
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from lxml import etree
 from pydantic import ValidationError
 
 from onewindow.catalog import repository as repo
@@ -22,7 +23,14 @@ from onewindow.catalog.models import (
 from onewindow.catalog.schemas import APPLICANT_LANE, DepartmentsFile, ServiceFile
 from onewindow.kit.errors import NotFound, ValidationFailed
 from onewindow.kit.platform import Ctx
-from onewindow.workflow.engine import CompiledProcess, ProcessInvalid, compile_bpmn
+from onewindow.workflow.engine import (
+    CompiledProcess,
+    ProcessInvalid,
+    ProcessProblem,
+    compile_bpmn,
+)
+
+SHARED_PROCESSES = "processes"  # a catalogue folder's processes that services call
 
 
 class CatalogInvalid(ValidationFailed):
@@ -130,6 +138,122 @@ def process_versions(ctx: Ctx, process_key: str) -> Sequence[ProcessDefinition]:
     return repo.process_versions(ctx.session, process_key)
 
 
+def bpmn_keys(bpmn: bytes) -> tuple[str | None, list[str]]:
+    """The id of a file's executable process and the processes its call activities call,
+    read without compiling (``None, []`` for a file compiling would refuse anyway)."""
+    if b"<!DOCTYPE" in bpmn or b"<!ENTITY" in bpmn:
+        return None, []
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        root = etree.fromstring(bpmn, parser=parser)
+    except etree.XMLSyntaxError:
+        return None, []
+    ns = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+    processes = root.findall(f"{ns}process")
+    executable = [p for p in processes if p.get("isExecutable", "true") == "true"]
+    own = {str(p.get("id")) for p in processes}
+    key = str(executable[0].get("id")) if len(executable) == 1 else None
+    called = {
+        str(el.get("calledElement"))
+        for p in executable
+        for el in p.iter(f"{ns}callActivity")
+        if el.get("calledElement") and el.get("calledElement") not in own
+    }
+    return key, sorted(called)
+
+
+def _called_sources(
+    ctx: Ctx, bpmn: bytes, shared: Mapping[str, bytes] | None = None
+) -> dict[str, bytes]:
+    """The BPMN of each process ``bpmn`` calls: the folder's own shared file being loaded, or
+    the catalogue's latest version (a call to anything else is refused by compiling)."""
+    out: dict[str, bytes] = {}
+    for key in bpmn_keys(bpmn)[1]:
+        if shared is not None and key in shared:
+            out[key] = shared[key]
+            continue
+        latest = repo.latest_process(ctx.session, key)
+        if latest is not None:
+            out[key] = latest.bpmn_xml.encode("utf-8")
+    return out
+
+
+def _one_level(compiled: CompiledProcess, called: Mapping[str, bytes]) -> list[ProcessProblem]:
+    """A called process may not call further processes (one level of call activities)."""
+    problems = []
+    for key in compiled.called:
+        deeper = bpmn_keys(called[key])[1] if key in called else []
+        if deeper:
+            problems.append(
+                ProcessProblem(
+                    None,
+                    f"the called process {key!r} itself calls {', '.join(deeper)}: "
+                    "one level of call activities is supported",
+                )
+            )
+    return problems
+
+
+def _compile(
+    ctx: Ctx, bpmn: bytes, dmn: Sequence[bytes], shared: Mapping[str, bytes] | None = None
+) -> CompiledProcess:
+    called = _called_sources(ctx, bpmn, shared)
+    compiled = compile_bpmn(bpmn, dmn, called)
+    problems = _one_level(compiled, called)
+    if problems:
+        raise ProcessInvalid(
+            problems[0].message,
+            message_zh="被调用的流程不能再调用其他流程",
+            details={
+                "problems": [{"element_id": p.element_id, "message": p.message} for p in problems]
+            },
+        )
+    return compiled
+
+
+def bound_versions(ctx: Ctx, compiled: CompiledProcess) -> dict[str, int]:
+    """The latest version of each process ``compiled`` calls, for a case starting now.
+
+    Raises:
+        NotFound: a called process that is no longer in the catalogue.
+    """
+    versions: dict[str, int] = {}
+    for key in compiled.called:
+        latest = repo.latest_process(ctx.session, key)
+        if latest is None:
+            raise NotFound(
+                f"The called process {key!r} is not in the catalogue",
+                message_zh=f"被调用的流程 {key} 不在目录中",
+                code="process.called_unknown",
+            )
+        versions[key] = latest.id
+    return versions
+
+
+def called_processes(ctx: Ctx, versions: Mapping[str, int]) -> dict[str, CompiledProcess]:
+    """The engine-ready form of the called process versions a case is bound to."""
+    return {key: compiled_process(ctx, proc_id) for key, proc_id in versions.items()}
+
+
+def service_user_tasks(ctx: Ctx, service: ServiceItem) -> list[dict[str, Any]]:
+    """The user tasks a new case of the service meets: its process's and those of the
+    latest versions of the processes it calls (e.g. the shared 现场核查)."""
+    tasks = list(service.process_definition.user_tasks or [])
+    for key in compiled_process(ctx, service.process_definition_id).called:
+        latest = repo.latest_process(ctx.session, key)
+        if latest is not None:
+            tasks += list(latest.user_tasks or [])
+    return tasks
+
+
+def all_lanes(compiled: CompiledProcess, called: Mapping[str, CompiledProcess]) -> list[str]:
+    """The lanes of a process and of the processes it calls (each lane once, in order)."""
+    lanes = list(compiled.lanes)
+    for other in called.values():
+        lanes += [lane for lane in other.lanes if lane not in lanes]
+    return lanes
+
+
 def department_for_lane(service: ServiceItem, lane: str | None) -> str | None:
     """Department code behind a BPMN lane; ``None`` for the applicant's own lane."""
     if lane is None:
@@ -149,8 +273,37 @@ def register_process(
     Raises:
         ProcessInvalid: with every problem found in the file.
     """
-    compiled = compile_bpmn(bpmn, dmn)
+    compiled = _compile(ctx, bpmn, dmn)
+    _check_callers(ctx, compiled)
     return _store_process(ctx, compiled, bpmn, tuple(dmn))
+
+
+def _check_callers(ctx: Ctx, compiled: CompiledProcess) -> None:
+    """A new version of a called process must not strand the services that call it: each of
+    its lanes needs a department in every calling service's file."""
+    problems = []
+    for service in repo.services(ctx.session):
+        caller = compiled_process(ctx, service.process_definition_id)
+        if compiled.process_id not in caller.called:
+            continue
+        for lane in compiled.lanes:
+            code = service.lanes.get(lane, lane)
+            if code != APPLICANT_LANE and repo.department_by_code(ctx.session, code) is None:
+                problems.append(
+                    ProcessProblem(
+                        None,
+                        f"lane {lane!r} maps to no department in service {service.code}, "
+                        "which calls this process (add it under its 'lanes:')",
+                    )
+                )
+    if problems:
+        raise ProcessInvalid(
+            problems[0].message,
+            message_zh="新版本的泳道在调用它的事项中没有对应部门",
+            details={
+                "problems": [{"element_id": p.element_id, "message": p.message} for p in problems]
+            },
+        )
 
 
 def switch_process(
@@ -235,7 +388,18 @@ def load_catalog(ctx: Ctx, folder: Path, *, actor: str) -> LoadReport:
     problems: list[dict[str, Any]] = []
     folder = folder.resolve()
     depts = _read_departments(folder / "departments.yaml", problems)
-    services = _read_services(folder, problems)
+    shared = _read_shared(ctx, folder, problems)
+    services = _read_services(ctx, folder, problems, {p.key: p.bpmn for p in shared})
+    shared_compiled = {p.key: p.compiled for p in shared}
+
+    def called_of(compiled: CompiledProcess) -> dict[str, CompiledProcess]:
+        out = {}
+        for key in compiled.called:
+            if key in shared_compiled:
+                out[key] = shared_compiled[key]
+            elif (latest := repo.latest_process(ctx.session, key)) is not None:
+                out[key] = compiled_process(ctx, latest.id)
+        return out
 
     known_depts = {d.code for d in (depts.departments if depts else [])}
     known_depts |= {d.code for d in repo.departments(ctx.session)}
@@ -249,7 +413,18 @@ def load_catalog(ctx: Ctx, folder: Path, *, actor: str) -> LoadReport:
                     )
                 )
     for parsed in services:
-        for lane in parsed.compiled.lanes:
+        called = called_of(parsed.compiled)
+        tasks = [t for c in (parsed.compiled, *called.values()) for t in c.user_tasks]
+        outside = [t.task_id for t in tasks if not t.lane]
+        if outside and "" not in parsed.spec.lanes:
+            problems.append(
+                _problem(
+                    parsed.path,
+                    f"tasks outside any lane ({', '.join(outside)}) need a department: "
+                    "add '\"\": CODE' under 'lanes:' in the service file",
+                )
+            )
+        for lane in all_lanes(parsed.compiled, called):
             code = parsed.spec.lanes.get(lane, lane)
             if code != APPLICANT_LANE and code not in known_depts:
                 problems.append(
@@ -259,7 +434,7 @@ def load_catalog(ctx: Ctx, folder: Path, *, actor: str) -> LoadReport:
                         f"(add it under 'lanes:' in the service file)",
                     )
                 )
-        task_ids = {t.task_id for t in parsed.compiled.user_tasks}
+        task_ids = {t.task_id for t in tasks}
         acceptance = [parsed.spec.acceptance_task] if parsed.spec.acceptance_task else []
         for task_id in [*parsed.spec.in_person_activities, *parsed.spec.task_sla_days, *acceptance]:
             if task_id not in task_ids:
@@ -293,6 +468,11 @@ def load_catalog(ctx: Ctx, folder: Path, *, actor: str) -> LoadReport:
                 ctx.session.add(staff)
             staff.name, staff.department_id, staff.roles = s.name, dept_id, list(s.roles)
             report.staff += 1
+    for parsed_process in shared:
+        before = repo.latest_process_version(ctx.session, parsed_process.key)
+        proc = _store_process(ctx, parsed_process.compiled, parsed_process.bpmn, ())
+        if proc.version > before:
+            report.new_process_versions.append(f"{proc.process_key} v{proc.version}")
     for parsed in services:
         before = repo.latest_process_version(ctx.session, parsed.compiled.process_id)
         proc = _store_process(ctx, parsed.compiled, parsed.bpmn, parsed.dmn)
@@ -377,7 +557,45 @@ def _inside(folder: Path, relative: str) -> Path | None:
     return target if target.is_relative_to(folder) else None
 
 
-def _read_services(folder: Path, problems: list[dict[str, Any]]) -> list[_ParsedService]:
+@dataclass(frozen=True)
+class _ParsedProcess:
+    path: Path
+    key: str
+    bpmn: bytes
+    compiled: CompiledProcess
+
+
+def _read_shared(ctx: Ctx, folder: Path, problems: list[dict[str, Any]]) -> list[_ParsedProcess]:
+    """``processes/*.bpmn``: processes the services' call activities call (e.g. 现场核查)."""
+    paths = sorted((folder / SHARED_PROCESSES).glob("*.bpmn"))
+    sources: dict[str, tuple[Path, bytes]] = {}
+    for path in paths:
+        try:
+            bpmn = path.read_bytes()
+        except OSError as exc:
+            problems.append(_problem(path, f"cannot read the file: {exc.strerror}"))
+            continue
+        key = bpmn_keys(bpmn)[0] or path.stem
+        if key in sources:
+            problems.append(_problem(path, f"process {key} is also defined in {sources[key][0]}"))
+            continue
+        sources[key] = (path, bpmn)
+    xml = {key: bpmn for key, (_, bpmn) in sources.items()}
+    out = []
+    for path, bpmn in sources.values():
+        try:
+            compiled = _compile(ctx, bpmn, (), xml)
+        except ProcessInvalid as exc:
+            for p in exc.details.get("problems", []):
+                problems.append(_problem(path, p["message"], p.get("element_id")))
+            continue
+        out.append(_ParsedProcess(path, compiled.process_id, bpmn, compiled))
+    return out
+
+
+def _read_services(
+    ctx: Ctx, folder: Path, problems: list[dict[str, Any]], shared: Mapping[str, bytes]
+) -> list[_ParsedService]:
     out: list[_ParsedService] = []
     seen: dict[str, Path] = {}
     for path in sorted((folder / "services").glob("*.yaml")):
@@ -408,7 +626,7 @@ def _read_services(folder: Path, problems: list[dict[str, Any]]) -> list[_Parsed
                 break
         else:
             try:
-                compiled = compile_bpmn(files[0], files[1:])
+                compiled = _compile(ctx, files[0], files[1:], shared)
             except ProcessInvalid as exc:
                 for p in exc.details.get("problems", []):
                     problems.append(

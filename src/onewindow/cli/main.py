@@ -153,17 +153,25 @@ def catalog_load(
 def process_validate(
     file: Annotated[Path, typer.Argument(help="BPMN 2.0 file")],
     dmn: Annotated[list[Path] | None, typer.Option(help="DMN files it uses")] = None,
+    calls: Annotated[
+        list[Path] | None,
+        typer.Option(help="BPMN files of the processes its call activities call"),
+    ] = None,
 ) -> None:
-    """Check a BPMN file; prints every problem with its element id, exit 1 if any."""
+    """Check a BPMN file as `catalog load` and starting a case would (compile, store, start);
+    prints every problem on one line with its element id, exit 1 if any."""
+    from onewindow.catalog.service import bpmn_keys
     from onewindow.workflow.engine import validate_bpmn
 
     try:
         xml = file.read_bytes()
         tables = [d.read_bytes() for d in dmn or []]
+        called_files = {path: path.read_bytes() for path in calls or []}
     except OSError as exc:
         console.print(f"[bold red]error[/] cannot read {escape(str(exc.filename))}: {exc.strerror}")
         raise typer.Exit(2) from None
-    problems = validate_bpmn(xml, tables)
+    called = {bpmn_keys(data)[0] or path.stem: data for path, data in called_files.items()}
+    problems = validate_bpmn(xml, tables, called)
     for p in problems:
         out.print(escape(f"{file}:{p.element_id or '-'}: {p.message}"), soft_wrap=True)
     if problems:

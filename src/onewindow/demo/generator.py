@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -42,6 +42,7 @@ CITY = Path(__file__).parent / "city"
 DEMO_PASSWORD = "demo"  # noqa: S105 - the demo city's published password
 DAY_START, DAY_END = time(9, 0), time(17, 0)
 WORK_MINUTES = 8 * 60
+BACKGROUND_CHECK = "background_check_done"  # the PSB system's answer the residence permit waits for
 # Share of arrivals per service code; codes missing from the catalogue are skipped.
 SERVICE_WEIGHTS = {
     "SAMR-001": 30,
@@ -141,6 +142,8 @@ class _City:
         self.sent_back: set[tuple[int, str]] = set()
         self.pop = _Population(self.rng, faker, clock.now().date())
         self.clerks: list[str] = []
+        self.scheduled: set[int] = set()  # tasks someone will pick up
+        self.checking: set[int] = set()  # cases the PSB system is checking
 
     # --- working time ---------------------------------------------------------------------
 
@@ -184,8 +187,9 @@ class _City:
         self.seq += 1
         heapq.heappush(self.queue, _Action(when, self.seq, kind, payload))
 
-    def schedule_tasks(self, tasks: list[Task], now: datetime) -> None:
+    def schedule_tasks(self, tasks: Sequence[Task], now: datetime) -> None:
         for task in tasks:
+            self.scheduled.add(task.id)
             if task.for_applicant:
                 days = self.rng.choice((1, 1, 2, 2, 3, 5))
                 self.schedule(
@@ -266,14 +270,14 @@ class _City:
             )
             return
         self.summary.cases += 1
-        self.schedule_tasks(submitted.outcome.created, self.clock.now())
+        self.after_step(submitted.outcome)
 
     def claim(self, task_id: int) -> None:
         def do(ctx: Ctx) -> tuple[Task, str] | None:
             task = workflow.get_task(ctx, task_id)
             if task.status != "ready":
                 return None
-            username = self.pick_staff(ctx, task)
+            username = self.pick_staff(ctx, task, busy=self.voices(ctx, task))
             workflow.claim_task(ctx, task_id, actor=catalog.get_staff(ctx, username))
             return task, username
 
@@ -302,9 +306,7 @@ class _City:
         outcome = self.run(do)
         if outcome is None:
             return
-        self.schedule_tasks(outcome.created, self.clock.now())
-        if outcome.finished:
-            self.summary.closed += 1
+        self.after_step(outcome)
 
     def supplement(self, case_id: int) -> None:
         def do(ctx: Ctx) -> workflow.StepOutcome | None:
@@ -327,21 +329,88 @@ class _City:
 
         outcome = self.run(do)
         if outcome is not None:
-            self.schedule_tasks(outcome.created, self.clock.now())
-            if outcome.finished:
-                self.summary.closed += 1
+            self.after_step(outcome)
+
+    def after_step(self, outcome: workflow.StepOutcome) -> None:
+        """Schedule the new tasks; a case that now waits for the PSB's background check gets
+        it from the PSB's system after a while — sometimes after the 3-day timer has fired."""
+        self.schedule_tasks(outcome.created, self.clock.now())
+        if outcome.finished:
+            self.summary.closed += 1
+        case = outcome.case
+        if case is None or case.id in self.checking or case.completed:
+            return
+        case_id = case.id
+        if BACKGROUND_CHECK in self.run(
+            lambda ctx: workflow.waits_for(ctx, workflow.get_case(ctx, case_id))
+        ):
+            self.checking.add(case_id)
+            minutes = self.lognormal_minutes(WORK_MINUTES * 0.9, 1.1)
+            self.schedule(
+                self.add_work_minutes(self.clock.now(), minutes),
+                "background_check",
+                case_id=case_id,
+            )
+
+    def background_check(self, case_id: int) -> None:
+        """The PSB's system answers: through the same message service its API calls use."""
+
+        def do(ctx: Ctx) -> workflow.Received:
+            case = workflow.get_case(ctx, case_id)
+            flagged = self.rng.random() < 0.04
+            return workflow.receive_message(
+                ctx,
+                sender="system:psb-background-check",
+                message_id=f"bg-{case.number}",
+                name=BACKGROUND_CHECK,
+                case_number=case.number,
+                payload={"check_result": "flagged" if flagged else "clear"},
+            )
+
+        received = self.run(do)
+        if received.step is not None:
+            self.after_step(received.step)
+
+    def pick_up_new_tasks(self, since: datetime) -> None:
+        """Tasks the worker's timers opened (e.g. a manual check after a late answer); the
+        督办 tasks of escalations are left to end with the task they escalate."""
+
+        def do(ctx: Ctx) -> list[Task]:
+            return [
+                t
+                for t in workflow.open_tasks_created_since(ctx, since)
+                if t.id not in self.scheduled and t.escalates_task_id is None
+            ]
+
+        self.schedule_tasks(self.run(do), self.clock.now())
 
     # --- choices --------------------------------------------------------------------------
 
     def clerk(self) -> str:
         return self.rng.choice(self.clerks)
 
-    def pick_staff(self, ctx: Ctx, task: Task) -> str:
+    def voices(self, ctx: Ctx, task: Task) -> set[str]:
+        """Who already has a voice in the 会签 round of ``task`` (one each)."""
+        if task.instance_no is None:
+            return set()
+        return {
+            who
+            for t in workflow.tasks_of_case(ctx, task.case_id)
+            if t.id != task.id
+            and t.element_id == task.element_id
+            and t.created_at == task.created_at
+            for who in (t.claimed_by, t.completed_by)
+            if who
+        }
+
+    def pick_staff(self, ctx: Ctx, task: Task, busy: set[str] | None = None) -> str:
         if task.department_id is None:
             raise AssertionError("applicant tasks are not claimed by staff")
         dept = next(d for d in catalog.list_departments(ctx) if d.id == task.department_id)
         staff = [
-            s for s in catalog.list_staff(ctx, dept.code) if set(s.roles) & {"clerk", "reviewer"}
+            s
+            for s in catalog.list_staff(ctx, dept.code)
+            if set(s.roles) & {"clerk", "reviewer"} and s.username not in (busy or set())
         ]
         if not staff:
             staff = [s for s in catalog.list_staff(ctx, dept.code) if "head" in s.roles]
@@ -561,8 +630,12 @@ def _dispatch(city: _City, action: _Action) -> None:
         city.complete(p["task_id"], p["username"])
     elif action.kind == "supplement":
         city.supplement(p["case_id"])
+    elif action.kind == "background_check":
+        city.background_check(p["case_id"])
     elif action.kind == "day_end":
+        since = city.clock.now()
         workflow_pass(city.platform)
+        city.pick_up_new_tasks(since)
 
 
 def workflow_pass(platform: Platform) -> None:

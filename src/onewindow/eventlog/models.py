@@ -26,6 +26,7 @@ class EventType(enum.StrEnum):
     CASE_STARTED = "case_started"
     CASE_COMPLETED = "case_completed"
     TASK_CANCELLED = "task_cancelled"
+    MESSAGE_RECEIVED = "message_received"
     DOCUMENT_ISSUED = "document_issued"
     TICKET_RECLASSIFIED = "ticket_reclassified"
     TICKET_REOPENED = "ticket_reopened"

@@ -29,7 +29,14 @@ from onewindow.integration.models import DEAD, DELIVERED, PENDING, OutboxMessage
 from onewindow.kit.errors import Conflict, NotFound, ValidationFailed
 from onewindow.kit.platform import Ctx
 
-TOPICS = ("case.started", "task.created", "task.completed", "case.returned", "case.decided")
+TOPICS = (
+    "case.started",
+    "task.created",
+    "task.completed",
+    "case.returned",
+    "case.decided",
+    "case.message",  # a message a case's process sends to another department's system
+)
 
 
 class SubscriptionInvalid(ValidationFailed):

@@ -40,6 +40,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {"clerk", "reviewer", "head", "analyst", "auditor", "admin", "system"}
     ),
     "eventlog.export": frozenset({"analyst", "auditor", "admin", "system"}),
+    # messages from department systems to waiting cases; the list of those not yet taken
+    "messages.send": frozenset({"system", "admin"}),
+    "messages.read": frozenset({"admin", "auditor", "system"}),
     "admin.manage": frozenset({"admin"}),
     # simulation: see published redesigns and their proof; run what-ifs; publish / measure
     "simulation.read": frozenset({"head", "analyst", "auditor", "admin", "system"}),

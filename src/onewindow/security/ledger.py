@@ -40,7 +40,8 @@ from onewindow.kit.errors import ConfigurationError, NotFound, ValidationFailed
 from onewindow.kit.platform import Ctx
 from onewindow.kit.settings import Settings
 from onewindow.security import ledger_verify, merkle
-from onewindow.security.ledger_verify import Verdict, canonical
+from onewindow.security.ledger_verify import Verdict as Verdict
+from onewindow.security.ledger_verify import canonical as canonical
 from onewindow.security.models import LedgerEntry, LedgerNode, LedgerState, TreeHead
 
 STATE_ID = 1

@@ -49,6 +49,8 @@ TOKEN_SCOPES = (
     "tasks.work",
     "cases.search",
     "eventlog.export",
+    "messages.send",
+    "messages.read",
 )
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
 

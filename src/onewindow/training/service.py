@@ -120,7 +120,7 @@ def known_activities(ctx: Ctx) -> set[str]:
     """Names of the user tasks of every current process version."""
     names: set[str] = set()
     for service in catalog.list_services(ctx):
-        for task in service.process_definition.user_tasks or []:
+        for task in catalog.service_user_tasks(ctx, service):
             if task.get("name"):
                 names.add(str(task["name"]))
     return names

@@ -174,6 +174,8 @@ def after_case(ctx: Ctx, case: Case, decisions: Sequence[Decision]) -> list[Docu
     application = intake.get_application(ctx, case.application_id)
     service = catalog.get_service_by_id(ctx, application.service_item_id)
     refusal = next((d for d in decisions if d.decision in ("not_accept", "reject")), None)
+    if refusal is None and case.outcome == "rejected":  # a 会签 that refused, by its votes
+        refusal = next((d for d in decisions if d.decision == "vote_reject"), None)
     last = decisions[-1] if decisions else None
     if refusal is not None:
         kind = (

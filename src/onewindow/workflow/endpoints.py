@@ -42,7 +42,7 @@ from onewindow.security.authz import public, require, staff_of, visible_applicat
 from onewindow.security.schemas import Principal
 from onewindow.workflow import documents, flows
 from onewindow.workflow import service as workflow
-from onewindow.workflow.models import Case, Task
+from onewindow.workflow.models import Case, CaseMessage, Task
 from onewindow.workflow.schemas import (
     ApplicationOut,
     ApplicationSummaryOut,
@@ -50,6 +50,8 @@ from onewindow.workflow.schemas import (
     DecisionOut,
     DocumentOut,
     FormFieldOut,
+    MessageIn,
+    MessageOut,
     SendBackIn,
     StepOut,
     SubmittedOut,
@@ -220,6 +222,8 @@ def _task_out(
         completed_at=task.completed_at,
         sla_due=task.sla_due,
         escalated=task.escalated,
+        instance_no=task.instance_no,
+        assignee=task.assignee,
         overdue=overdue,
         nearing_sla=is_open and not overdue and task.sla_due <= now + NEARING_SLA,
         can_send_back=task.can_send_back,
@@ -666,6 +670,78 @@ async def verify_copy(
                 status=413,
             )
     return _verification(await run_in_threadpool(documents.verify, ctx, code, bytes(body)))
+
+
+# --- messages from department systems ------------------------------------------------------
+
+
+def _message_out(message: CaseMessage, number: str, *, duplicate: bool = False) -> MessageOut:
+    return MessageOut(
+        id=message.id,
+        message_id=message.message_id,
+        name=message.name,
+        case_number=number,
+        sender=message.sender,
+        status=message.status,
+        payload=message.payload,
+        received_at=message.received_at,
+        delivered_at=message.delivered_at,
+        duplicate=duplicate,
+    )
+
+
+@router.post(
+    "/messages",
+    response_model=MessageOut,
+    status_code=201,
+    tags=["messages"],
+    responses={200: {"model": MessageOut, "description": "a duplicate: changed nothing"}},
+)
+def send_message(
+    body: MessageIn,
+    response: Response,
+    ctx: CtxDep,
+    who: Annotated[Principal, require("messages.send")],
+) -> MessageOut:
+    """Deliver a message to the case ``correlation_key`` (its number): taken at once when the
+    case waits for ``name``, else kept and taken when it does (status ``waiting``). A case that
+    does not exist is refused (404) and nothing is kept; the same ``message_id`` again from the
+    same sender answers 200 with ``duplicate: true`` and changes nothing."""
+    received = workflow.receive_message(
+        ctx,
+        sender=_acting_name(who),
+        message_id=body.message_id,
+        name=body.name,
+        case_number=body.correlation_key,
+        payload=body.payload,
+    )
+    if received.duplicate:
+        response.status_code = 200
+    number = workflow.get_case(ctx, received.message.case_id).number
+    return _message_out(received.message, number, duplicate=received.duplicate)
+
+
+@router.get("/messages", response_model=Page[MessageOut], tags=["messages"])
+def list_messages(
+    ctx: CtxDep,
+    _: Annotated[Principal, require("messages.read")],
+    status: Annotated[
+        str | None,
+        Query(pattern="^(waiting|delivered|unmatched)$", description="unmatched = waiting"),
+    ] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[MessageOut]:
+    """Messages department systems sent, newest first; ``status=unmatched`` (or ``waiting``)
+    lists those no case has taken yet."""
+    wanted = "waiting" if status == "unmatched" else status
+    rows, total = workflow.messages_page(ctx, status=wanted, limit=limit, offset=offset)
+    return Page[MessageOut](
+        items=[_message_out(m, number) for m, number in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 # --- cases ----------------------------------------------------------------------------------

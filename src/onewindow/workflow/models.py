@@ -59,6 +59,9 @@ class Case(Base):
     )
     routes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     task_sla: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The versions (process definition ids) of the processes its call activities call, bound
+    # when the case starts: a new version of a shared 现场核查 changes only new cases.
+    called_versions: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(Text)
     completed: Mapped[bool] = mapped_column(default=False, index=True)
     outcome: Mapped[str | None] = mapped_column(String(32), default=None)
@@ -104,6 +107,10 @@ class Task(Base):
         ForeignKey("tasks.id", ondelete="RESTRICT"), default=None
     )
     cancel_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    # One instance of a multi-instance task (会签, 逐级审批): its number (1-based) and, when
+    # the process names one, the person it is for (only they may work it).
+    instance_no: Mapped[int | None] = mapped_column(default=None)
+    assignee: Mapped[str | None] = mapped_column(String(64), default=None)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     can_send_back: Mapped[bool] = mapped_column(default=False)
     form_fields: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -164,3 +171,25 @@ class Document(Base):
     )
     rendered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True, default=None)
     ledger_index: Mapped[int | None] = mapped_column(default=None)
+
+
+class CaseMessage(Base):
+    """A message a department's system sent to a case (e.g. the PSB's background check).
+
+    Kept whatever happens to it: ``delivered`` when the case took it (at once, or later when
+    the case came to wait for it), ``waiting`` while the case does not (yet) wait for it. The
+    sender's ``message_id`` makes sending idempotent: the same id again changes nothing.
+    """
+
+    __tablename__ = "case_messages"
+    __table_args__ = (UniqueConstraint("sender", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from onewindow.catalog.models import ServiceItem
 from onewindow.intake.models import Applicant, Application
-from onewindow.workflow.models import Case, Decision, Document, Task
+from onewindow.workflow.models import Case, CaseMessage, Decision, Document, Task
 
 OPEN = ("ready", "claimed")
 
@@ -29,6 +29,40 @@ def case_by_number(session: Session, number: str) -> Case | None:
 
 def case_of_application(session: Session, application_id: int) -> Case | None:
     return session.scalar(select(Case).where(Case.application_id == application_id))
+
+
+def message_by_sender_id(session: Session, sender: str, message_id: str) -> CaseMessage | None:
+    return session.scalar(
+        select(CaseMessage).where(
+            CaseMessage.sender == sender, CaseMessage.message_id == message_id
+        )
+    )
+
+
+def waiting_messages(session: Session, case_id: int, names: Sequence[str]) -> Sequence[CaseMessage]:
+    return session.scalars(
+        select(CaseMessage)
+        .where(
+            CaseMessage.case_id == case_id,
+            CaseMessage.status == "waiting",
+            CaseMessage.name.in_(list(names)),
+        )
+        .order_by(CaseMessage.id)
+    ).all()
+
+
+def messages_page(
+    session: Session, *, status: str | None, limit: int, offset: int
+) -> tuple[Sequence[tuple[CaseMessage, str]], int]:
+    query = select(CaseMessage, Case.number).join(Case, Case.id == CaseMessage.case_id)
+    count = select(func.count()).select_from(CaseMessage)
+    if status is not None:
+        query = query.where(CaseMessage.status == status)
+        count = count.where(CaseMessage.status == status)
+    rows = session.execute(
+        query.order_by(CaseMessage.id.desc()).limit(limit).offset(offset)
+    ).tuples()
+    return list(rows), int(session.scalar(count) or 0)
 
 
 def task(session: Session, task_id: int) -> Task | None:
@@ -166,6 +200,12 @@ def party_tasks(session: Session, case_ids: Sequence[int]) -> Sequence[Task]:
         select(Task)
         .where(Task.case_id.in_(case_ids), Task.for_applicant.is_(True), Task.status.in_(OPEN))
         .order_by(Task.id)
+    ).all()
+
+
+def open_tasks_created_since(session: Session, when: datetime) -> Sequence[Task]:
+    return session.scalars(
+        select(Task).where(Task.status.in_(OPEN), Task.created_at >= when).order_by(Task.id)
     ).all()
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from onewindow.intake.schemas import ApplicantOut, MaterialCheckOut, MaterialOut
 
@@ -38,6 +39,10 @@ class TaskOut(BaseModel):
     completed_at: datetime | None
     sla_due: datetime
     escalated: bool
+    instance_no: int | None = Field(
+        default=None, description="one voice of a 会签 / one level of a 逐级审批 (1-based)"
+    )
+    assignee: str | None = Field(default=None, description="only this person may work it")
     overdue: bool
     nearing_sla: bool
     can_send_back: bool
@@ -194,3 +199,49 @@ class StepOut(BaseModel):
     finished: bool
     outcome: str | None
     case_status: str
+
+
+_VARIABLE = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+
+
+class MessageIn(BaseModel):
+    """A message from a department's system to a case waiting for it (e.g. the result of a
+    background check). Sending the same ``message_id`` again changes nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message_id: str = Field(
+        min_length=1, max_length=200, description="the sender's own id: makes sending idempotent"
+    )
+    name: str = Field(
+        min_length=1, max_length=200, description="the BPMN message name the case waits for"
+    )
+    correlation_key: str = Field(
+        min_length=1, max_length=32, description="the case number (办件编号) the message is for"
+    )
+    payload: dict[str, Any] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="process variables the message brings (names: letters, digits, _)",
+    )
+
+    @field_validator("payload")
+    @classmethod
+    def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        bad = [k for k in value if not re.fullmatch(_VARIABLE, k)]
+        if bad:
+            raise ValueError(f"not a process variable name: {', '.join(map(repr, bad[:5]))}")
+        return value
+
+
+class MessageOut(BaseModel):
+    id: int
+    message_id: str
+    name: str
+    case_number: str
+    sender: str
+    status: str = Field(description="delivered, or waiting until the case waits for it")
+    payload: dict[str, Any]
+    received_at: datetime
+    delivered_at: datetime | None
+    duplicate: bool = Field(default=False, description="this message_id was sent before")

@@ -32,7 +32,7 @@ from onewindow.security import ledger
 from onewindow.workflow import documents
 from onewindow.workflow import repository as repo
 from onewindow.workflow.engine import EngineCase, ProcessRuntimeError, ReadyTask
-from onewindow.workflow.models import Case, CaseKind, Decision, Document, Task
+from onewindow.workflow.models import Case, CaseKind, CaseMessage, Decision, Document, Task
 
 RETURN_ACTIVITY = "补正通知"
 DECIDED_ACTIVITY = "办结"
@@ -177,6 +177,8 @@ def application_routes(ctx: Ctx, service: ServiceItem, lanes: Sequence[str]) -> 
         NotFound: a lane whose department is not in the catalogue.
     """
     routes = {"": PARTY_ROUTE}
+    if "" in service.lanes:  # tasks outside any lane go where the service file says
+        lanes = ["", *lanes]
     for lane in lanes:
         code = catalog.department_for_lane(service, lane)
         if code is None:
@@ -269,6 +271,8 @@ def _new_task(
         sla_due=_sla_due(ctx, case, ready.task_id, data, now),
         can_send_back=bool(info and info.can_send_back),
         escalates_task_id=escalates,
+        instance_no=ready.instance_no,
+        assignee=ready.assignee,
         form_fields=[
             {
                 "id": f.id,
@@ -290,6 +294,9 @@ def _sync(
 ) -> StepOutcome:
     """Make the task table, the saved state and the case's subject match the engine."""
     out = StepOutcome(case=case)
+    if _take_waiting_messages(ctx, case, engine, now):
+        saved = False
+    _send_thrown_messages(ctx, case, engine)
     ready = {t.task_uuid: t for t in engine.ready_user_tasks()}
     if not saved:
         # Save the engine state first: its version check is where a concurrent step of the same
@@ -366,7 +373,7 @@ def _sync(
     out.finished = engine.is_completed() and not case.completed
     hooks = _hooks(case.kind)
     if application is not None and out.finished:
-        out.outcome = case.outcome = _application_outcome(ctx, case)
+        out.outcome = case.outcome = _application_outcome(ctx, case, data)
         intake.set_status(ctx, application, out.outcome)
     elif hooks.after_step is not None:
         hooks.after_step(ctx, case, out)
@@ -418,13 +425,133 @@ def _record_end(ctx: Ctx, case: Case, application: Application | None, now: date
     )
 
 
-def _application_outcome(ctx: Ctx, case: Case) -> str:
+def _application_outcome(ctx: Ctx, case: Case, data: Mapping[str, Any]) -> str:
+    """not_accepted, rejected or approved.
+
+    One instance of a 会签 or 逐级审批 voting "reject" does not reject the application: the
+    multi-instance task's own outcome does (the engine's ``decision`` after it). Any other
+    rejection does.
+    """
+    voted = False
     for decision in repo.decisions_of_case(ctx.session, case.id):
         if decision.decision == "not_accept":
             return "not_accepted"
         if decision.decision == "reject":
             return "rejected"
+        voted = voted or decision.decision.startswith("vote_")
+    if voted and data.get("decision") == "reject":
+        return "rejected"
     return "approved"
+
+
+# --- messages between cases and department systems -------------------------------------------
+
+MESSAGE_NAME_MAX = 200
+
+
+def _take_waiting_messages(ctx: Ctx, case: Case, engine: EngineCase, now: datetime) -> bool:
+    """Hand the case the kept messages it now waits for (oldest first); True if any."""
+    took = False
+    while names := engine.waiting_messages():
+        kept = repo.waiting_messages(ctx.session, case.id, names)
+        if not kept:
+            break
+        message = kept[0]
+        engine.deliver(message.name, message.payload, now)
+        message.status, message.delivered_at = "delivered", now
+        _record(
+            ctx,
+            case,
+            NewEvent(
+                EventType.MESSAGE_RECEIVED,
+                message.name,
+                "complete",
+                now,
+                resource=message.sender,
+                attributes={"message_id": message.message_id},
+            ),
+        )
+        took = True
+    return took
+
+
+def _send_thrown_messages(ctx: Ctx, case: Case, engine: EngineCase) -> None:
+    for name, payload in engine.thrown_messages():
+        integration.publish(
+            ctx, "case.message", {**_payload(ctx, case), "message": name, "data": payload}
+        )
+
+
+@dataclass
+class Received:
+    """What sending a message did: the message kept, whether it was a duplicate, and the
+    step it made the case take (None when the case does not wait for it yet)."""
+
+    message: CaseMessage
+    duplicate: bool
+    step: StepOutcome | None = None
+
+
+def receive_message(
+    ctx: Ctx,
+    *,
+    sender: str,
+    message_id: str,
+    name: str,
+    case_number: str,
+    payload: Mapping[str, Any],
+) -> Received:
+    """A department system's message for a case: delivered at once when the case waits for
+    it, else kept (``waiting``) and delivered when the case comes to wait for it.
+
+    Idempotent by (sender, message_id): the same id again returns the first message as a
+    duplicate, changing nothing.
+
+    Raises:
+        NotFound: no case with that number (nothing is kept).
+        ValidationFailed: an empty name or id.
+    """
+    name, message_id = name.strip(), message_id.strip()
+    if not name or not message_id:
+        raise ValidationFailed(
+            "A message needs a name and a message_id",
+            message_zh="消息须有名称和消息编号",
+            code="message.invalid",
+        )
+    existing = repo.message_by_sender_id(ctx.session, sender, message_id)
+    if existing is not None:
+        return Received(existing, True)
+    case = repo.case_by_number(ctx.session, case_number.strip())
+    if case is None:
+        raise NotFound(
+            f"No case {case_number}: the message was not kept",
+            message_zh=f"案件 {case_number} 不存在，消息未保存",
+            code="message.case_unknown",
+        )
+    now = ctx.clock.now()
+    message = CaseMessage(
+        sender=sender,
+        message_id=message_id,
+        name=name,
+        case_id=case.id,
+        payload=dict(payload),
+        status="waiting",
+        received_at=now,
+    )
+    repo.add(ctx.session, message)
+    ctx.session.flush()
+    step = None
+    if not case.completed:
+        engine = _restore(ctx, case)
+        if name in engine.waiting_messages():
+            step = _sync(ctx, case, engine, now)
+    return Received(message, False, step)
+
+
+def messages_page(
+    ctx: Ctx, *, status: str | None, limit: int, offset: int
+) -> tuple[Sequence[tuple[CaseMessage, str]], int]:
+    return repo.messages_page(ctx.session, status=status, limit=limit, offset=offset)
 
 
 # --- starting cases ----------------------------------------------------------------------------
@@ -437,8 +564,11 @@ def start(ctx: Ctx, new: NewCase, *, first: Sequence[NewEvent] = ()) -> tuple[Ca
     """
     compiled = catalog.compiled_process(ctx, new.process_definition_id)
     now = ctx.clock.now()
-    engine = EngineCase.start(compiled, {**new.data, "case_number": new.number}, now)
+    versions = catalog.bound_versions(ctx, compiled)
+    called = catalog.called_processes(ctx, versions)
+    engine = EngineCase.start(compiled, {**new.data, "case_number": new.number}, now, called)
     case = Case(
+        called_versions=versions,
         number=new.number,
         kind=new.kind,
         process_definition_id=new.process_definition_id,
@@ -504,7 +634,14 @@ def start_case(
             service_code=service.code,
             channel=application.channel,
             data=data,
-            routes=application_routes(ctx, service, compiled.lanes),
+            routes=application_routes(
+                ctx,
+                service,
+                catalog.all_lanes(
+                    compiled,
+                    catalog.called_processes(ctx, catalog.bound_versions(ctx, compiled)),
+                ),
+            ),
             task_sla=dict(service.task_sla_days),
             application_id=application.id,
         ),
@@ -546,7 +683,8 @@ def application_case(ctx: Ctx, application_id: int) -> Case:
 
 def _restore(ctx: Ctx, case: Case) -> EngineCase:
     compiled = catalog.compiled_process(ctx, case.process_definition_id)
-    return EngineCase.restore(compiled, case.state)
+    called = catalog.called_processes(ctx, case.called_versions or {})
+    return EngineCase.restore(compiled, case.state, called)
 
 
 # --- who may work a task ---------------------------------------------------------------------
@@ -583,6 +721,12 @@ def _check_actor(task: Task, case: Case, who: Staff | Actor) -> Actor:
                 message_zh="该任务属于其他部门，无权办理",
                 code="task.wrong_department",
             )
+        if task.assignee and actor.username != task.assignee and "system" not in actor.roles:
+            raise PermissionDenied(
+                f"This task is {task.assignee}'s (one instance of a joint review)",
+                message_zh=f"该任务指定由 {task.assignee} 办理（会签）",
+                code="task.assigned_to_other",
+            )
     if task.status not in repo.OPEN:
         raise Conflict(
             f"Task {task.id} is already {task.status}",
@@ -603,9 +747,29 @@ def claim_task(ctx: Ctx, task_id: int, *, actor: Staff | Actor) -> Task:
     task = get_task(ctx, task_id)
     case = get_case(ctx, task.case_id)
     who = _check_actor(task, case, actor)
+    _one_voice(ctx, task, who)
     if task.status == "ready":
         _claim(ctx, task, case, actor=who)
     return task
+
+
+def _one_voice(ctx: Ctx, task: Task, actor: Actor) -> None:
+    """One person, one voice in a 会签: nobody works two instances of the same round."""
+    if task.instance_no is None or task.for_applicant:
+        return
+    for other in repo.tasks_of_case(ctx.session, task.case_id):
+        same_round = (
+            other.id != task.id
+            and other.element_id == task.element_id
+            and other.instance_no is not None
+            and other.created_at == task.created_at
+        )
+        if same_round and actor.username in (other.claimed_by, other.completed_by):
+            raise Conflict(
+                f"{actor.username} already has a voice in this joint review",
+                message_zh="同一会签中每人只能办理一份",
+                code="task.one_voice",
+            )
 
 
 def _claim(ctx: Ctx, task: Task, case: Case, *, actor: Actor) -> None:
@@ -787,6 +951,8 @@ def _decide(
     )
     if service is None:
         return decision
+    if meaning == "approve" and task.instance_no is not None:
+        decision.decision = "vote_approve"
     if meaning in ("not_accept", "reject"):
         reason = _text(data.get("reason"))
         if len(reason) < 2:
@@ -797,6 +963,10 @@ def _decide(
             )
         decision.reason = reason
         decision.legal_basis_code, decision.legal_basis = _refusal_basis(service, meaning, data)
+        if task.instance_no is not None:
+            # One voice of a 会签: it refuses only with the others (the task's own outcome),
+            # but gives its reasons as a refusal would, for the decision it may become.
+            decision.decision = "vote_reject"
     elif meaning == "send_back":
         items = _missing_items(data)
         if not items:
@@ -853,6 +1023,7 @@ def complete_task(
     task = get_task(ctx, task_id)
     case = get_case(ctx, task.case_id)
     who = _check_actor(task, case, actor)
+    _one_voice(ctx, task, who)
     decision = data.get("decision")
     field = next((f for f in task.form_fields if f["id"] == "decision"), None)
     if decision not in (None, "") and field and field.get("options"):
@@ -1119,6 +1290,16 @@ def open_tasks(ctx: Ctx, case_id: int) -> Sequence[Task]:
 def party_tasks(ctx: Ctx, case_ids: Sequence[int]) -> Sequence[Task]:
     """Open tasks waiting for the party of any of these cases."""
     return repo.party_tasks(ctx.session, case_ids)
+
+
+def open_tasks_created_since(ctx: Ctx, when: datetime) -> Sequence[Task]:
+    """Open tasks created at or after ``when`` (e.g. by the timers the worker fired)."""
+    return repo.open_tasks_created_since(ctx.session, when)
+
+
+def waits_for(ctx: Ctx, case: Case) -> list[str]:
+    """Names of the messages a case waits for now (none when it has ended)."""
+    return [] if case.completed else _restore(ctx, case).waiting_messages()
 
 
 def open_tasks_of_kinds(
