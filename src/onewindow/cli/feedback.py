@@ -152,3 +152,143 @@ def find_hotspots(
     else:
         typer.echo("--format must be json or csv", err=True)
         raise typer.Exit(2)
+
+
+def _column(rows: list[dict[str, str]], path: Path, given: str | None, default: str) -> str | None:
+    """The column to read: the one named (which must exist), else ``default`` if present."""
+    if given is not None:
+        _need(rows, path, given)
+        return given
+    return default if rows and default in rows[0] else None
+
+
+@feedback_app.command("topics")
+def find_topics(
+    in_: Annotated[Path, typer.Option("--in", help="CSV/XLSX of messages")],
+    text_column: Annotated[str, typer.Option(help="column with the message text")] = "text",
+    time_column: Annotated[
+        str | None, typer.Option(help="column with the time [default: created_at if present]")
+    ] = None,
+    likes_column: Annotated[
+        str | None, typer.Option(help="column with likes/+1s [default: likes if present]")
+    ] = None,
+    sender_column: Annotated[
+        str | None, typer.Option(help="column naming the sender (phone, account)")
+    ] = None,
+    id_column: Annotated[str, typer.Option(help="column with the message id")] = "id",
+    since: Annotated[
+        str | None, typer.Option("--since", help="only messages on or after this date")
+    ] = None,
+    min_size: Annotated[int, typer.Option(min=1, help="fewest messages in a topic")] = (3),
+    half_life: Annotated[
+        float, typer.Option(min=0.0, help="days after which a quiet topic's heat halves")
+    ] = 30.0,
+    top: Annotated[int, typer.Option(min=0, help="how many topics to list (0: all)")] = 20,
+    format_: Annotated[str, typer.Option("--format", help="json or csv")] = "json",
+    timezone: Annotated[str, typer.Option(help="zone of naive timestamps")] = "Asia/Shanghai",
+) -> None:
+    """热点问题: cluster messages about the same place and problem, hottest first.
+
+    Places are learnt from the text (estates, roads, rivers, villages … with GB/T 2260
+    districts), problems from their words; heat = (senders + 0.5 x repeats + ln(1 + likes))
+    x 0.5^(days quiet / half-life) x (1 + min(span days, 90) / 90)."""
+    from onewindow.feedback import topics
+
+    if format_ not in ("json", "csv"):
+        typer.echo("--format must be json or csv", err=True)
+        raise typer.Exit(2)
+    zone = ZoneInfo(timezone)
+    start = None
+    if since is not None:
+        try:
+            start = parse_instant(since, zone)
+        except ValueError as exc:
+            typer.echo(f"--since {since!r} is not a date (expected e.g. 2024-03-05)", err=True)
+            raise typer.Exit(2) from exc
+    rows = _rows(in_)
+    _need(rows, in_, text_column)
+    time_col = _column(rows, in_, time_column, "created_at")
+    likes_col = _column(rows, in_, likes_column, "likes")
+    sender_col = _column(rows, in_, sender_column, "sender")
+    id_col = id_column if rows and id_column in rows[0] else None
+    messages: list[topics.Message] = []
+    problems: list[str] = []
+    no_text = before = 0
+    for line, row in enumerate(rows, start=2):
+        ident = row[id_col] if id_col and row[id_col] else str(line)
+        when = None
+        raw_time = row.get(time_col, "") if time_col else ""
+        if raw_time:
+            try:
+                when = parse_instant(raw_time, zone)
+            except ValueError:
+                problems.append(
+                    f"line {line}: {time_col} {raw_time!r} is not a date or date-time "
+                    "(expected ISO 8601, e.g. 2024-03-05 or 2024-03-05 09:30)"
+                )
+                continue
+        raw_likes = (row.get(likes_col, "") if likes_col else "").strip()
+        if raw_likes and not raw_likes.isdigit():
+            problems.append(f"line {line}: {likes_col} {raw_likes!r} is not a whole number")
+            continue
+        if not row[text_column].strip():
+            no_text += 1
+            continue
+        if start is not None and (when is None or when < start):
+            before += 1
+            continue
+        messages.append(
+            topics.Message(
+                ident,
+                row[text_column],
+                when,
+                likes=int(raw_likes) if raw_likes else 0,
+                sender=row.get(sender_col) if sender_col else None,
+            )
+        )
+    if problems:
+        for p in problems[:20]:
+            typer.echo(f"{in_.name}: {p}", err=True)
+        more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+        typer.echo(f"{len(problems)} rows cannot be read{more}; nothing was analysed", err=True)
+        raise typer.Exit(2)
+    if no_text or before:
+        typer.echo(
+            f"left out: {no_text} rows without text, {before} before --since (or undated)",
+            err=True,
+        )
+    found = topics.find_topics(messages, min_size=min_size, half_life=half_life)
+    shown = found[:top] if top else found
+    if format_ == "json":
+        body = {
+            "messages": len(messages),
+            "clustered": sum(t.size for t in found),
+            "topics_found": len(found),
+            "method": topics.METHOD,
+            "half_life_days": half_life,
+            "min_size": min_size,
+            "topics": [t.as_dict() for t in shown],
+        }
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        return
+    writer = csv.writer(sys.stdout)
+    columns = ["rank", "label", "place", "district", "theme", "words", "size", "senders"]
+    writer.writerow([*columns, "likes", "first", "last", "heat", "members"])
+    for rank, t in enumerate(shown, start=1):
+        writer.writerow(
+            [
+                rank,
+                t.label,
+                t.place,
+                t.district or "",
+                t.theme or "",
+                " ".join(t.words),
+                t.size,
+                t.senders,
+                t.likes,
+                t.first.isoformat() if t.first else "",
+                t.last.isoformat() if t.last else "",
+                t.heat,
+                " ".join(t.members),
+            ]
+        )

@@ -26,7 +26,7 @@ from typing import Any
 from onewindow.catalog import service as catalog
 from onewindow.catalog.models import Department, ServiceItem, Staff
 from onewindow.feedback import classifier as clf
-from onewindow.feedback import corpus, hotspots
+from onewindow.feedback import corpus, hotspots, topics
 from onewindow.feedback import repository as repo
 from onewindow.feedback.models import (
     ClassifierVersion,
@@ -1798,6 +1798,17 @@ def hotspot_report(ctx: Ctx, *, week: date | None = None, weeks: int = 12) -> di
         "rising_topics": topics,
         "satisfaction_trend": trend,
     }
+
+
+def topic_report(ctx: Ctx, *, days: int = 90, top: int = 10) -> dict[str, Any]:
+    """Topic hotspots (热点问题: one place, one problem) in the last ``days`` of tickets."""
+    since = _now(ctx) - timedelta(days=days)
+    messages = [
+        topics.Message(t.number, t.text, t.created_at, sender=t.contact_phone or t.created_by)
+        for t in repo.tickets(ctx.session, since=since)
+    ]
+    found = topics.find_topics(messages)
+    return {"days": days, "method": topics.METHOD, "topics": [t.as_dict() for t in found[:top]]}
 
 
 # --- surveys ----------------------------------------------------------------------------------
