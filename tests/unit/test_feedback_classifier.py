@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import math
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from onewindow.cli.feedback import feedback_app
 from onewindow.feedback import classifier as clf
 from onewindow.feedback import corpus
 from onewindow.kit.errors import ValidationFailed
@@ -144,3 +148,36 @@ def test_importing_the_classifier_loads_neither_scikit_learn_nor_jieba() -> None
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)  # noqa: S603
     assert done.returncode == 0, done.stderr
+
+
+def test_cli_classifies_long_rows_and_reads_a_title_column(tmp_path: Path) -> None:
+    texts, labels, heads = _titled_examples()
+    labelled = tmp_path / "train.csv"
+    with labelled.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["title", "text", "category"])
+        writer.writerows(zip(heads[:120], texts[:120], labels[:120], strict=True))
+    src = tmp_path / "in.csv"
+    with src.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "title", "text"])
+        for k in range(120, 150):
+            writer.writerow([k, heads[k], texts[k]])
+        writer.writerow(["long", heads[120], (WAGES + FILLER) * 150])
+        writer.writerow(["blank", "", "🙂"])
+    out = tmp_path / "out.csv"
+    args = ["classify", "--train", str(labelled), "--in", str(src), "--out", str(out)]
+    result = CliRunner().invoke(feedback_app, args)
+    assert result.exit_code == 0, result.output
+    rows = {r["id"]: r for r in csv.DictReader(out.open(encoding="utf-8"))}
+    assert [rows[str(k)]["category"] for k in range(120, 150)] == labels[120:]
+    assert (
+        len(
+            next(r for r in csv.DictReader(src.open(encoding="utf-8")) if r["id"] == "long")["text"]
+        )
+        > 10_000
+    )
+    assert rows["long"]["category"] == labels[120]
+    assert rows["long"]["error"] == ""
+    assert rows["blank"]["category"] == ""
+    assert rows["blank"]["error"]

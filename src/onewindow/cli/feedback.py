@@ -49,6 +49,12 @@ def _need(rows: list[dict[str, str]], path: Path, *columns: str) -> None:
         raise typer.Exit(2)
 
 
+def _title(row: dict[str, str]) -> str | None:
+    """A row's title (its ``title`` column), normalised; None when it has none."""
+    raw = (row.get("title") or "").strip()
+    return clf.normalise(raw) if raw and not clf.is_blank(raw) else None
+
+
 @feedback_app.command("classify")
 def classify(
     in_: Annotated[Path, typer.Option("--in", help="CSV/XLSX with a 'text' column")],
@@ -59,20 +65,25 @@ def classify(
     ] = None,
 ) -> None:
     """Add ``category`` and ``confidence`` to every row (rows with unusable text get an
-    empty category and the reason in ``error``)."""
+    empty category and the reason in ``error``). Texts of any length are classified; a
+    ``title`` column, where a file has one, is weighted as the title."""
     if train is not None:
         labelled = _rows(train)
         _need(labelled, train, "text", "category")
         texts: list[str] = []
         labels: list[str] = []
+        titles: list[str | None] = []
         for n, row in enumerate(labelled, start=2):
             try:
-                texts.append(clf.normalise(row["text"]))
-                labels.append(row["category"].strip())
+                text = clf.normalise(row["text"])
+                titles.append(_title(row))
             except OneWindowError as exc:
                 typer.echo(f"{train.name}: line {n}: {exc.message}", err=True)
+                continue
+            texts.append(text)
+            labels.append(row["category"].strip())
         try:
-            model = clf.train(texts, labels)
+            model = clf.train(texts, labels, titles)
         except OneWindowError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from exc
@@ -82,15 +93,19 @@ def classify(
     rows = _rows(in_)
     _need(rows, in_, "text")
     normalised: list[str | None] = []
+    heads: list[str | None] = []
     errors: list[str] = []
     for row in rows:
         try:
             normalised.append(clf.normalise(row["text"]))
+            heads.append(_title(row))
             errors.append("")
         except OneWindowError as exc:
             normalised.append(None)
+            heads.append(None)
             errors.append(exc.message)
-    predictions = iter(model.predict([t for t in normalised if t is not None]))
+    kept = [i for i, t in enumerate(normalised) if t is not None]
+    predictions = iter(model.predict([normalised[i] or "" for i in kept], [heads[i] for i in kept]))
     fields = list(rows[0]) if rows else ["text"]
     extra = ["category", "confidence", "error"]
     with out.open("w", newline="", encoding="utf-8") as fh:

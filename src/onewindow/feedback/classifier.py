@@ -103,6 +103,15 @@ def normalise(text: str) -> str:
     return cleaned
 
 
+def is_blank(text: str) -> bool:
+    """Nothing the classifier could read: empty, or only emoji and punctuation."""
+    try:
+        normalise(text)
+    except TextInvalid:
+        return True
+    return False
+
+
 def feature_text(text: str) -> str:
     """What of a long text feeds the features: its head and its tail."""
     if len(text) <= FEATURE_CHARS:
