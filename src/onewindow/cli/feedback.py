@@ -1,7 +1,8 @@
-"""``onewindow feedback``: classify tickets and find hotspots in plain files.
+"""``onewindow feedback``: classify tickets, find hotspots and topics in plain files.
 
-Both commands work on a city's own CSV exports without a database, so historic tickets can
-be analysed before (or without) running the platform.
+The commands work on a city's own CSV exports without a database, so historic tickets can
+be analysed before (or without) running the platform. Each imports what it needs when it
+runs, so ``onewindow --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from zoneinfo import ZoneInfo
 import typer
 
 from onewindow.feedback import classifier as clf
-from onewindow.feedback import hotspots
-from onewindow.feedback.service import parse_instant, read_table
 from onewindow.kit.errors import OneWindowError
 
 feedback_app = typer.Typer(
@@ -32,6 +31,8 @@ def _group() -> None:
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
+    from onewindow.feedback.service import read_table
+
     try:
         return read_table(path.read_bytes(), path.name)
     except OSError as exc:
@@ -75,12 +76,12 @@ def classify(
         titles: list[str | None] = []
         for n, row in enumerate(labelled, start=2):
             try:
-                text = clf.normalise(row["text"])
+                body = clf.normalise(row["text"])
                 titles.append(_title(row))
             except OneWindowError as exc:
                 typer.echo(f"{train.name}: line {n}: {exc.message}", err=True)
                 continue
-            texts.append(text)
+            texts.append(body)
             labels.append(row["category"].strip())
         try:
             model = clf.train(texts, labels, titles)
@@ -132,6 +133,9 @@ def find_hotspots(
 ) -> None:
     """Flag district x category cells whose week stands out against their own history
     (exact conditional binomial test, Bonferroni across the week's cells)."""
+    from onewindow.feedback import hotspots
+    from onewindow.feedback.service import parse_instant
+
     zone = ZoneInfo(timezone)
     rows = _rows(in_)
     _need(rows, in_, "district", "category", "created_at")
@@ -208,6 +212,7 @@ def find_topics(
     districts), problems from their words; heat = (senders + 0.5 x repeats + ln(1 + likes))
     x 0.5^(days quiet / half-life) x (1 + min(span days, 90) / 90)."""
     from onewindow.feedback import topics
+    from onewindow.feedback.service import parse_instant
 
     if format_ not in ("json", "csv"):
         typer.echo("--format must be json or csv", err=True)
