@@ -37,6 +37,13 @@ def test_a_12000_character_message_is_classified_and_kept_whole() -> None:
     assert features.title == "关于拖欠工资的投诉"
 
 
+def test_short_fields_keep_their_limit() -> None:
+    clf.check_length("字" * clf.MAX_CHARS)
+    with pytest.raises(clf.TextInvalid) as huge:
+        clf.check_length("字" * (clf.MAX_CHARS + 1))
+    assert huge.value.details == {"length": clf.MAX_CHARS + 1, "max": clf.MAX_CHARS}
+
+
 def test_title_is_given_or_the_first_sentence_with_more_after_it() -> None:
     assert clf.title_of("路灯坏了。晚上很黑", None) == "路灯坏了"
     assert clf.title_of("路灯坏了。晚上很黑", "照明") == "照明"

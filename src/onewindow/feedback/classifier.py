@@ -103,6 +103,21 @@ def normalise(text: str) -> str:
     return cleaned
 
 
+def check_length(text: str, limit: int = MAX_CHARS) -> None:
+    """For short free-text fields (a rating's comment, a reply, a form answer): refuse text
+    longer than ``limit``. Tickets and classification take any length.
+
+    Raises:
+        TextInvalid: longer than ``limit``.
+    """
+    if len(text) > limit:
+        raise TextInvalid(
+            f"Text is {len(text)} characters; at most {limit} are accepted",
+            message_zh=f"内容共 {len(text)} 字，超过上限 {limit} 字，请精简后再提交",
+            details={"length": len(text), "max": limit},
+        )
+
+
 def is_blank(text: str) -> bool:
     """Nothing the classifier could read: empty, or only emoji and punctuation."""
     try:

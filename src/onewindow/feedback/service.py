@@ -204,6 +204,7 @@ def _text(value: str, *, what_zh: str, required: bool = True) -> str:
     """User text kept as typed (trimmed), after the same checks the classifier needs."""
     if not value.strip() and not required:
         return ""
+    clf.check_length(value)  # a comment or reply, unlike a ticket, has an upper limit
     clf.normalise(value)  # raises TextInvalid with a clear message
     return value.strip()
 

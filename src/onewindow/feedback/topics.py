@@ -86,30 +86,10 @@ TITLE_WEIGHT: Final = 3
 TITLE_CHARS: Final = 60
 WORD_SHARE: Final = 0.25  # a describing word is used by at least this share of a cluster
 
-# Longest first, so 小区 wins over 区 and 街道 over 街.
-PLACE_SUFFIXES: Final[tuple[str, ...]] = (
-    "小区",
-    "花园",
-    "家园",
-    "公寓",
-    "大厦",
-    "广场",
-    "公园",
-    "市场",
-    "大道",
-    "社区",
-    "新村",
-    "街道",
-    "苑",
-    "路",
-    "街",
-    "巷",
-    "河",
-    "溪",
-    "港",
-    "湖",
-    "村",
-    "桥",
+# Longest first, so 街道 wins over 街 (an alternation takes the first that matches).
+PLACE_SUFFIXES: Final[tuple[str, ...]] = tuple(
+    "小区 花园 家园 公寓 大厦 广场 公园 市场 大道 社区 新村 街道 "
+    "苑 路 街 巷 河 溪 港 湖 村 桥".split()
 )
 _MIN_PREFIX: Final = 2
 _MAX_PREFIX: Final = 8
@@ -122,35 +102,8 @@ _FUNCTION_CHARS: Final = frozenset(
 )
 # Common nouns that end like a place but name none.
 _GENERIC: Final = frozenset(
-    {
-        "马路",
-        "道路",
-        "公路",
-        "铁路",
-        "线路",
-        "小路",
-        "大路",
-        "水路",
-        "内河",
-        "小河",
-        "大河",
-        "河道",
-        "黑臭河",
-        "臭水河",
-        "直排河",
-        "断头河",
-        "农村",
-        "乡村",
-        "大街",
-        "老旧小区",
-        "城中村",
-        "花园小区",
-        "居民小区",
-        "周边小区",
-        "附近小区",
-        "整个小区",
-        "影响小区",
-    }
+    "马路 道路 公路 铁路 线路 小路 大路 水路 内河 小河 大河 河道 黑臭河 臭水河 直排河 断头河 "
+    "农村 乡村 大街 老旧小区 城中村 花园小区 居民小区 周边小区 附近小区 整个小区 影响小区".split()
 )
 _GENERIC_ENDINGS: Final = ("线路", "道路", "马路", "公路", "内河", "小河", "臭河")
 # What follows 河/路/街 … when they are part of a common word (河道, 路段, 河水, 街道办 …).
@@ -173,7 +126,7 @@ _LEADING_WORDS: Final = (
     "治理",
 )
 _LEADING_DIVISION: Final = re.compile(
-    r"^[\u4e00-\u9fff]{1,4}?(?<![小社园])(?:省|市|区|县|镇|乡)(?=[\u4e00-\u9fff0-9A-Za-z]{2,})"
+    r"^[\u4e00-\u9fff]{2,4}?(?<![小社园])(?:省|市|区|县|镇|乡)(?=[\u4e00-\u9fff0-9A-Za-z]{2,})"
 )
 _NAME_CHAR: Final = re.compile(r"[\u4e00-\u9fff0-9A-Za-z]")
 _SUFFIX: Final = re.compile("|".join(PLACE_SUFFIXES))
