@@ -506,7 +506,7 @@ def find_topics(
         n_all = len(clustered)
         often = max(2, math.ceil(WORD_SHARE * len(idx)))
         ranked = sorted(
-            (w for w in counts if w != theme and counts[w] >= often),
+            (w for w in counts if (not theme or w not in theme) and counts[w] >= often),
             key=lambda w: (
                 -counts[w] * math.log(1 + n_all / df[w]) * (2 if w in theme_words else 1),
                 w,
