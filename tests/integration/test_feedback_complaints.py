@@ -108,7 +108,7 @@ def test_breach_escalates_and_a_reopened_ticket_keeps_its_history(
 def test_low_confidence_goes_to_a_dispatcher_whose_choice_is_training_data(
     city: Platform,
 ) -> None:
-    body = TicketIn(text="我想问一下这个事情到底归谁管", channel="hotline", district="台江区")
+    body = TicketIn(text="我有个情况想反映一下", channel="hotline", district="台江区")
     t = city.run(
         lambda ctx: feedback.ticket_view(
             ctx, feedback.submit_ticket(ctx, body, actor=staff(ctx, "center_qian"))
@@ -150,7 +150,7 @@ def test_portal_ticket_waits_for_acceptance_and_only_its_author_sees_it(city: Pl
 
 
 def test_bad_text_is_refused_and_duplicates_are_linked(city: Platform) -> None:
-    for text in ("", "   ", "🙂🙂", "投诉" * 3000):
+    for text in ("", "   ", "🙂🙂"):  # any length is taken (issue 17): no upper limit here
         with pytest.raises(ValidationFailed), city.unit_of_work() as ctx:
             feedback.submit_ticket(
                 ctx, TicketIn(text=text, channel="hotline"), actor=staff(ctx, "center_qian")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from onewindow.demo.generator import DemoOptions, seed_demo
 from onewindow.demo.training_demo import seed_training
 from onewindow.kit.platform import Platform
 from onewindow.training import service as training
+from onewindow.training.effect import MIN_PEOPLE
 
 # One week of history: fewer cases per person than a real quarter, so a lower minimum.
 MIN_CASES = 5
@@ -51,7 +53,9 @@ def test_demo_needs_are_the_planted_slow_staff(
 
 
 def test_demo_training_effect_shows_in_later_weeks(platform: Platform) -> None:
-    """After the courses the city runs on; the trainees catch up, and the log shows it."""
+    """After the courses the city runs on; the trainees catch up, and the log shows it.
+    A week's demo trains one or two people per course: too few to conclude anything, so
+    the demo states no effect as a finding, only the groups' own before/after times."""
     quiet = Console(quiet=True)
     history = seed_demo(
         platform,
@@ -62,30 +66,33 @@ def test_demo_training_effect_shows_in_later_weeks(platform: Platform) -> None:
     assert history.ended_at is not None
     cut = history.ended_at
     slow = {who for who, factor in history.speed.items() if factor >= 1.8}
+    printed = Console(record=True, width=200, file=io.StringIO())
     summary = seed_training(
-        platform, seed=3, console=quiet, min_cases=MIN_CASES, history=history, after_weeks=1
+        platform, seed=3, console=printed, min_cases=MIN_CASES, history=history, after_weeks=1
     )
     assert summary.trained
     assert history.ended_at > cut
     assert set(summary.trained) & slow
     skill = {k: v for k, v in summary.effects.items() if k.startswith("skill-")}
-    measured = [e for per in skill.values() for e in per.values() if e.estimate is not None]
-    assert measured, summary.effects
-    # Handling time is in working minutes (office hours on working days), so a task that
-    # crosses 17:00 no longer adds a night: the best course's gain is clear of zero, and no
-    # course makes its trainees significantly slower. (Checked on history seeds 7, 11, 21;
-    # on seed 13 one course, one trainee against three controls, comes out slower.)
-    for e in measured:
-        assert e.low is not None
-        assert e.high is not None
-        assert e.low <= e.high
-    best = min(measured, key=lambda e: e.estimate or 0.0)
-    assert best.estimate is not None
-    assert best.estimate < 0
-    assert best.high is not None
-    assert best.high < 0, best
-    slower = [e for e in measured if e.significant and (e.estimate or 0.0) > 0]
-    assert not slower, slower
+    effects = [e for per in skill.values() for e in per.values()]
+    assert effects, summary.effects
+    lines = printed.export_text().splitlines()
+    for key, per_activity in skill.items():
+        for activity, e in per_activity.items():
+            (line,) = [x for x in lines if x.startswith(f"training effect {key} on {activity}:")]
+            if e.treated < MIN_PEOPLE or e.controls < MIN_PEOPLE:
+                assert e.estimate is None
+                assert e.low is None
+                assert e.high is None
+                assert e.reason is not None
+                assert "not enough people to conclude" in e.reason
+                assert f"{e.treated} trained, {e.controls} not" in line
+                assert " min [" not in line
+    # The catch-up the demo simulates is in the log: the trainees got faster, described
+    # (not concluded) by their own before/after means.
+    described = [e for e in effects if e.treated_before and e.treated_after]
+    assert described
+    assert all(e.treated_after < e.treated_before for e in described), described
     with platform.unit_of_work() as ctx:
         # Training was dated where the history stopped, not at the wall clock's now.
         done = [a.completed_at for a in training.assignments_for(ctx, catalog.list_staff(ctx))]

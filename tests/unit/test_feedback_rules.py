@@ -88,9 +88,7 @@ def test_text_is_normalised_to_simplified_without_emoji() -> None:
     for bad in ("", "   ", "😡🙂", "！！！"):
         with pytest.raises(clf.TextInvalid):
             clf.normalise(bad)
-    with pytest.raises(clf.TextInvalid) as huge:
-        clf.normalise("字" * (clf.MAX_CHARS + 1))
-    assert huge.value.details["max"] == clf.MAX_CHARS
+    assert clf.normalise("字" * 20_000) == "字" * 20_000  # no length limit
 
 
 def test_starter_model_routes_typical_tickets() -> None:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from onewindow.cli.training import training_app
 from onewindow.kit.calendar import default_calendar
+from onewindow.kit.worktime import OFFICE
 from onewindow.training.needs import find_needs, unjudged
 from onewindow.training.profile import completions, profile, robust_z
 
@@ -124,7 +125,7 @@ def test_handling_time_counts_working_minutes(
     start: datetime, end: datetime, minutes: float
 ) -> None:
     log = _span(start.replace(tzinfo=SHANGHAI), end.replace(tzinfo=SHANGHAI))
-    (row,) = completions(log)[0]
+    (row,) = completions(log, hours=OFFICE)[0]
     assert row.minutes == pytest.approx(minutes)
     assert row.began == start.replace(tzinfo=SHANGHAI)
 
@@ -226,7 +227,9 @@ def test_cli_needs_json(tmp_path: Path) -> None:
     ).write_csv(path)
     r = CliRunner().invoke(training_app, ["needs", "--log", str(path), "--format", "json"])
     assert r.exit_code == 0, r.output
-    rows = json.loads(r.stdout)
+    body = json.loads(r.stdout)
+    assert body["hours"]["used"] == "office"
+    rows = body["needs"]
     assert [(x["resource"], x["metric"]) for x in rows] == [("S", "handling_minutes")]
     assert set(rows[0]) == {
         "resource",
@@ -241,7 +244,7 @@ def test_cli_needs_json(tmp_path: Path) -> None:
     few = CliRunner().invoke(
         training_app, ["needs", "--log", str(path), "--format", "json", "--min-cases", "50"]
     )
-    assert json.loads(few.stdout) == []
+    assert json.loads(few.stdout)["needs"] == []
 
 
 def test_cli_bad_file(tmp_path: Path) -> None:

@@ -131,11 +131,34 @@ def test_question_checks_and_paper_drawing() -> None:
 def test_did_by_hand() -> None:
     people = [
         PersonPeriods("t1", True, 200, 10, 120, 10),  # 20 -> 12
+        PersonPeriods("t2", True, 100, 5, 60, 5),  # 20 -> 12
+        PersonPeriods("t3", True, 400, 20, 240, 20),  # 20 -> 12: pooled 20 -> 12
         PersonPeriods("c1", False, 100, 10, 90, 10),  # 10 -> 9
+        PersonPeriods("c2", False, 50, 5, 45, 5),  # 10 -> 9
+        PersonPeriods("c3", False, 200, 20, 180, 20),  # 10 -> 9: pooled 10 -> 9
     ]
     effect = did(people, draws=50)
     assert effect.estimate == pytest.approx(-7.0)
     assert effect.reason is None
+    assert effect.conclusive
+
+
+@pytest.mark.parametrize(("trained", "others"), [(1, 5), (2, 5), (5, 2), (1, 2)])
+def test_too_few_people_is_no_effect(trained: int, others: int) -> None:
+    people = [PersonPeriods(f"t{i}", True, 200, 10, 100, 10) for i in range(trained)]
+    people += [PersonPeriods(f"c{i}", False, 100, 10, 100, 10) for i in range(others)]
+    effect = did(people, draws=50)
+    assert effect.estimate is None
+    assert effect.low is None
+    assert effect.high is None
+    assert not effect.conclusive
+    assert not effect.significant
+    assert effect.reason is not None
+    assert "not enough people to conclude" in effect.reason
+    assert f"{trained} trained, {others} not" in effect.reason
+    # the groups' own means stay visible as description
+    assert effect.treated_before == pytest.approx(20.0)
+    assert effect.treated_after == pytest.approx(10.0)
 
 
 def test_did_without_controls_says_so() -> None:

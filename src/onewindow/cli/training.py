@@ -31,11 +31,29 @@ def needs(
     show_all: Annotated[
         bool, typer.Option("--all", help="json: also every metric that was not flagged")
     ] = False,
+    hours: Annotated[
+        str,
+        typer.Option(
+            "--hours",
+            help="which minutes count: office (09:00-17:00 on working days), 24x7 (every "
+            "minute), a YAML schedule file, or auto (read from the log)",
+        ),
+    ] = "auto",
+    timezone: Annotated[
+        str, typer.Option(help="zone of timestamps written without one")
+    ] = "Asia/Shanghai",
 ) -> None:
-    """Who struggles with which step: slower, more rework, later or worse rated than peers."""
+    """Who struggles with which step: slower, more rework, later or worse rated than peers.
+
+    Handling time counts office minutes or every elapsed minute, as the log's working
+    pattern says (office when at least 75 % of staff events fall in office hours), unless
+    --hours says which; the output says which was used and why."""
+    from onewindow.kit import worktime
+
     try:
-        frame, report = read_log(log)
-        result = profile(frame, min_cases=min_cases)
+        counted = worktime.schedule(hours)
+        frame, report = read_log(log, assume_tz=timezone)
+        result = profile(frame, min_cases=min_cases, hours=counted)
     except OneWindowError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
@@ -59,9 +77,11 @@ def needs(
                 for s in result.scores
                 if (s.resource, s.activity, s.metric) not in flagged
             ]
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        body = {"hours": result.hours, "min_cases": min_cases, "needs": rows}
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
     else:
         typer.echo(report.summary())
+        typer.echo(f"handling time: {result.hours['method']} ({result.hours['reason']})")
         for note in result.notes:
             typer.echo(f"note: {note}")
         if not found:

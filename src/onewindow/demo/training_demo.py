@@ -171,13 +171,19 @@ def seed_training(
         summary.effects = measure_effects(platform)
         for key, per_activity in summary.effects.items():
             for activity, eff in per_activity.items():
-                if eff.estimate is not None and eff.low is not None and eff.high is not None:
-                    console.print(
-                        f"training effect {key} on {activity}: {eff.estimate:+.1f} min "
-                        f"[{eff.low:+.1f}, {eff.high:+.1f}] ({eff.treated} trained, "
-                        f"{eff.controls} not)"
-                    )
+                console.print(f"training effect {key} on {activity}: {effect_line(eff)}")
     return summary
+
+
+def effect_line(eff: Effect) -> str:
+    """One course's effect as the demo prints it: an estimate only when enough people took
+    it and enough did not (``training.effect.MIN_PEOPLE`` each); otherwise why not."""
+    if eff.estimate is not None and eff.low is not None and eff.high is not None:
+        return (
+            f"{eff.estimate:+.1f} min [{eff.low:+.1f}, {eff.high:+.1f}] "
+            f"({eff.treated} trained, {eff.controls} not)"
+        )
+    return eff.reason or "no estimate"
 
 
 def measure_effects(platform: Platform, *, draws: int = 500) -> dict[str, dict[str, Effect]]:

@@ -258,27 +258,29 @@ def _place(rng: random.Random) -> tuple[str, str, str]:
     return place, district, street
 
 
-def _phrases(pool: tuple[str, ...], split: str) -> tuple[str, ...]:
-    """Every fourth phrase is held back for testing, so "test" texts say things unseen."""
+def _phrases(pool: tuple[str, ...], split: str, holdout: int = 3) -> tuple[str, ...]:
+    """Every fourth phrase (those at ``holdout`` mod 4) is held back for testing, so "test"
+    texts say things unseen; ``holdout`` 0–3 gives four disjoint test sets."""
     if split == "train":
-        return tuple(p for i, p in enumerate(pool) if i % 4 != 3) or pool
+        return tuple(p for i, p in enumerate(pool) if i % 4 != holdout) or pool
     if split == "test":
-        return tuple(p for i, p in enumerate(pool) if i % 4 == 3) or pool
+        return tuple(p for i, p in enumerate(pool) if i % 4 == holdout) or pool
     return pool
 
 
-def ticket_text(rng: random.Random, category: str, split: str = "all") -> Example:
+def ticket_text(rng: random.Random, category: str, split: str = "all", holdout: int = 3) -> Example:
     """One plausible ticket of ``category``: a complaint most of the time, else a suggestion.
 
     ``split`` picks the problem statements: "all", "train" (three in four) or "test" (the
-    rest), so that a model can be scored on statements it never saw.
+    rest), so that a model can be scored on statements it never saw; ``holdout`` (0–3)
+    picks which quarter of the statements is the rest.
     """
     place, district, street = _place(rng)
     if rng.random() < 0.15:
-        idea = rng.choice(_phrases(_SUGGESTIONS[category], split))
+        idea = rng.choice(_phrases(_SUGGESTIONS[category], split, holdout))
         text = f"{rng.choice(_OPENERS)}建议在{place}{idea}，{rng.choice(_URGES) or '谢谢。'}"
         return Example(text, category, district, street)
-    problems = _phrases(_PROBLEMS[category], split)
+    problems = _phrases(_PROBLEMS[category], split, holdout)
     problem = rng.choice(problems)
     if rng.random() < 0.3:  # two related problems in one call
         second = rng.choice(problems)
@@ -289,10 +291,15 @@ def ticket_text(rng: random.Random, category: str, split: str = "all") -> Exampl
 
 
 def generate(
-    n: int, *, seed: int = 0, weights: dict[str, float] | None = None, split: str = "all"
+    n: int,
+    *,
+    seed: int = 0,
+    weights: dict[str, float] | None = None,
+    split: str = "all",
+    holdout: int = 3,
 ) -> list[Example]:
     """``n`` labelled examples; categories uniform unless ``weights`` says otherwise."""
     rng = random.Random(seed)  # noqa: S311 - generated text, not secrets
     cats = list(CATEGORIES)
     w = [(weights or {}).get(c, 1.0) for c in cats]
-    return [ticket_text(rng, rng.choices(cats, w)[0], split) for _ in range(n)]
+    return [ticket_text(rng, rng.choices(cats, w)[0], split, holdout) for _ in range(n)]

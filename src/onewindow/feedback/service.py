@@ -29,7 +29,7 @@ from onewindow.eventlog import service as eventlog
 from onewindow.eventlog.models import EventType
 from onewindow.eventlog.schemas import NewEvent
 from onewindow.feedback import classifier as clf
-from onewindow.feedback import corpus, hotspots
+from onewindow.feedback import corpus, hotspots, topics
 from onewindow.feedback import repository as repo
 from onewindow.feedback.models import (
     ClassifierVersion,
@@ -203,6 +203,7 @@ def _text(value: str, *, what_zh: str, required: bool = True) -> str:
     """User text kept as typed (trimmed), after the same checks the classifier needs."""
     if not value.strip() and not required:
         return ""
+    clf.check_length(value)  # a comment or reply, unlike a ticket, has an upper limit
     clf.normalise(value)  # raises TextInvalid with a clear message
     return value.strip()
 
@@ -1616,6 +1617,17 @@ def hotspot_report(ctx: Ctx, *, week: date | None = None, weeks: int = 12) -> di
         "rising_topics": topics,
         "satisfaction_trend": trend,
     }
+
+
+def topic_report(ctx: Ctx, *, days: int = 90, top: int = 10) -> dict[str, Any]:
+    """Topic hotspots (热点问题: one place, one problem) in the last ``days`` of tickets."""
+    since = _now(ctx) - timedelta(days=days)
+    messages = [
+        topics.Message(t.number, t.text, t.created_at, sender=t.contact_phone or t.created_by)
+        for t in repo.tickets(ctx.session, since=since)
+    ]
+    found = topics.find_topics(messages)
+    return {"days": days, "method": topics.METHOD, "topics": [t.as_dict() for t in found[:top]]}
 
 
 # --- surveys ----------------------------------------------------------------------------------

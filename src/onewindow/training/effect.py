@@ -2,7 +2,10 @@
 
 The trainees' change from before to after their training, minus the change over the same
 period among staff doing the same activity who did not take it. Persons are resampled (not
-single events), because one person's events are not independent of each other.
+single events), because one person's events are not independent of each other. With fewer
+than :data:`MIN_PEOPLE` trainees or comparison staff (with work both before and after) there
+is no estimate at all, only "not enough people to conclude": one person's change says more
+about that person than about a course.
 """
 
 from __future__ import annotations
@@ -10,15 +13,16 @@ from __future__ import annotations
 import random
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
 
 from onewindow.training.profile import Completion
 
-__all__ = ["Effect", "PersonPeriods", "did", "did_from_completions"]
+__all__ = ["MIN_PEOPLE", "Effect", "PersonPeriods", "did", "did_from_completions"]
 
 DEFAULT_DRAWS: Final = 1000
+MIN_PEOPLE: Final = 3  # trainees, and comparison staff, needed before an effect is estimated
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,9 @@ class PersonPeriods:
 @dataclass(frozen=True)
 class Effect:
     """``estimate`` is in the metric's unit (minutes for handling time); negative is better
-    for times and shares. ``low``/``high`` bound the bootstrap interval; ``None`` when a
-    group is empty (the reason says which)."""
+    for times and shares. ``low``/``high`` bound the bootstrap interval. All three are
+    ``None`` when a group has fewer than :data:`MIN_PEOPLE` people (the reason says so; the
+    groups' own before/after means are still given, as description, not as an effect)."""
 
     estimate: float | None
     low: float | None
@@ -49,6 +54,11 @@ class Effect:
     control_before: float | None = None
     control_after: float | None = None
     reason: str | None = None
+
+    @property
+    def conclusive(self) -> bool:
+        """An effect was estimated (enough people in both groups)."""
+        return self.estimate is not None
 
     @property
     def significant(self) -> bool:
@@ -80,16 +90,32 @@ def did(
     """The difference-in-differences estimate with a percentile bootstrap interval."""
     treated = [p for p in people if p.treated and p.before_n and p.after_n]
     controls = [p for p in people if not p.treated and p.before_n and p.after_n]
+    tp, cp = _pooled(treated), _pooled(controls)
+    described = Effect(  # the groups' own means: description, never the effect itself
+        None,
+        None,
+        None,
+        len(treated),
+        len(controls),
+        treated_before=tp[0] if tp else None,
+        treated_after=tp[1] if tp else None,
+        control_before=cp[0] if cp else None,
+        control_after=cp[1] if cp else None,
+    )
     if not treated or not controls:
-        return Effect(
-            None,
-            None,
-            None,
-            len(treated),
-            len(controls),
+        return replace(
+            described,
             reason="no trainees with work before and after"
             if not treated
             else "no comparable staff who did not take the course",
+        )
+    if len(treated) < MIN_PEOPLE or len(controls) < MIN_PEOPLE:
+        return replace(
+            described,
+            reason=(
+                f"样本人数不足，不作结论 / not enough people to conclude: {len(treated)} "
+                f"trained, {len(controls)} not (at least {MIN_PEOPLE} of each needed)"
+            ),
         )
     estimate = _estimate(treated, controls)
     rng = random.Random(seed)  # noqa: S311 - statistics, not secrets
@@ -104,18 +130,7 @@ def did(
     tail = (1 - level) / 2
     low = samples[int(tail * (len(samples) - 1))] if samples else None
     high = samples[int((1 - tail) * (len(samples) - 1))] if samples else None
-    tp, cp = _pooled(treated), _pooled(controls)
-    return Effect(
-        estimate,
-        low,
-        high,
-        len(treated),
-        len(controls),
-        treated_before=tp[0] if tp else None,
-        treated_after=tp[1] if tp else None,
-        control_before=cp[0] if cp else None,
-        control_after=cp[1] if cp else None,
-    )
+    return replace(described, estimate=estimate, low=low, high=high)
 
 
 def did_from_completions(

@@ -5,9 +5,13 @@ Pure functions over polars frames with XES column names, so the same rules run o
 platform's own log, an imported CSV/XES file, or a hand-made test log.
 
 Handling time is the span from an activity's ``start`` event to its ``complete`` event in the
-same case, counted in *working minutes*: only 09:00–17:00 (office time) on the working days
-of the calendar (``kit.calendar.default_calendar()`` unless one is given), so a task taken
-at 16:30 and finished at 09:30 the next working day took an hour, not seventeen. A log
+same case, counted in the minutes that are work (``kit.worktime``): in an office only
+09:00–17:00 on the working days of the calendar (``kit.calendar.default_calendar()`` unless
+one is given), so a task taken at 16:30 and finished at 09:30 the next working day took an
+hour, not seventeen; in a log that works round the clock (a hotline, a police desk) every
+elapsed minute. Unless told which (``hours``), the profile reads it from the log: office
+hours when at least three quarters of the staff's events fall in office time, elapsed
+minutes otherwise — and says which it used and why (``Profile.hours``). A log
 without start events falls back to the ``start_timestamp`` column, and failing that to the
 time since the case's previous event (waiting included; the profile says which source it
 used). Peers are judged with a robust z-score: the distance from the median
@@ -21,12 +25,14 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any, Final, Literal
 
 import polars as pl
 
-from onewindow.kit.calendar import WorkingCalendar, default_calendar
+from onewindow.kit import worktime
+from onewindow.kit.calendar import WorkingCalendar
+from onewindow.kit.worktime import WorkingHours, working_minutes
 from onewindow.mining.frame import (
     ACTIVITY,
     CASE_ID,
@@ -59,8 +65,6 @@ SEND_BACK_DECISIONS: Final = frozenset({"send_back", "return", "returned", "退�
 ESCALATION_ACTIVITIES: Final = frozenset({"超时督办"})
 ESCALATION_EVENT_TYPES: Final = frozenset({"task_escalated"})
 BAD_RATING_WORDS: Final = frozenset({"bad", "poor", "差评", "不满意", "非常不满意", "1", "2"})
-OFFICE_OPENS_MINUTE: Final = 9 * 60  # 09:00 local
-OFFICE_DAY_MINUTES: Final = 8 * 60  # to 17:00
 
 Metric = Literal["handling_minutes", "rework_share", "breach_share", "bad_rating_share"]
 METRICS: Final[tuple[Metric, ...]] = (
@@ -129,6 +133,8 @@ class Profile:
     has_ratings: bool
     has_deadlines: bool
     notes: list[str] = field(default_factory=list)
+    # Which minutes handling time counted and why (kit.worktime.describe_choice).
+    hours: dict[str, Any] = field(default_factory=dict)
 
     def for_resource(self, resource: str) -> list[MetricScore]:
         return [s for s in self.scores if s.resource == resource]
@@ -175,64 +181,15 @@ def _bad_rating(expr: pl.Expr) -> pl.Expr:
     return text.is_in(list(BAD_RATING_WORDS))
 
 
-# --------------------------------------------------------------------------- working time
-
-
-def _work_clock(
-    stamp: pl.Expr, calendar: WorkingCalendar, days: list[date], before: list[int]
-) -> pl.Expr:
-    """Working minutes from the first day of ``days`` to ``stamp`` (office hours only).
-
-    ``before[k]`` is the number of working days before ``days[k]``; a working day adds
-    the part of 09:00–17:00 local time already gone, a non-working day nothing.
-    """
-    naive = stamp.dt.convert_time_zone(calendar.tz).dt.replace_time_zone(None)
-    day = naive.dt.date()
-    of_day = (naive - naive.dt.truncate("1d")).dt.total_microseconds() / 60e6
-    working = [calendar.is_workday(d) for d in days]
-    full = day.replace_strict(days, [b * OFFICE_DAY_MINUTES for b in before], default=None)
-    open_today = day.replace_strict(days, working, default=False, return_dtype=pl.Boolean)
-    gone = (of_day - OFFICE_OPENS_MINUTE).clip(0, OFFICE_DAY_MINUTES)
-    return full.cast(pl.Float64) + pl.when(open_today).then(gone).otherwise(0.0)
-
-
-def working_minutes(
-    frame: pl.DataFrame, began: str, ended: str, calendar: WorkingCalendar | None = None
-) -> pl.Series:
-    """Working minutes (09:00–17:00 on the calendar's working days) from ``began`` to
-    ``ended``, two UTC datetime columns of ``frame``; null where either is null, and the
-    (negative) clock span where ``ended`` is before ``began``."""
-    calendar = calendar or default_calendar()
-    local = [
-        frame[c].dt.convert_time_zone(calendar.tz).dt.replace_time_zone(None).dt.date()
-        for c in (began, ended)
-    ]
-    stamps = pl.concat([s.drop_nulls() for s in local])
-    if stamps.is_empty():
-        return pl.Series("@minutes", [None] * frame.height, dtype=pl.Float64)
-    first, last = stamps.min(), stamps.max()
-    assert isinstance(first, date)
-    assert isinstance(last, date)
-    days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
-    before: list[int] = []
-    count = 0
-    for d in days:
-        before.append(count)
-        count += calendar.is_workday(d)
-    clock = (pl.col(ended) - pl.col(began)).dt.total_microseconds() / 60e6
-    work = _work_clock(pl.col(ended), calendar, days, before) - _work_clock(
-        pl.col(began), calendar, days, before
-    )
-    return frame.select(
-        pl.when(clock < 0).then(clock).otherwise(work).alias("@minutes")
-    ).to_series()
-
-
 def completions(
-    log: pl.DataFrame | pl.LazyFrame, *, calendar: WorkingCalendar | None = None
+    log: pl.DataFrame | pl.LazyFrame,
+    *,
+    calendar: WorkingCalendar | None = None,
+    hours: WorkingHours | None = None,
 ) -> tuple[list[Completion], Profile]:
-    """Each completed activity by a person, with its handling time (working minutes on
-    ``calendar``, the shipped Chinese calendar by default) and outcomes.
+    """Each completed activity by a person, with its handling time (the minutes ``hours``
+    counts on ``calendar``, the shipped Chinese calendar by default; ``None``: office or
+    elapsed minutes as the log's working pattern says) and outcomes.
 
     Returns the completions and an empty :class:`Profile` carrying what the log offered
     (duration source, ratings, deadlines).
@@ -329,10 +286,19 @@ def completions(
         bad_cases |= set(frame.filter(_bad_rating(pl.col(col)))[CASE_ID].to_list())
     has_ratings = bool(rating_cols)
 
+    staff = frame.filter(
+        (pl.col("@res") != "") & ~pl.col("@res").str.to_lowercase().is_in(list(NOT_STAFF))
+    )
+    pattern = worktime.work_pattern((staff if staff.height else frame)[TIMESTAMP], calendar)
+    if hours is None:
+        hours, reason = worktime.choose_hours(pattern)
+        chosen_by = "detected"
+    else:
+        reason, chosen_by = f"given: {hours.name}", "given"
     done = done.with_columns(
         sent_back.alias("@sent_back"),
         breached.alias("@late"),
-        working_minutes(done, "@began", TIMESTAMP, calendar),
+        working_minutes(done, "@began", TIMESTAMP, calendar, hours),
     )
     out: list[Completion] = []
     for row in done.select(
@@ -363,7 +329,8 @@ def completions(
                 began=began_at,
             )
         )
-    empty = Profile([], 0, source, has_ratings, has_deadlines, notes)
+    choice = worktime.describe_choice(hours, chosen_by, reason, pattern)
+    empty = Profile([], 0, source, has_ratings, has_deadlines, notes, hours=choice)
     return out, empty
 
 
@@ -387,6 +354,7 @@ def profile(
     *,
     min_cases: int = DEFAULT_MIN_CASES,
     calendar: WorkingCalendar | None = None,
+    hours: WorkingHours | None = None,
 ) -> Profile:
     """Score every (resource, activity, metric) against the activity's other staff.
 
@@ -398,7 +366,7 @@ def profile(
     """
     if min_cases < 1:
         min_cases = 1
-    rows, result = completions(log, calendar=calendar)
+    rows, result = completions(log, calendar=calendar, hours=hours)
     result.min_cases = min_cases
     groups: dict[tuple[str, str], list[Completion]] = {}
     for r in rows:
