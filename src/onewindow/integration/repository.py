@@ -65,6 +65,24 @@ def claim_due(
     return session.execute(q).all()
 
 
+def renew_lease(
+    session: Session, message_ids: Sequence[str], held_until: datetime, until: datetime
+) -> int:
+    """Move the lease of messages still pending and still held until ``held_until`` (so
+    not claimed meanwhile by another worker) to ``until``."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(message_ids),
+            OutboxMessage.status == PENDING,
+            OutboxMessage.next_attempt_at == held_until,
+        )
+        .values(next_attempt_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def dead_letters(
     session: Session, *, limit: int, offset: int, subscription_id: int | None = None
 ) -> Sequence[OutboxMessage]:
@@ -85,6 +103,22 @@ def count_dead_letters(session: Session, *, subscription_id: int | None = None) 
 def count_pending(session: Session) -> int:
     q = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == PENDING)
     return session.scalar(q) or 0
+
+
+def backlog(session: Session, now: datetime) -> tuple[int, int, datetime | None]:
+    """Pending messages: how many, how many are due now, and the oldest due time."""
+    pending = (
+        select(func.count(), func.min(OutboxMessage.next_attempt_at))
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.status == PENDING)
+    )
+    total, oldest = session.execute(pending).one()
+    due = session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
+    )
+    return int(total or 0), int(due or 0), oldest
 
 
 def replay_dead(session: Session, now: datetime, *, subscription_id: int | None = None) -> int:

@@ -11,7 +11,7 @@ import json
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -260,6 +260,20 @@ def pending_count(ctx: Ctx) -> int:
     return repo.count_pending(ctx.session)
 
 
+@dataclass(frozen=True)
+class Backlog:
+    pending: int
+    due: int
+    oldest_due_seconds: float | None  # how long the most overdue message has waited
+
+
+def backlog(ctx: Ctx) -> Backlog:
+    now = ctx.clock.now()
+    pending, due, oldest = repo.backlog(ctx.session, now)
+    late = (now - oldest).total_seconds() if oldest is not None and oldest <= now else None
+    return Backlog(pending, due, late)
+
+
 # --- delivery bookkeeping (called by tasks.deliver_due) ------------------------------------
 
 
@@ -281,10 +295,25 @@ def claim_due(ctx: Ctx, *, limit: int, policy: DeliveryPolicy) -> list[Outgoing]
                 created_at=msg.created_at,
                 payload=msg.payload,
                 attempts=msg.attempts,
+                leased_until=leased_until,
             )
         )
     ctx.session.flush()
     return batch
+
+
+def renew_lease(ctx: Ctx, batch: Sequence[Outgoing], *, policy: DeliveryPolicy) -> list[Outgoing]:
+    """Extend the lease of a claimed batch still being sent; a message another worker
+    claimed after this lease ran out is left to that worker. Returns the batch with its
+    new lease (pass it to the next renewal)."""
+    until = ctx.clock.now() + policy.lease
+    by_lease: dict[datetime | None, list[str]] = {}
+    for m in batch:
+        by_lease.setdefault(m.leased_until, []).append(m.id)
+    for held, ids in by_lease.items():
+        if held is not None:
+            repo.renew_lease(ctx.session, ids, held, until)
+    return [replace(m, leased_until=until) for m in batch]
 
 
 def record_attempts(
