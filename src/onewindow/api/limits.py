@@ -13,7 +13,8 @@ spooled, and before any authentication work.
 
 Each refusal is problem+json with ``Connection: close`` (the unread rest of the body is
 never read). The routes that take files are found on the app itself: an API route that
-declares a ``File`` or a multipart request body, and the pages in ``PAGE_UPLOADS``.
+declares a multipart request body (``File`` parameters do) in the OpenAPI schema, and the
+pages in ``PAGE_UPLOADS``.
 """
 
 from __future__ import annotations
@@ -21,14 +22,10 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Iterator
 from email.message import Message as MimeHeader
 from typing import Any
 
-from fastapi import params
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from onewindow.api.problems import send_problem
@@ -58,22 +55,17 @@ class HeadersTooLarge(OneWindowError):
     status = 431
 
 
-def _body_fields(dependant: Dependant) -> Iterator[Any]:
-    for field in dependant.body_params:
-        yield field.field_info
-    for sub in dependant.dependencies:
-        yield from _body_fields(sub)
-
-
-def takes_files(route: BaseRoute) -> bool:
-    if not isinstance(route, APIRoute):
-        return False
-    if route.path in PAGE_UPLOADS:
-        return True
-    body = (route.openapi_extra or {}).get("requestBody") or {}
-    if "multipart/form-data" in (body.get("content") or {}):
-        return True
-    return any(isinstance(info, params.File) for info in _body_fields(route.dependant))
+def upload_routes(app: Any) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """(path pattern, methods) of the routes that take files: every operation of the app's
+    OpenAPI schema with a multipart request body, and the pages in ``PAGE_UPLOADS``."""
+    found: dict[str, set[str]] = {path: {"POST"} for path in PAGE_UPLOADS}
+    schema = app.openapi() if hasattr(app, "openapi") else {}
+    for path, operations in (schema.get("paths") or {}).items():
+        for method, operation in operations.items():
+            content = ((operation or {}).get("requestBody") or {}).get("content") or {}
+            if "multipart/form-data" in content:
+                found.setdefault(path, set()).add(method.upper())
+    return [(compile_path(path)[0], frozenset(methods)) for path, methods in found.items()]
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -201,10 +193,7 @@ class RequestLimits:
 
     def _takes_files(self, scope: Scope) -> bool:
         if self._uploads is None:
-            routes = getattr(scope.get("app"), "routes", [])
-            self._uploads = [
-                (r.path_regex, frozenset(r.methods or ())) for r in routes if takes_files(r)
-            ]
+            self._uploads = upload_routes(scope.get("app"))
         path, method = scope["path"], scope["method"]
         return any(method in methods and rx.match(path) for rx, methods in self._uploads)
 

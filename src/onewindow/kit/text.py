@@ -9,6 +9,7 @@ with a 422 that names the field, before anything is stored.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -32,6 +33,12 @@ class JsonTooComplex(ValidationFailed):
     code = "request.json_too_complex"
 
 
+class NumberOutOfRange(ValidationFailed):
+    """NaN or an infinity (``1e999``): JSON cannot carry it, PostgreSQL refuses it."""
+
+    code = "request.number_out_of_range"
+
+
 def forbidden_character(text: str) -> str | None:
     """The first character ``text`` must not hold, or None."""
     found = _FORBIDDEN.search(text)
@@ -49,7 +56,14 @@ def _refuse(field: str, char: str) -> ControlCharacter:
 
 def check_value(value: Any, field: str) -> None:
     """Raise ``ControlCharacter`` naming the first string (or object key) under ``value``
-    that holds a forbidden character; ``field`` names ``value`` itself (``body.data``)."""
+    that holds a forbidden character, or ``NumberOutOfRange`` for the first number that is
+    not finite; ``field`` names ``value`` itself (``body.data``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise NumberOutOfRange(
+            f"Field {field} is not a finite number",
+            message_zh=f"字段 {field} 不是有限数值",
+            details={"field": field},
+        )
     if isinstance(value, str):
         char = forbidden_character(value)
         if char is not None:
@@ -101,6 +115,10 @@ def too_complex(field: str, problem: str) -> JsonTooComplex:
     )
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def parse_json_object(
     raw: str, *, field: str, max_depth: int = 32, max_digits: int = 32
 ) -> dict[str, Any]:
@@ -112,6 +130,7 @@ def parse_json_object(
         JsonTooComplex: nested deeper than ``max_depth`` or a number longer than
             ``max_digits`` digits.
         ControlCharacter: a string or key holds a control character.
+        NumberOutOfRange: a number overflows to infinity.
     """
     problem = json_shape_problem(
         raw.encode("utf-8", "surrogatepass"), max_depth=max_depth, max_digits=max_digits
@@ -119,7 +138,7 @@ def parse_json_object(
     if problem is not None:
         raise too_complex(field, problem)
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_no_constant)
     except ValueError as exc:  # JSONDecodeError, and int() beyond its digit limit
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise ValidationFailed(
