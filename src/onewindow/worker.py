@@ -34,7 +34,7 @@ log = logging.getLogger("onewindow.worker")
 _jitter = random.SystemRandom()
 KEEP_IDEMPOTENCY = timedelta(days=1)
 FORGET_WORKERS = timedelta(days=1)
-MAX_BACKOFF = 30.0  # seconds between attempts while the database is down
+MAX_BACKOFF = 10.0  # seconds between attempts while the database is down
 # Errors of the world outside the process: wait them out. Anything else is a bug in a pass.
 TRANSIENT: tuple[type[BaseException], ...] = (
     DBAPIError,
@@ -44,6 +44,9 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
+WEBHOOK_BATCH = 100
+
+
 @dataclass(frozen=True)
 class WorkerReport:
     timers_fired: int
@@ -51,6 +54,13 @@ class WorkerReport:
     webhooks_delivered: int
     webhooks_failed: int
     feedback: FeedbackPass
+    webhooks_claimed: int = 0
+
+    @property
+    def more_due(self) -> bool:
+        """A full batch of webhooks went out: more are probably waiting (a backlog after a
+        receiver or the database was down), so the next pass should not wait."""
+        return self.webhooks_claimed >= WEBHOOK_BATCH
 
     @property
     def busy(self) -> bool:
@@ -69,11 +79,13 @@ class WorkerReport:
 def run_once(platform: Platform) -> WorkerReport:
     fired, escalated = run_worker_pass(platform)
     feedback = run_feedback_pass(platform)
-    delivery = deliver_due(platform)
+    delivery = deliver_due(platform, limit=WEBHOOK_BATCH)
     platform.run(ledger.sign_tree_head_if_due)  # publish a signed tree head when due
     measure_due_predictions(platform)  # prove or refute published redesigns
     platform.run(_housekeeping)
-    return WorkerReport(fired, escalated, delivery.delivered, delivery.failed, feedback)
+    return WorkerReport(
+        fired, escalated, delivery.delivered, delivery.failed, feedback, delivery.claimed
+    )
 
 
 def _housekeeping(ctx: Ctx) -> None:
@@ -159,4 +171,4 @@ def run_forever(
         outage_since, failures, last_error = None, 0, ""
         if on_report is not None:
             on_report(report)
-        wait = interval
+        wait = 0.0 if report.more_due else interval

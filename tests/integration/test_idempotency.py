@@ -240,11 +240,20 @@ def clashing(platform: Platform) -> Iterator[tuple[TestClient, list[int]]]:
         yield c, calls
 
 
-def test_a_clash_is_retried_whole_before_answering(clashing: tuple[TestClient, list[int]]) -> None:
+@pytest.mark.parametrize("key", [None, "clash-key"])
+def test_a_clash_is_retried_whole_before_answering(
+    clashing: tuple[TestClient, list[int]], platform: Platform, key: str | None
+) -> None:
     c, calls = clashing
-    r = c.post("/clash/3", content=b"{}", headers={"content-type": "application/json"})
+    headers = {"content-type": "application/json", **({"Idempotency-Key": key} if key else {})}
+    r = c.post("/clash/3", content=b"{}", headers=headers)
     assert r.status_code == 200
     assert r.json() == {"calls": 4}
+    if key:  # the answer of the attempt that succeeded is the one kept
+        again = c.post("/clash/3", content=b"{}", headers=headers)
+        assert again.json() == {"calls": 4}
+        assert len(calls) == 4
+        assert len(_records(platform)) == 1
 
 
 def test_a_clash_that_persists_is_answered_409(
@@ -257,7 +266,8 @@ def test_a_clash_that_persists_is_answered_409(
 
 
 @pytest.mark.skipif(not PG_URL, reason="SQLite serialises writers; clashes need PostgreSQL")
-def test_parallel_completions_over_http_never_answer_409(client: TestClient) -> None:
+@pytest.mark.parametrize("keyed", [False, True])
+def test_parallel_completions_over_http_never_answer_409(client: TestClient, keyed: bool) -> None:
     clerk = staff(client, "center_qian")
     users = {
         "Task_tax_register": staff(client, "tax_xu"),
@@ -277,7 +287,8 @@ def test_parallel_completions_over_http_never_answer_409(client: TestClient) -> 
 
         def complete(element: str, task: int, barrier: threading.Barrier) -> None:
             barrier.wait()
-            r = users[element].post(f"/tasks/{task}/complete", json={"data": {}})
+            key = f"{element}-{task}" if keyed else None
+            r = _post(users[element], f"/tasks/{task}/complete", key, json={"data": {}})
             statuses.append(r.status_code)
 
         threads = [

@@ -197,6 +197,7 @@ def test_a_200_mb_body_does_not_grow_a_server_process(server: Server) -> None:
     # a signed-in upload: read (to disk) up to the upload limit, then 413
     assert _status(upload) == 413, upload[:300]
     growth = {p: _memory(p, "VmHWM") - peak_before[p] for p in pids}
+    sys.stdout.write(f"peak memory growth per server process: {sorted(growth.values())} bytes\n")
     assert max(growth.values()) <= GROWTH_LIMIT, {p: g // MB for p, g in growth.items()}
 
 

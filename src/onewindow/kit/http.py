@@ -52,8 +52,10 @@ class RequestUnit:
                 self.on_open(self.ctx)
         return self.ctx
 
-    def _committed(self, _session: Session) -> None:
-        self.committed = True
+    def _committed(self, session: Session) -> None:
+        # SQLAlchemy reports a savepoint's release as a commit too; only the whole counts.
+        if not session.in_nested_transaction():
+            self.committed = True
 
     @property
     def session(self) -> Session | None:
