@@ -93,8 +93,10 @@ def serve(host: str, port: int, *, workers: int, with_worker: bool) -> None:
     if workers <= 1:
         uvicorn.Server(_uvicorn_config(build_app(), host, port)).run()
         return
+    supervisor = Supervisor(host, port, workers)
+    supervisor.bind()  # first: clients wait in the backlog instead of being refused
     importlib.import_module(APP_MODULE)  # once, here: the forked workers inherit it
-    Supervisor(host, port, workers).run()
+    supervisor.run()
 
 
 def _die_with_parent(parent: int) -> None:
@@ -130,9 +132,12 @@ class Supervisor:
     def _stop(self, signum: int, _frame: FrameType | None) -> None:
         self.stopping = True
 
+    def bind(self) -> None:
+        self.sock = _uvicorn_config(None, self.host, self.port).bind_socket()
+
     def run(self) -> None:
-        config = _uvicorn_config(None, self.host, self.port)
-        self.sock = config.bind_socket()
+        if self.sock is None:
+            self.bind()
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         log.info("supervisor %d: starting %d server processes", self.pid, self.workers)

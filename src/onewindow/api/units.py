@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 import tempfile
 import time
@@ -50,6 +51,7 @@ from onewindow.kit.http import UNIT_SCOPE_KEY, RequestUnit
 from onewindow.kit.platform import Ctx, Platform
 from onewindow.security import authz
 
+log = logging.getLogger("onewindow.api")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 KEY_HEADER = b"idempotency-key"
 KEY_PARAM = "idempotency_key"
@@ -274,7 +276,10 @@ class UnitOfWork:
         attempt = replays = 0
         while True:
             if held is not None:
-                answer = await run_in_threadpool(self._lookup, scope, held)
+                try:
+                    answer = await run_in_threadpool(self._lookup, scope, held)
+                except DBAPIError as exc:
+                    answer = database_unavailable(exc)
                 if answer is not None:
                     await answer(scope, receive, send)
                     return
@@ -393,6 +398,8 @@ class UnitOfWork:
                     record = idempotency.find(ctx.session, held.caller, held.key)
                     if record is not None and record.status_code is None:
                         ctx.session.delete(record)
+        except DBAPIError:  # the database went away: the key stays taken, answered 409 later
+            log.warning("idempotency key %s not released (database unavailable)", held and held.key)
         finally:
             unit.close()
 
