@@ -23,23 +23,11 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, text
 
+from tests.integration.helpers import COMPANY
+from tests.integration.test_api_support import FORM
+from tests.integration.test_api_support import REQUIRED_MATERIALS as MATERIALS
+
 BIN = Path(sys.executable).parent
-COMPANY = "91350100M000100Y43"
-FORM = {
-    "company_name": "闽江贸易有限公司",
-    "company_type": "有限责任公司",
-    "registered_capital": 100,
-    "legal_representative": "张三",
-    "business_scope": "日用百货销售",
-    "registered_address": "福州市鼓楼区五一北路 1 号",
-}
-MATERIALS = (
-    "registration_application",
-    "articles_of_association",
-    "id_card",
-    "shareholder_id",
-    "officer_appointment",
-)
 RETRYABLE = {502, 503, 504}
 RETRYABLE_CODES = {"concurrency.conflict", "idempotency.in_progress", "request.conflict"}
 
