@@ -22,9 +22,11 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import warnings
 from email.message import Message as MimeHeader
 from typing import Any
 
+from fastapi.openapi.utils import get_openapi
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -59,7 +61,13 @@ def upload_routes(app: Any) -> list[tuple[re.Pattern[str], frozenset[str]]]:
     """(path pattern, methods) of the routes that take files: every operation of the app's
     OpenAPI schema with a multipart request body, and the pages in ``PAGE_UPLOADS``."""
     found: dict[str, set[str]] = {path: {"POST"} for path in PAGE_UPLOADS}
-    schema = app.openapi() if hasattr(app, "openapi") else {}
+    schema: dict[str, Any] = {}
+    if hasattr(app, "routes"):
+        # Built apart from the app's cached schema, quietly: its warnings (a duplicate
+        # operation id) belong to /openapi.json, not to every app's first request.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            schema = get_openapi(title="uploads", version="0", routes=app.routes)
     for path, operations in (schema.get("paths") or {}).items():
         for method, operation in operations.items():
             content = ((operation or {}).get("requestBody") or {}).get("content") or {}
