@@ -33,7 +33,7 @@ def upgrade() -> None:
         sa.Column("location", sa.String(length=2000), nullable=True),
         sa.Column("body", sa.LargeBinary(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_keys")),
-        sa.UniqueConstraint("caller", "key", name=op.f("uq_idempotency_keys_caller")),
+        sa.UniqueConstraint("caller", "key", name=op.f("uq_idempotency_keys_caller_key")),
     )
     op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
     op.create_table(
