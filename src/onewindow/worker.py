@@ -44,7 +44,7 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
-WEBHOOK_BATCH = 100
+WEBHOOK_BATCH = 200
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,8 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a department's web server does
+
             def do_POST(self) -> None:  # noqa: N802
                 self.rfile.read(int(self.headers.get("content-length", 0)))
                 message = self.headers["X-OneWindow-Id"]
@@ -58,6 +60,7 @@ class Receiver:
                     if message not in receiver.processed:
                         receiver.processed[message] += 1
                 self.send_response(204)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *_: object) -> None:

@@ -89,7 +89,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
             "ONEWINDOW_DATABASE_URL": pg.url,
             "ONEWINDOW_WEBHOOK_LEASE_SECONDS": "3",
             "ONEWINDOW_WEBHOOK_RETRY_BASE_SECONDS": "1",
-            "ONEWINDOW_WEBHOOK_RETRY_MAX_SECONDS": "4",
+            "ONEWINDOW_WEBHOOK_RETRY_MAX_SECONDS": "2",
             "ONEWINDOW_WORKER_STALE_SECONDS": "10",
         }
         env.pop("ONEWINDOW_TEST_DATABASE_URL", None)

@@ -34,6 +34,14 @@ def message(session: Session, message_id: str) -> OutboxMessage | None:
     return session.get(OutboxMessage, message_id)
 
 
+def messages_by_id(session: Session, message_ids: Sequence[str]) -> dict[str, OutboxMessage]:
+    """The messages with these ids, in one query (a delivery batch's)."""
+    if not message_ids:
+        return {}
+    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(message_ids)))
+    return {m.id: m for m in rows}
+
+
 def messages(
     session: Session, *, status: str | None = None, subscription_id: int | None = None
 ) -> Sequence[OutboxMessage]:

@@ -325,8 +325,9 @@ def record_attempts(
     report = DeliveryReport(claimed=len(attempts))
     retry_at: dict[int, datetime] = {}
     # Failures first, so a skipped message waits as long as its subscription's failure.
+    batch = repo.messages_by_id(ctx.session, [a.message_id for a in attempts])
     for attempt in sorted(attempts, key=lambda a: a.outcome == "skipped"):
-        msg = repo.message(ctx.session, attempt.message_id)
+        msg = batch.get(attempt.message_id)
         if msg is None or msg.status != PENDING:
             continue
         if attempt.outcome == "delivered":
