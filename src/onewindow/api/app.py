@@ -7,7 +7,6 @@ import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -19,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from onewindow import __version__
+from onewindow.api import guards
 from onewindow.catalog import endpoints as catalog_endpoints
 from onewindow.datahub import endpoints as datahub_endpoints
 from onewindow.eventlog import endpoints as eventlog_endpoints
@@ -32,9 +32,8 @@ from onewindow.kit.platform import Platform
 from onewindow.mining import endpoints as mining_endpoints
 from onewindow.security import crypto, masking
 from onewindow.security import endpoints as security_endpoints
-from onewindow.security.authz import LoginRedirect, public
+from onewindow.security.authz import LoginRedirect
 from onewindow.security.headers import SecurityHeadersMiddleware
-from onewindow.security.schemas import Principal
 from onewindow.simulation import endpoints as simulation_endpoints
 from onewindow.training import endpoints as training_endpoints
 from onewindow.training import pages as training_pages
@@ -43,16 +42,6 @@ from onewindow.workflow import endpoints as workflow_endpoints
 
 log = logging.getLogger("onewindow")
 PROBLEM_JSON = "application/problem+json"
-
-
-def _worker_loop(platform: Platform, stop: threading.Event, interval: float) -> None:
-    from onewindow.worker import run_once
-
-    while not stop.wait(interval):
-        try:
-            run_once(platform)
-        except Exception:  # the loop must survive one bad pass; the next pass retries
-            log.exception("worker pass failed")
 
 
 def _routing_problem(request: Request, exc: StarletteHTTPException) -> OneWindowError:
@@ -91,8 +80,14 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         if os.environ.get("ONEWINDOW_INPROCESS_WORKER") == "1":
+            from onewindow.worker import run_forever
+
             threading.Thread(
-                target=_worker_loop, args=(platform, stop, 30.0), daemon=True, name="worker"
+                target=run_forever,
+                args=(platform,),
+                kwargs={"stop": stop, "interval": 30.0, "kind": "in-process"},
+                daemon=True,
+                name="worker",
             ).start()
         yield
         stop.set()
@@ -106,6 +101,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = platform
+    guards.install(app, platform)
     app.add_middleware(SecurityHeadersMiddleware, behind_tls=platform.settings.behind_tls)
 
     @app.exception_handler(OneWindowError)
@@ -114,10 +110,6 @@ def create_app(platform: Platform | None = None) -> FastAPI:
             target = "/login?next=" + quote(str(exc.details.get("next", "/")), safe="/")
             return RedirectResponse(target, status_code=303)
         return JSONResponse(exc.to_problem(), status_code=exc.status, media_type=PROBLEM_JSON)
-
-    @app.get("/api/v1/health", tags=["meta"])
-    def health(_: Annotated[Principal | None, public()]) -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
 
     async def _bad_value(_request: Request, exc: Exception) -> Response:
         # A value the database cannot hold (NUL in text, an id beyond its integer range):

@@ -294,26 +294,17 @@ def serve(
         bool, typer.Option("--worker/--no-worker", help="Run timers in-process")
     ] = True,
 ) -> None:
-    """Serve the API and pages (and, by default, the background worker)."""
-    _platform()  # refuse to start on an unmigrated database
+    """Serve the API and pages (and, by default, the background worker). With --workers N,
+    the server processes stop when this one does, even when it is killed."""
+    _platform().dispose()  # refuse to start on an unmigrated database; no connection kept
     _serve(host, port, workers=workers, with_worker=worker)
 
 
 def _serve(host: str, port: int, *, workers: int, with_worker: bool) -> None:
-    import os
+    from onewindow.api.server import serve as run_server
 
-    import uvicorn
-
-    os.environ["ONEWINDOW_INPROCESS_WORKER"] = "1" if with_worker else "0"
     console.print(f"serving on http://{host}:{port}  (API: /api/v1, docs: /api/v1/docs)")
-    uvicorn.run(
-        "onewindow.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-    )
+    run_server(host, port, workers=workers, with_worker=with_worker)
 
 
 @app.command("worker")
@@ -322,23 +313,33 @@ def worker_cmd(
     once: Annotated[bool, typer.Option(help="One pass, then exit")] = False,
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between passes")] = 30.0,
 ) -> None:
-    """Fire due BPMN timers, escalate tasks past their SLA (督办), deliver webhooks."""
-    from onewindow.worker import run_once
+    """Fire due BPMN timers, escalate tasks past their SLA (督办), deliver webhooks. Runs
+    until stopped (SIGTERM, Ctrl-C); database and network outages are waited out."""
+    import signal
+    import threading
 
-    platform = _platform()
-    while True:
-        r = run_once(platform)
-        fb = r.feedback
-        busy = r.timers_fired or r.tasks_escalated or r.webhooks_delivered or r.webhooks_failed
-        if once or busy or fb.invitations:
-            console.print(
-                f"timers fired: {r.timers_fired}, tasks escalated: {r.tasks_escalated}, "
-                f"webhooks delivered: {r.webhooks_delivered}, failed: {r.webhooks_failed}; "
-                f"feedback: {fb.invitations} invitations"
-            )
-        if once:
-            return
-        time.sleep(interval)
+    from onewindow.worker import run_forever, run_once, wait_until_migrated
+
+    if once:
+        _print_pass(run_once(_platform()), always=True)
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    platform = _platform(migrated=False)
+    if wait_until_migrated(platform, stop=stop):
+        run_forever(platform, stop=stop, interval=interval, on_report=_print_pass, at_once=True)
+
+
+def _print_pass(r: Any, *, always: bool = False) -> None:
+    if not (always or r.busy):
+        return
+    fb = r.feedback
+    console.print(
+        f"timers fired: {r.timers_fired}, tasks escalated: {r.tasks_escalated}, "
+        f"webhooks delivered: {r.webhooks_delivered}, failed: {r.webhooks_failed}; "
+        f"documents rendered: {r.documents_rendered}; feedback: {fb.invitations} invitations"
+    )
 
 
 @app.callback()

@@ -17,6 +17,7 @@ import httpx
 
 from onewindow.integration.signing import sign
 from onewindow.kit.clock import Clock
+from onewindow.kit.settings import Settings
 
 USER_AGENT = "onewindow-webhooks/1"
 _rng = secrets.SystemRandom()
@@ -24,18 +25,30 @@ _rng = secrets.SystemRandom()
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
-    """How hard we try. ``lease`` must outlast one worker pass (``limit`` x ``timeout``):
-    a message still in flight when it runs out is sent again by another worker."""
+    """How hard we try. A claimed batch is leased for ``lease``; the worker renews the lease
+    every third of it while it sends (``tasks.deliver_due``), so a live worker keeps its
+    claims however slow the receivers, and a dead worker's claims are sent again by another
+    worker within one lease."""
 
     max_attempts: int = 12
     base_delay: timedelta = timedelta(seconds=10)
     max_delay: timedelta = timedelta(hours=1)
-    lease: timedelta = timedelta(minutes=10)
+    lease: timedelta = timedelta(seconds=15)
     timeout: float = 5.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if self.lease <= timedelta(0):
+            raise ValueError("lease must be positive")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DeliveryPolicy:
+        return cls(
+            base_delay=timedelta(seconds=settings.webhook_retry_base_seconds),
+            max_delay=timedelta(seconds=settings.webhook_retry_max_seconds),
+            lease=timedelta(seconds=settings.webhook_lease_seconds),
+        )
 
 
 def backoff(attempts: int, policy: DeliveryPolicy, *, jitter: float | None = None) -> timedelta:
@@ -59,6 +72,7 @@ class Outgoing:
     created_at: datetime
     payload: dict[str, Any]
     attempts: int
+    leased_until: datetime | None = None  # this worker's lease on it (see renew_lease)
 
 
 Outcome = Literal["delivered", "failed", "skipped"]

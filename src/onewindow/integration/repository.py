@@ -34,6 +34,14 @@ def message(session: Session, message_id: str) -> OutboxMessage | None:
     return session.get(OutboxMessage, message_id)
 
 
+def messages_by_id(session: Session, message_ids: Sequence[str]) -> dict[str, OutboxMessage]:
+    """The messages with these ids, in one query (a delivery batch's)."""
+    if not message_ids:
+        return {}
+    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(message_ids)))
+    return {m.id: m for m in rows}
+
+
 def messages(
     session: Session, *, status: str | None = None, subscription_id: int | None = None
 ) -> Sequence[OutboxMessage]:
@@ -65,6 +73,24 @@ def claim_due(
     return session.execute(q).all()
 
 
+def renew_lease(
+    session: Session, message_ids: Sequence[str], held_until: datetime, until: datetime
+) -> int:
+    """Move the lease of messages still pending and still held until ``held_until`` (so
+    not claimed meanwhile by another worker) to ``until``."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(message_ids),
+            OutboxMessage.status == PENDING,
+            OutboxMessage.next_attempt_at == held_until,
+        )
+        .values(next_attempt_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def dead_letters(
     session: Session, *, limit: int, offset: int, subscription_id: int | None = None
 ) -> Sequence[OutboxMessage]:
@@ -85,6 +111,22 @@ def count_dead_letters(session: Session, *, subscription_id: int | None = None) 
 def count_pending(session: Session) -> int:
     q = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == PENDING)
     return session.scalar(q) or 0
+
+
+def backlog(session: Session, now: datetime) -> tuple[int, int, datetime | None]:
+    """Pending messages: how many, how many are due now, and the oldest due time."""
+    pending = (
+        select(func.count(), func.min(OutboxMessage.next_attempt_at))
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.status == PENDING)
+    )
+    total, oldest = session.execute(pending).one()
+    due = session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
+    )
+    return int(total or 0), int(due or 0), oldest
 
 
 def replay_dead(session: Session, now: datetime, *, subscription_id: int | None = None) -> int:

@@ -11,7 +11,7 @@ import json
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -267,6 +267,20 @@ def pending_count(ctx: Ctx) -> int:
     return repo.count_pending(ctx.session)
 
 
+@dataclass(frozen=True)
+class Backlog:
+    pending: int
+    due: int
+    oldest_due_seconds: float | None  # how long the most overdue message has waited
+
+
+def backlog(ctx: Ctx) -> Backlog:
+    now = ctx.clock.now()
+    pending, due, oldest = repo.backlog(ctx.session, now)
+    late = (now - oldest).total_seconds() if oldest is not None and oldest <= now else None
+    return Backlog(pending, due, late)
+
+
 # --- delivery bookkeeping (called by tasks.deliver_due) ------------------------------------
 
 
@@ -288,10 +302,25 @@ def claim_due(ctx: Ctx, *, limit: int, policy: DeliveryPolicy) -> list[Outgoing]
                 created_at=msg.created_at,
                 payload=msg.payload,
                 attempts=msg.attempts,
+                leased_until=leased_until,
             )
         )
     ctx.session.flush()
     return batch
+
+
+def renew_lease(ctx: Ctx, batch: Sequence[Outgoing], *, policy: DeliveryPolicy) -> list[Outgoing]:
+    """Extend the lease of a claimed batch still being sent; a message another worker
+    claimed after this lease ran out is left to that worker. Returns the batch with its
+    new lease (pass it to the next renewal)."""
+    until = ctx.clock.now() + policy.lease
+    by_lease: dict[datetime | None, list[str]] = {}
+    for m in batch:
+        by_lease.setdefault(m.leased_until, []).append(m.id)
+    for held, ids in by_lease.items():
+        if held is not None:
+            repo.renew_lease(ctx.session, ids, held, until)
+    return [replace(m, leased_until=until) for m in batch]
 
 
 def record_attempts(
@@ -303,8 +332,9 @@ def record_attempts(
     report = DeliveryReport(claimed=len(attempts))
     retry_at: dict[int, datetime] = {}
     # Failures first, so a skipped message waits as long as its subscription's failure.
+    batch = repo.messages_by_id(ctx.session, [a.message_id for a in attempts])
     for attempt in sorted(attempts, key=lambda a: a.outcome == "skipped"):
-        msg = repo.message(ctx.session, attempt.message_id)
+        msg = batch.get(attempt.message_id)
         if msg is None or msg.status != PENDING:
             continue
         if attempt.outcome == "delivered":

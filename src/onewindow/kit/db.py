@@ -5,6 +5,7 @@ The entrypoint (request, job, CLI command) owns the transaction: services only `
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import StaticPool
@@ -112,6 +113,7 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 T = TypeVar("T")
+_jitter = random.SystemRandom()
 
 
 def run_in_transaction(
@@ -136,15 +138,23 @@ def run_in_transaction(
                 raise
         except OperationalError as exc:
             # PostgreSQL serialization failures / deadlocks are retryable like a version clash.
-            if attempt == attempts or not _is_retryable(exc):
+            if attempt == attempts or not is_retryable(exc):
                 raise
-        time.sleep(0.005 * attempt)
+        time.sleep(retry_delay(attempt))
     raise AssertionError("unreachable")
 
 
-def _is_retryable(exc: OperationalError) -> bool:
+def is_retryable(exc: DBAPIError) -> bool:
+    """A serialization failure or deadlock (PostgreSQL): the whole transaction may be run
+    again."""
     code = getattr(exc.orig, "sqlstate", None)
     return code in {"40001", "40P01"}
+
+
+def retry_delay(attempt: int, *, base: float = 0.01, cap: float = 0.5) -> float:
+    """Seconds to wait before attempt ``attempt + 1`` of a clashed unit of work: "full
+    jitter" exponential backoff, so writers that clashed do not clash again in step."""
+    return _jitter.uniform(0.0, min(cap, base * (2**attempt)))
 
 
 class DatabaseNotMigrated(OneWindowError):

@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib
 
 MODEL_MODULES = (
+    "onewindow.kit.idempotency",
+    "onewindow.kit.heartbeat",
     "onewindow.catalog.models",
     "onewindow.intake.models",
     "onewindow.workflow.models",

@@ -52,6 +52,28 @@ class Settings(BaseSettings):
     tree_head_minutes: int = Field(default=60, description="sign a tree head this often")
     k_anonymity: int = Field(default=5, description="smallest group a de-identified export has")
     behind_tls: bool = Field(default=False, description="send HSTS (served over HTTPS)")
+    # limits on what a client may send, enforced while reading (onewindow.api.limits)
+    max_files_per_request: int = Field(default=8, description="files one upload request holds")
+    max_json_bytes: int = Field(default=1024 * 1024, description="JSON or form body, bytes")
+    max_header_bytes: int = Field(default=16 * 1024, description="request line and headers")
+    max_json_depth: int = Field(default=32, description="nesting of JSON objects and arrays")
+    max_number_digits: int = Field(default=32, description="digits of one JSON number")
+    body_timeout_seconds: float = Field(
+        default=30.0, description="grace for a request body before the minimum rate applies"
+    )
+    min_body_bytes_per_second: int = Field(
+        default=64 * 1024, description="slowest average upload rate accepted after the grace"
+    )
+    # server-side retries of a request that clashed with another writer (whole unit of work)
+    conflict_retries: int = Field(default=8, description="attempts before answering 409")
+    # webhooks: a claimed message's lease is renewed while it is being sent, so a dead
+    # worker's claims are sent again within a lease
+    worker_stale_seconds: float = Field(
+        default=120.0, description="a worker silent this long is reported stale by /health"
+    )
+    webhook_lease_seconds: float = 15.0
+    webhook_retry_base_seconds: float = 10.0
+    webhook_retry_max_seconds: float = 3600.0
 
     @property
     def resolved_database_url(self) -> str:

@@ -7,6 +7,7 @@ and mask personal information the way Chinese systems usually show it (docs/doma
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
@@ -162,7 +163,14 @@ def env() -> Environment:
         mask_phone=mask_phone,
         mask_name=mask_name,
     )
+    # A fresh key in each rendered form's action: a double click sends the same key twice
+    # and makes one case (onewindow.api.units).
+    e.globals["new_idempotency_key"] = new_idempotency_key
     return e
+
+
+def new_idempotency_key() -> str:
+    return secrets.token_urlsafe(18)
 
 
 def render_html(

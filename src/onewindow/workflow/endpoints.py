@@ -6,7 +6,6 @@ answers include the case's tasks, which intake may not reach (see the import con
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -36,6 +35,7 @@ from onewindow.intake.schemas import (
 from onewindow.kit.errors import NotFound, PermissionDenied, ValidationFailed
 from onewindow.kit.http import CtxDep
 from onewindow.kit.platform import Ctx
+from onewindow.kit.text import parse_json_object
 from onewindow.security import rights
 from onewindow.security import service as security
 from onewindow.security.authz import public, require, staff_of, visible_application
@@ -343,21 +343,7 @@ def _required(**fields: str | None) -> dict[str, str]:
 def _parse_form(raw: str | None) -> dict[str, Any]:
     if raw is None or not raw.strip():
         return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed(
-            f"form is not valid JSON: {exc.msg}",
-            message_zh="申请表（form）不是有效的 JSON",
-            code="application.form_not_json",
-        ) from exc
-    if not isinstance(value, dict):
-        raise ValidationFailed(
-            "form must be a JSON object",
-            message_zh="申请表（form）必须是 JSON 对象",
-            code="application.form_not_json",
-        )
-    return value
+    return parse_json_object(raw, field="form")
 
 
 def _check_applicant_self(ctx: Ctx, who: Principal, kind: str, id_number: str, phone: str) -> None:

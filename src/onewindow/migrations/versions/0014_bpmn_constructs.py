@@ -5,7 +5,7 @@
 ``case_messages`` keeps every message department systems send to cases.
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-03 20:30:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import onewindow.kit.db
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
