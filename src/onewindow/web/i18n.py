@@ -564,6 +564,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "verify_check": ("核验", "Verify"),
 }
 
+
+def _merge_area_catalogues() -> None:
+    """Add the messages of each page area (``onewindow.web.messages.<area>``) to ``MESSAGES``.
+
+    Each area keeps its strings in its own module so that pages built side by side do not edit
+    one dict; a key defined twice is a mistake and fails at import.
+    """
+    import importlib
+    import pkgutil
+
+    from onewindow.web import messages as areas
+
+    for info in sorted(pkgutil.iter_modules(areas.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{areas.__name__}.{info.name}")
+        extra: dict[str, tuple[str, str]] = module.MESSAGES
+        clash = sorted(MESSAGES.keys() & extra.keys())
+        if clash:
+            raise RuntimeError(f"message keys defined twice ({info.name}): {', '.join(clash)}")
+        MESSAGES.update(extra)
+
+
+_merge_area_catalogues()
+
 STATUS_KEYS = {
     "submitted": "status_submitted",
     "in_progress": "status_in_progress",
