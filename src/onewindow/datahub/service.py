@@ -881,18 +881,46 @@ def list_reviews(
     for review in repo.reviews(ctx.session, status):
         left = ctx.session.get(SourceRecord, review.left_record_id)
         right = ctx.session.get(SourceRecord, review.right_record_id)
+        sides = _review_side(ctx, left, roles), _review_side(ctx, right, roles)
+        if roles is not None:
+            _mark_agreement(ctx, left, right, sides)
         out.append(
             ReviewOut(
                 id=review.id,
                 match_probability=review.match_probability,
                 status=review.status,
-                left=_review_side(ctx, left, roles),
-                right=_review_side(ctx, right, roles),
+                left=sides[0],
+                right=sides[1],
                 decided_by=review.decided_by,
                 decided_at=review.decided_at,
             )
         )
     return out
+
+
+def _golden_values(ctx: Ctx, record: SourceRecord | None) -> dict[str, Any]:
+    dataset = ctx.session.get(Dataset, record.dataset_id) if record else None
+    if record is None or dataset is None:
+        return {}
+    return {golden_key(f): record.data.get(f.name) for f in field_specs(dataset)}
+
+
+def _mark_agreement(
+    ctx: Ctx,
+    left: SourceRecord | None,
+    right: SourceRecord | None,
+    sides: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """Whether the two records agree on each attribute, decided on the stored values: two
+    masked values can look alike (张*) and still differ."""
+    a, b = _golden_values(ctx, left), _golden_values(ctx, right)
+    for key in set(a) & set(b):
+        if a[key] in (None, "") or b[key] in (None, ""):
+            continue
+        same = a[key] == b[key]
+        for side in sides:
+            if key in side.get("compare", {}):
+                side["compare"][key]["same"] = same
 
 
 def _review_side(

@@ -242,10 +242,10 @@ def _reviews_page(
                 pair,
                 [
                     (
-                        key,
                         (left.get(key) or right.get(key) or {}).get("label", key),
                         (left.get(key) or {}).get("value"),
                         (right.get(key) or {}).get("value"),
+                        (left.get(key) or right.get(key) or {}).get("same"),
                     )
                     for key in keys
                 ],

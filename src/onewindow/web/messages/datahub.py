@@ -98,6 +98,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dh_probability": ("匹配概率", "Match probability"),
     "dh_accept": ("是同一人", "Same person"),
     "dh_reject": ("不是同一人", "Not the same"),
+    "dh_agree": ("一致", "same"),
+    "dh_differ": ("不一致", "differs"),
     "dh_no_pairs": ("没有此状态的匹配", "No pair in this state"),
     "dh_review_accepted_ok": ("已确认为同一主体", "Recorded: the same person"),
     "dh_review_rejected_ok": ("已确认为不同主体", "Recorded: different people"),
