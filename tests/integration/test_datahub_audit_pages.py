@@ -500,3 +500,20 @@ def test_privacy_history_lists_unmasking_and_reads(
     page = client.get("/audit/privacy").text
     assert "核对身份" in page
     assert "C-42" in page
+
+
+def test_refuse_over_the_api_too(client: Any, city: Platform, hub: dict[str, int]) -> None:
+    from tests.conftest import login
+
+    headers = login(client, "center_wu")
+    url = f"/api/v1/datahub/grants/{hub['center_b']}/refuse"
+    r = client.post(url, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "refused"
+    assert r.json()["ended_by"] == "center_wu"
+    again = client.post(url, headers=headers)
+    assert again.status_code == 409
+    assert again.json()["code"] == "datahub.grant_state"
+    other = client.post(f"/api/v1/datahub/grants/{hub['psb']}/refuse", headers=headers)
+    assert other.status_code == 403
+    assert _status(city, hub["psb"]) == "requested"

@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import threading
+import time as time_module
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -197,6 +198,20 @@ def _runs_dir(data_dir: Path) -> Path:
     return data_dir / "ledger-verify"
 
 
+RUN_KEPT_SECONDS = 24 * 3600
+
+
+def _prune_runs(data_dir: Path) -> None:
+    """Forget runs older than a day: each is a few hundred bytes, but they would pile up."""
+    cutoff = time_module.time() - RUN_KEPT_SECONDS
+    for old in _runs_dir(data_dir).glob("*.json"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            continue  # another process pruned it first
+
+
 def _write_run(data_dir: Path, run_id: str, state: dict[str, Any]) -> None:
     folder = _runs_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -246,6 +261,7 @@ def _verify_in_thread(platform: Platform, run_id: str, actor: str, total: int) -
 def start_verify(request: Request, ctx: PageCtx, platform: PlatformDep, who: Auditor) -> Response:
     run_id = secrets.token_hex(8)
     total = ledger.size(ctx)
+    _prune_runs(platform.settings.data_dir)
     _write_run(
         platform.settings.data_dir,
         run_id,
