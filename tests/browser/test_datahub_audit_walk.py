@@ -195,3 +195,24 @@ def test_data_admin_and_auditor_in_both_languages(
         assert page.locator("tr[id^=entry-]").count() == n + 1
         shot(page, f"au{n}_{lang}_4_filtered")
         wide.check(f"audit ({lang})")
+
+
+def test_a_head_with_every_menu_fits_the_top_bar(live: tuple[str, Any], wide: Watched) -> None:
+    """A department head now also sees the data hub and the audit: every menu item stays whole."""
+    base, _codes = live
+    seed_hub(LIVE_PLATFORM["platform"])
+    page = wide.page
+    for lang in ("zh", "en"):
+        sign_in(page, base, "psb_lin")
+        page.goto(f"{base}/lang/{lang}?next=/datahub/grants")
+        page.wait_for_load_state("networkidle")
+        assert page.locator(".topnav a").count() >= 6
+        # Menu items wrap whole, never a word broken across lines.
+        for link in page.locator(".topnav a").all():
+            box = link.bounding_box()
+            assert box is not None
+            assert box["height"] < 60, (link.inner_text(), box)
+        _fits_width(page)
+        shot(page, f"dh_head_{lang}_grants")
+        page.context.clear_cookies()
+    wide.check("a head's grants page")
