@@ -171,7 +171,8 @@ def test_every_role_lands_on_its_page(client: Any, codes: Codes) -> None:
         ("hrss_hu", "/workbench"),
         ("center_zhou", "/admin"),
         ("center_li", "/dashboard"),
-        ("center_zheng", "/dashboard"),
+        ("center_zheng", "/audit"),
+        ("center_wu", "/datahub"),
     ]:
         client.cookies.clear()
         sign_in(client, username)

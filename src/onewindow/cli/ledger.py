@@ -182,3 +182,28 @@ def verify(
     _emit(verdict.as_json())
     if not verdict.ok:
         raise typer.Exit(1)
+
+
+@ledger_app.command("verify-proof")
+def verify_proof(
+    proof_file: Annotated[Path, typer.Argument(help="the JSON downloaded from /audit (a proof)")],
+    public_key_file: Annotated[
+        Path | None,
+        typer.Option("--public-key", help="PEM public key you trust (default: the proof's own)"),
+    ] = None,
+) -> None:
+    """Offline: is the proof's entry in the ledger under its signed tree head? Reads only the
+    given files; exits 1 when it is not."""
+    from onewindow.security import ledger
+
+    try:
+        bundle = json.loads(proof_file.read_text(encoding="utf-8"))
+        key = ledger.load_public_key(public_key_file.read_bytes()) if public_key_file else None
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    except OneWindowError as exc:
+        raise _fail(exc) from None
+    result = ledger.check_inclusion_bundle(bundle, key)
+    _emit(result)
+    if not result["ok"]:
+        raise typer.Exit(1)

@@ -148,6 +148,11 @@ def approve_grant(ctx: CtxDep, p: Grant, grant_id: int) -> GrantOut:
     return datahub.grant_out(ctx, datahub.approve_grant(ctx, grant_id, caller=_caller(p)))
 
 
+@router.post("/grants/{grant_id}/refuse", response_model=GrantOut)
+def refuse_grant(ctx: CtxDep, p: Grant, grant_id: int) -> GrantOut:
+    return datahub.grant_out(ctx, datahub.refuse_grant(ctx, grant_id, caller=_caller(p)))
+
+
 @router.post("/grants/{grant_id}/revoke", response_model=GrantOut)
 def revoke_grant(ctx: CtxDep, p: Grant, grant_id: int) -> GrantOut:
     return datahub.grant_out(ctx, datahub.revoke_grant(ctx, grant_id, caller=_caller(p)))

@@ -153,8 +153,23 @@ def access_log(
     since: datetime | None,
     limit: int,
     offset: int,
+    query: str | None = None,
+    outcome: str | None = None,
 ) -> tuple[Sequence[AccessLogEntry], int]:
     stmt = select(AccessLogEntry)
+    if query:
+        like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        codes = select(Dataset.id).where(Dataset.code.ilike(like, escape="\\"))
+        stmt = stmt.where(
+            or_(
+                AccessLogEntry.actor.ilike(like, escape="\\"),
+                AccessLogEntry.purpose.ilike(like, escape="\\"),
+                AccessLogEntry.case_ref.ilike(like, escape="\\"),
+                AccessLogEntry.dataset_id.in_(codes),
+            )
+        )
+    if outcome:
+        stmt = stmt.where(AccessLogEntry.outcome == outcome)
     if owner_department_id is not None:
         stmt = stmt.where(
             or_(

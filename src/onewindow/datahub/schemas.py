@@ -153,6 +153,9 @@ class GrantOut(BaseModel):
     requested_by: str
     approved_by: str | None
     approved_at: datetime | None
+    requested_at: datetime | None = None
+    ended_by: str | None = None  # who refused or revoked it
+    ended_at: datetime | None = None
 
 
 class SharedRecords(BaseModel):
@@ -185,6 +188,7 @@ class ReviewOut(BaseModel):
     left: dict[str, Any]
     right: dict[str, Any]
     decided_by: str | None
+    decided_at: datetime | None = None
 
 
 class LinkRunOut(BaseModel):

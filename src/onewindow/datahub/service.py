@@ -579,6 +579,12 @@ def load_out(ctx: Ctx, load: Load) -> LoadOut:
     )
 
 
+def load_history(ctx: Ctx, code: str) -> list[LoadOut]:
+    """Every load of a dataset, newest first, with the row problems it kept."""
+    dataset = get_dataset(ctx, code)
+    return [load_out(ctx, load) for load in repo.loads_of(ctx.session, dataset.id)]
+
+
 def record_history(ctx: Ctx, code: str, key: str) -> list[dict[str, Any]]:
     dataset = get_dataset(ctx, code)
     record = repo.records_by_key(ctx.session, dataset.id, [key]).get(key)
@@ -865,33 +871,81 @@ def get_entity(ctx: Ctx, entity_id: int) -> Entity:
     return entity
 
 
-def list_reviews(ctx: Ctx, status: str | None = "pending") -> list[ReviewOut]:
+def list_reviews(
+    ctx: Ctx, status: str | None = "pending", *, roles: frozenset[str] | None = None
+) -> list[ReviewOut]:
+    """The review queue. With ``roles``, each side's values are shown as those roles may see
+    them (masked by the fields' sensitivity labels) and lined up by golden-record attribute
+    under ``side["compare"]``, so a page can put the two records side by side."""
     out = []
     for review in repo.reviews(ctx.session, status):
         left = ctx.session.get(SourceRecord, review.left_record_id)
         right = ctx.session.get(SourceRecord, review.right_record_id)
+        sides = _review_side(ctx, left, roles), _review_side(ctx, right, roles)
+        if roles is not None:
+            _mark_agreement(ctx, left, right, sides)
         out.append(
             ReviewOut(
                 id=review.id,
                 match_probability=review.match_probability,
                 status=review.status,
-                left=_review_side(ctx, left),
-                right=_review_side(ctx, right),
+                left=sides[0],
+                right=sides[1],
                 decided_by=review.decided_by,
+                decided_at=review.decided_at,
             )
         )
     return out
 
 
-def _review_side(ctx: Ctx, record: SourceRecord | None) -> dict[str, Any]:
+def _golden_values(ctx: Ctx, record: SourceRecord | None) -> dict[str, Any]:
+    dataset = ctx.session.get(Dataset, record.dataset_id) if record else None
+    if record is None or dataset is None:
+        return {}
+    return {golden_key(f): record.data.get(f.name) for f in field_specs(dataset)}
+
+
+def _mark_agreement(
+    ctx: Ctx,
+    left: SourceRecord | None,
+    right: SourceRecord | None,
+    sides: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """Whether the two records agree on each attribute, decided on the stored values: two
+    masked values can look alike (张*) and still differ."""
+    a, b = _golden_values(ctx, left), _golden_values(ctx, right)
+    for key in set(a) & set(b):
+        if a[key] in (None, "") or b[key] in (None, ""):
+            continue
+        same = a[key] == b[key]
+        for side in sides:
+            if key in side.get("compare", {}):
+                side["compare"][key]["same"] = same
+
+
+def _review_side(
+    ctx: Ctx, record: SourceRecord | None, roles: frozenset[str] | None = None
+) -> dict[str, Any]:
     if record is None:
         return {}
     dataset = ctx.session.get(Dataset, record.dataset_id)
-    return {
+    side: dict[str, Any] = {
         "dataset": dataset.code if dataset else "?",
         "record_key": record.record_key,
         "data": record.data,
     }
+    if roles is not None and dataset is not None:
+        shown = {
+            f.name: masking.apply(record.data.get(f.name), f.type, f.sensitivity, roles)
+            for f in field_specs(dataset)
+        }
+        side["data"] = shown
+        side["record_key"] = shown.get(dataset.key_field, record.record_key)
+        side["compare"] = {
+            golden_key(f): {"label": f.label or f.name, "value": shown[f.name]}
+            for f in field_specs(dataset)
+        }
+    return side
 
 
 def decide_review(ctx: Ctx, review_id: int, *, accept: bool, actor: str) -> MatchReview:
@@ -1001,15 +1055,28 @@ def _owner_check(ctx: Ctx, grant: SharingGrant, caller: Caller) -> None:
         )
 
 
-def approve_grant(ctx: Ctx, grant_id: int, *, caller: Caller) -> SharingGrant:
+def approve_grant(
+    ctx: Ctx, grant_id: int, *, caller: Caller, expires_at: datetime | None = None
+) -> SharingGrant:
+    """The owner lets the consumer read; ``expires_at`` (optional) replaces the asked expiry.
+
+    Raises:
+        NotFound: no such grant.
+        PermissionDenied: the caller is not the owning department's head or data admin.
+        Conflict: the grant is not waiting for a decision.
+        ValidationFailed: the new expiry is not in the future.
+    """
     grant = _grant(ctx, grant_id)
     _owner_check(ctx, grant, caller)
-    if grant.status != "requested":
-        raise Conflict(
-            f"The grant is {grant.status}",
-            message_zh="该授权不在待审批状态",
-            code="datahub.grant_state",
-        )
+    _expect_status(grant, "requested")
+    if expires_at is not None:
+        if expires_at <= ctx.clock.now():
+            raise ValidationFailed(
+                "The expiry date is in the past",
+                message_zh="有效期已过",
+                code="datahub.grant_expired",
+            )
+        grant.expires_at = expires_at
     grant.status = "approved"
     grant.approved_by = caller.actor
     grant.approved_at = ctx.clock.now()
@@ -1017,14 +1084,37 @@ def approve_grant(ctx: Ctx, grant_id: int, *, caller: Caller) -> SharingGrant:
     return grant
 
 
+def refuse_grant(ctx: Ctx, grant_id: int, *, caller: Caller) -> SharingGrant:
+    """The owner says no to a request. Who refused and when are kept in the revoked_* columns
+    (the columns of whoever ended the grant); the status tells the two apart."""
+    return _end_grant(ctx, grant_id, caller, was="requested", becomes="refused")
+
+
 def revoke_grant(ctx: Ctx, grant_id: int, *, caller: Caller) -> SharingGrant:
+    return _end_grant(ctx, grant_id, caller, was="approved", becomes="revoked")
+
+
+def _end_grant(ctx: Ctx, grant_id: int, caller: Caller, *, was: str, becomes: str) -> SharingGrant:
     grant = _grant(ctx, grant_id)
     _owner_check(ctx, grant, caller)
-    grant.status = "revoked"
+    _expect_status(grant, was)
+    grant.status = becomes
     grant.revoked_by = caller.actor
     grant.revoked_at = ctx.clock.now()
     ctx.session.flush()
     return grant
+
+
+_STATUS_ZH = {"requested": "待审批", "approved": "已批准", "revoked": "已撤销", "refused": "已拒绝"}
+
+
+def _expect_status(grant: SharingGrant, wanted: str) -> None:
+    if grant.status != wanted:
+        raise Conflict(
+            f"The grant is {grant.status}",
+            message_zh=f"该授权{_STATUS_ZH.get(grant.status, grant.status)}，不能再作此决定",
+            code="datahub.grant_state",
+        )
 
 
 def grant_out(ctx: Ctx, grant: SharingGrant) -> GrantOut:
@@ -1042,6 +1132,9 @@ def grant_out(ctx: Ctx, grant: SharingGrant) -> GrantOut:
         requested_by=grant.requested_by,
         approved_by=grant.approved_by,
         approved_at=grant.approved_at,
+        requested_at=grant.requested_at,
+        ended_by=grant.revoked_by,
+        ended_at=grant.revoked_at,
     )
 
 
@@ -1229,11 +1322,22 @@ def access_log_for(
     since: datetime | None = None,
     limit: int = 100,
     offset: int = 0,
+    query: str | None = None,
+    outcome: str | None = None,
 ) -> tuple[list[AccessLogOut], int]:
-    """Who read a department's data (and what it read of others'); all when no department."""
+    """Who read a department's data (and what it read of others'); all when no department.
+
+    ``query`` finds entries whose actor, purpose, case number or dataset code contains it.
+    """
     dept_id = catalog.get_department(ctx, department_code).id if department_code else None
     rows, total = repo.access_log(
-        ctx.session, owner_department_id=dept_id, since=since, limit=limit, offset=offset
+        ctx.session,
+        owner_department_id=dept_id,
+        since=since,
+        limit=limit,
+        offset=offset,
+        query=query or None,
+        outcome=outcome or None,
     )
     codes: dict[int, str] = {}
     out = []

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum, unique
@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import JSON, and_, cast, func, insert, or_, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -54,6 +54,7 @@ class EntryKind(StrEnum):
     GRANT_REQUESTED = "grant_requested"
     GRANT_APPROVED = "grant_approved"
     GRANT_REVOKED = "grant_revoked"
+    GRANT_REFUSED = "grant_refused"
     PERMISSION_CHANGED = "permission_changed"
     FIELD_UNMASKED = "field_unmasked"
     SHARED_DATA_READ = "shared_data_read"
@@ -497,6 +498,164 @@ def check_head_signature(head: Mapping[str, Any], public: Ed25519PublicKey) -> s
     return None
 
 
+# --- browsing -------------------------------------------------------------------------------
+
+
+def _entry_field(session: Session, name: str) -> Any:
+    """One top-level key of the entry's canonical JSON, as text, in SQL.
+
+    SQLite reads JSON from text as it is (a CAST would give the column NUMERIC affinity);
+    PostgreSQL needs the text cast to json first.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        doc: Any = type_coerce(LedgerEntry.entry, JSON)
+    else:
+        doc = cast(LedgerEntry.entry, JSON)
+    return doc[name].as_string()
+
+
+def browse(
+    ctx: Ctx,
+    *,
+    kind: str | None = None,
+    case: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """Entries newest first, filtered by kind, case number (``case`` or ``case_ref``), actor and
+    period [since, until); with the total matching. Each item: index, kind, leaf_hash and the
+    parsed entry."""
+    session = ctx.session
+    stmt = select(LedgerEntry.idx, LedgerEntry.kind, LedgerEntry.entry, LedgerEntry.leaf_hash)
+    if kind:
+        stmt = stmt.where(LedgerEntry.kind == kind)
+    if case:
+        stmt = stmt.where(
+            or_(_entry_field(session, "case") == case, _entry_field(session, "case_ref") == case)
+        )
+    if actor:
+        stmt = stmt.where(_entry_field(session, "actor") == actor)
+    # "at" is ISO 8601 in UTC with milliseconds and a Z: its text order is its time order.
+    if since is not None:
+        stmt = stmt.where(_entry_field(session, "at") >= _iso(since))
+    if until is not None:
+        stmt = stmt.where(_entry_field(session, "at") < _iso(until))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.execute(stmt.order_by(LedgerEntry.idx.desc()).limit(limit).offset(offset))
+    return [
+        {"index": idx, "kind": k, "leaf_hash": leaf, "entry": json.loads(entry)}
+        for idx, k, entry, leaf in rows
+    ], total
+
+
+def tree_heads(ctx: Ctx, *, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Signed tree heads, newest first, each with whether its signature verifies."""
+    public = signing_key(ctx.settings).public_key()
+    total = ctx.session.scalar(select(func.count()).select_from(TreeHead)) or 0
+    heads = ctx.session.scalars(
+        select(TreeHead).order_by(TreeHead.id.desc()).limit(limit).offset(offset)
+    )
+    out = []
+    for h in heads:
+        doc = head_json(h)
+        doc["id"] = h.id
+        doc["signature_ok"] = check_head_signature(doc, public) is None
+        out.append(doc)
+    return out, total
+
+
+def inclusion_bundle(ctx: Ctx, index: int) -> dict[str, Any]:
+    """Everything needed to check offline that entry ``index`` is in the signed ledger: the
+    entry's exact bytes, its audit path to the latest signed tree head that covers it, that
+    head and the public key (``onewindow ledger verify-proof`` checks it).
+
+    Without a signed head covering the entry the proof is to today's root, unsigned, and
+    ``tree_head`` is None.
+
+    Raises:
+        NotFound: no entry ``index``.
+    """
+    row = ctx.session.get(LedgerEntry, index)
+    if row is None:
+        raise NotFound(
+            f"No ledger entry {index}",
+            message_zh=f"账本条目 {index} 不存在",
+            code="ledger.no_entry",
+        )
+    head = ctx.session.scalar(
+        select(TreeHead).where(TreeHead.size > index).order_by(TreeHead.id.desc()).limit(1)
+    )
+    n = head.size if head is not None else size(ctx)
+    proof = prove_inclusion(ctx, index, n)
+    return {
+        "format": "onewindow-ledger-inclusion/1",
+        "index": index,
+        "entry": row.entry,
+        "leaf_hash": row.leaf_hash,
+        "tree_size": n,
+        "root_hash": root(ctx, n)["root_hash"],
+        "audit_path": proof["audit_path"],
+        "tree_head": head_json(head) if head is not None else None,
+        "public_key": public_key_pem(ctx.settings),
+    }
+
+
+def check_inclusion_bundle(
+    bundle: Mapping[str, Any], public: Ed25519PublicKey | None = None
+) -> dict[str, Any]:
+    """Offline: does the bundle prove its entry is in the ledger under a signed head?
+
+    ``public`` is the key you trust; without it the bundle's own key is used (and the answer
+    says so: a forger can sign with a key of their own).
+    """
+    try:
+        index, n = int(bundle["index"]), int(bundle["tree_size"])
+        entry = str(bundle["entry"]).encode("utf-8")
+        leaf = merkle.leaf_hash(entry)
+        if leaf.hex() != bundle["leaf_hash"]:
+            return {"ok": False, "problem": "the entry does not hash to its leaf hash"}
+        merkle.verify_inclusion(
+            index,
+            n,
+            leaf,
+            [bytes.fromhex(h) for h in bundle["audit_path"]],
+            bytes.fromhex(str(bundle["root_hash"])),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        return {"ok": False, "problem": f"not an inclusion proof: {exc}"}
+    except merkle.ProofError as exc:
+        return {"ok": False, "problem": f"the audit path does not lead to the root: {exc}"}
+    head = bundle.get("tree_head")
+    if not head:
+        return {
+            "ok": True,
+            "signed": False,
+            "index": index,
+            "tree_size": n,
+            "problem": "no signed tree head covers this entry yet",
+        }
+    if int(head["size"]) != n or head["root_hash"] != bundle["root_hash"]:
+        return {"ok": False, "problem": "the proof is not to the tree head it carries"}
+    key_source = "given"
+    if public is None:
+        public = load_public_key(str(bundle["public_key"]).encode())
+        key_source = "the bundle's own"
+    problem = check_head_signature(head, public)
+    if problem:
+        return {"ok": False, "problem": problem}
+    return {
+        "ok": True,
+        "signed": True,
+        "index": index,
+        "tree_size": n,
+        "key_id": key_id(public),
+        "key": key_source,
+    }
+
+
 # --- verification ---------------------------------------------------------------------------
 
 
@@ -523,9 +682,12 @@ def verify_stored(
     head: Mapping[str, Any] | None = None,
     workers: int | None = None,
     bits: int = ledger_verify.DEFAULT_BITS,
+    progress: Callable[[int], None] | None = None,
 ) -> Verdict:
     """Check every stored entry, stored subtree hash and signed tree head (and ``head``, a
     signed head from elsewhere, when given).
+
+    ``progress`` is called with the number of entries checked so far after each chunk.
 
     ``workers``: processes checking chunks of 2^``bits`` entries side by side (default: one
     per CPU for a ledger of more than two chunks; 1 checks in this process).
@@ -547,7 +709,8 @@ def verify_stored(
         )
     }
     walk = ledger_verify.Walk(heads, bits=bits, upper_nodes=upper)
-    verdict = walk.run(_stored_chunks(ctx, walk, workers, bits))
+    chunks = _stored_chunks(ctx, walk, workers, bits)
+    verdict = walk.run(_reporting(chunks, progress) if progress else chunks)
     state = ctx.session.execute(
         select(LedgerState.size, LedgerState.root_hash).where(LedgerState.id == STATE_ID)
     ).first()
@@ -573,6 +736,19 @@ def verify_stored(
     if verdict.ok and head is not None and verdict.size > int(head["size"]):
         verdict.problem = f"{verdict.size - int(head['size'])} entries are newer than the head"
     return verdict
+
+
+def _reporting(
+    chunks: Iterator[ledger_verify.ChunkResult], progress: Callable[[int], None]
+) -> Iterator[ledger_verify.ChunkResult]:
+    try:
+        for chunk in chunks:
+            yield chunk
+            progress(chunk.start + chunk.count)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
 
 
 def _stored_chunks(

@@ -1,9 +1,9 @@
 """Changes other domains make that belong in the ledger, caught as their rows are flushed.
 
-Sharing grants (requested, approved, revoked), shared-data reads and refusals (the data hub's
-access log) and staff permission changes (roles, active) are appended to the ledger in the
-same transaction as the change, without those domains having to call the ledger. The rows are
-recognised by table name, so the security domain imports none of them.
+Sharing grants (requested, approved, refused, revoked), shared-data reads and refusals (the
+data hub's access log) and staff permission changes (roles, active) are appended to the
+ledger in the same transaction as the change, without those domains having to call the
+ledger. The rows are recognised by table name, so the security domain imports none of them.
 
 Record keys in shared-data reads are written as keyed digests (the blind index), not as the
 keys themselves: an exported ledger names no citizen.
@@ -91,6 +91,8 @@ def _collect(session: Session) -> list[tuple[datetime | None, Item]]:
                 found.append((g.approved_at, _grant(g, EntryKind.GRANT_APPROVED, g.approved_by)))
             elif g.status == "revoked":
                 found.append((g.revoked_at, _grant(g, EntryKind.GRANT_REVOKED, g.revoked_by)))
+            elif g.status == "refused":
+                found.append((g.revoked_at, _grant(g, EntryKind.GRANT_REFUSED, g.revoked_by)))
         elif table == "staff" and (_changed(obj, "roles") or _changed(obj, "active")):
             s: Any = obj
             found.append(

@@ -43,6 +43,8 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("cases.search", "nav_dashboard", "/dashboard"),
     ("feedback.analyse", "nav_feedback", "/feedback"),
     ("training.self", "nav_training", "/training"),
+    ("datahub.grant", "nav_datahub", "/datahub"),
+    ("ledger.read", "nav_audit", "/audit"),
     ("admin.manage", "nav_admin", "/admin"),
 )
 
@@ -68,6 +70,10 @@ def home_for(principal: Principal | None) -> str:
         return "/workbench"
     if "admin" in roles:
         return "/admin"
+    if "data_admin" in roles:
+        return "/datahub"
+    if "auditor" in roles:
+        return "/audit"
     if roles & {"analyst", "auditor"}:
         return "/dashboard"
     return "/"
