@@ -79,7 +79,11 @@ def persisted(url: str, cases: int, data_dir: Path) -> tuple[float, int]:
             for m in service.materials
             if m.required
         ]
-        form = {f["name"]: "x" for f in service.form_fields if f.get("required")}
+        form = {
+            f["name"]: (f.get("options") or ["x"])[0]
+            for f in service.form_fields
+            if f.get("required")
+        }
         form["registered_capital"] = 100
         staff = {k: catalog.get_staff(ctx, v).id for k, v in STAFF.items()}
     del staff
