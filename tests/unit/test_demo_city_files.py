@@ -624,7 +624,15 @@ def test_expressions_are_restricted(stem: str) -> None:
                 assert node.id in known | ALLOWED_CALLS, (eid, node.id)
     # enum comparisons use declared options
     enums = {f["name"]: set(f["options"]) for f in svc["form"] if f["type"] == "enum"}
-    enums["decision"] = {"approve", "reject", "send_back"}
+    # a decision is one of the options some user task of this process, or of the shared
+    # processes it calls, declares
+    trees = [bpmn_tree(stem), *(etree.parse(str(p)) for p in sorted(CITY.glob("processes/*.bpmn")))]
+    enums["decision"] = {
+        value.get("id")
+        for tree in trees
+        for field in tree.iterfind(".//camunda:formField[@id='decision']", NS)
+        for value in field.iterfind("camunda:value", NS)
+    }
     for eid, mode, text in expressions(proc):
         for node in ast.walk(ast.parse(text, mode=mode)):
             if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name):

@@ -461,6 +461,11 @@ class _City:
             )
             data["comment"] = self.rng.choice(values.SEND_BACK_NOTES)
             self.sent_back.add(key)
+        elif "rectify" in options and fresh and roll < p_send_back:
+            # 限期整改 on site: the applicant puts the site right, then it is inspected again
+            data["decision"] = "rectify"
+            data["comment"] = self.rng.choice(values.RECTIFY_NOTES)
+            self.sent_back.add(key)
         elif "reject" in options and roll > 1 - p_reject:
             why = values.refusal(self.rng, service.code, at_acceptance=at_acceptance)
             data.update(decision="reject", reason=why.reason, legal_basis=why.legal_basis)

@@ -601,6 +601,7 @@ OPTION_LABELS: dict[str, tuple[str, str]] = {
     "approve": ("准予", "Approve"),
     "reject": ("不予许可", "Reject"),
     "send_back": ("退回补正", "Send back"),
+    "rectify": ("限期整改", "Rectify by a deadline"),
     "not_accept": ("不予受理", "Not accepted"),
     "window": ("窗口领取", "Collect at the window"),
     "post": ("邮寄", "By post"),
