@@ -17,10 +17,8 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.routing import APIRoute
 from starlette.datastructures import FormData, UploadFile
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from onewindow.catalog import service as catalog
@@ -107,13 +105,6 @@ def error_page(request: Request, exc: OneWindowError) -> Response:
         code=exc.code,
         code_status=exc.status,
     )
-
-
-async def not_found_page(request: Request, exc: StarletteHTTPException) -> Response:
-    """For ``app.add_exception_handler(404, ...)``: an HTML 404 for browsers, JSON for the API."""
-    if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
-        return await http_exception_handler(request, exc)
-    return error_page(request, NotFound("Not found", message_zh="页面不存在"))
 
 
 class PageRoute(APIRoute):
