@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, and_, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from onewindow.catalog.models import ServiceItem
@@ -255,3 +256,15 @@ def source_link(
 
 def latest_classifier_version(session: Session) -> ClassifierVersion | None:
     return session.scalar(select(ClassifierVersion).order_by(ClassifierVersion.id.desc()).limit(1))
+
+
+def rows_not_under_key(
+    session: Session, model: type[Any], columns: Sequence[str], key_id: str, *, limit: int
+) -> Sequence[Any]:
+    """Rows of ``model`` with a value in ``columns`` encrypted under another key than ``key_id``
+    (a ciphertext starts with its key id and ``$``)."""
+    stale = [
+        and_(raw.is_not(None), ~raw.startswith(f"{key_id}$", autoescape=True))
+        for raw in (type_coerce(getattr(model, name), Text) for name in columns)
+    ]
+    return session.scalars(select(model).where(or_(*stale)).order_by(model.id).limit(limit)).all()

@@ -23,6 +23,8 @@ from datetime import date, datetime, time, timedelta
 from importlib.resources import files
 from typing import Any
 
+from sqlalchemy.orm.attributes import flag_modified
+
 from onewindow.catalog import service as catalog
 from onewindow.catalog.models import Department, ServiceItem, Staff
 from onewindow.eventlog import service as eventlog
@@ -2140,3 +2142,27 @@ def subject_view(ctx: Ctx, case: Case) -> dict[str, Any] | None:
         rating = repo.rating_of_case(ctx.session, case.id)
         return rating_view(ctx, rating, masked=False) if rating else None
     return None
+
+
+# The feedback columns encrypted at rest, by table (see ``feedback.models``).
+_PERSONAL: tuple[tuple[type[Any], tuple[str, ...]], ...] = (
+    (Visit, ("visitor_phone", "visitor_name")),
+    (Rating, ("rater_phone",)),
+    (Ticket, ("contact_name", "contact_phone")),
+    (SurveyResponse, ("respondent_phone",)),
+)
+
+
+def reencrypt_personal(ctx: Ctx, active_key_id: str, *, limit: int = 500) -> int:
+    """Re-encrypt up to ``limit`` feedback rows holding personal data under an older key."""
+    done = 0
+    for model, names in _PERSONAL:
+        rows = repo.rows_not_under_key(ctx.session, model, names, active_key_id, limit=limit - done)
+        for row in rows:
+            for name in names:
+                flag_modified(row, name)  # written back under the active key
+        done += len(rows)
+        if done >= limit:
+            break
+    ctx.session.flush()
+    return done

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from onewindow.intake.models import Applicant, ApplicantMaterial, Application, Blob
+from onewindow.security.crypto import SEALED_KEY
 
 
 def applicant_by_number(session: Session, kind: str, id_number: str) -> Applicant | None:
@@ -134,6 +135,21 @@ def applicants_by_phone(session: Session, phone: str) -> Sequence[Applicant]:
 def applicants_not_under_key(session: Session, key_id: str, *, limit: int) -> Sequence[Applicant]:
     return session.scalars(
         select(Applicant).where(Applicant.key_id != key_id).order_by(Applicant.id).limit(limit)
+    ).all()
+
+
+def forms_not_under_key(session: Session, key_id: str, *, limit: int) -> Sequence[Application]:
+    """Applications whose form holds a value sealed under another key than ``key_id``."""
+    text = cast(Application.form_data, Text)
+    sealed = f'"{SEALED_KEY}": "'
+    return session.scalars(
+        select(Application)
+        .where(
+            text.contains(sealed, autoescape=True),
+            ~text.contains(f"{sealed}{key_id}$", autoescape=True),
+        )
+        .order_by(Application.id)
+        .limit(limit)
     ).all()
 
 

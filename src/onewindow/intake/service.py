@@ -547,6 +547,15 @@ def reencrypt_applicants(ctx: Ctx, active_key_id: str, *, limit: int = 500) -> i
     return len(rows)
 
 
+def reencrypt_forms(ctx: Ctx, active_key_id: str, *, limit: int = 500) -> int:
+    """Re-seal up to ``limit`` application forms holding values sealed under an older key."""
+    rows = repo.forms_not_under_key(ctx.session, active_key_id, limit=limit)
+    for application in rows:
+        flag_modified(application, "form_data")  # written back, every value sealed anew
+    ctx.session.flush()
+    return len(rows)
+
+
 def applicants_by_case(ctx: Ctx) -> dict[str, Applicant]:
     """Case number → applicant, for every application (de-identified exports)."""
     return dict(repo.application_applicants(ctx.session))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Protocol
 
 from onewindow.catalog import service as catalog
@@ -391,13 +392,19 @@ def record_code_failure(ctx: Ctx, phone: str) -> None:
 def reencrypt_all(platform: Platform, active_key_id: str, *, batch: int = 500) -> int:
     """Background re-encryption after a key rotation: short transactions, each a batch, so
     requests keep running (old values decrypt with their own key id meanwhile)."""
+    from onewindow.feedback import service as feedback
     from onewindow.intake import service as intake
 
+    steps: list[Callable[..., int]] = [
+        intake.reencrypt_applicants,
+        intake.reencrypt_forms,
+        feedback.reencrypt_personal,
+    ]
     total = 0
-    while True:
-        done = platform.run(
-            lambda ctx: intake.reencrypt_applicants(ctx, active_key_id, limit=batch)
-        )
-        total += done
-        if done < batch:
-            return total
+    for step in steps:
+        while True:
+            done: int = platform.run(partial(step, active_key_id=active_key_id, limit=batch))
+            total += done
+            if done < batch:
+                break
+    return total
