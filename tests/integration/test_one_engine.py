@@ -327,7 +327,10 @@ def test_demo_leaves_no_orphan_escalations_and_counts_overdue_one_way(
     seed_demo(city, DemoOptions(weeks=4, seed=42, cases_per_day=14, start=start))
     clock.advance(timedelta(weeks=4, hours=8))  # the platform's "now": the end of the history
     with city.unit_of_work() as ctx:
-        assert workflow.open_escalations_of_ended(ctx) == []
+        left = workflow.open_escalations_of_ended(ctx)
+        assert left == [], [
+            (a.element_id, a.status, b.element_id, b.status, c.number) for a, b, c in left
+        ]
         escalated = [t for t in workflow.overdue_tasks(ctx) if t.escalates_task_id is not None]
         assert all(t.status in ("ready", "claimed") for t in escalated)
     analyst = staff(client, "center_zhou")

@@ -386,9 +386,17 @@ def add_materials(
 
 
 def get_application(ctx: Ctx, application_id: int) -> Application:
-    app = repo.application_by_id(ctx.session, application_id)
+    key = ("intake.application", application_id)
+    app: Application | None = ctx.memo.get(key)
     if app is None:
-        raise NotFound("No such application", message_zh="办件不存在", code="application.unknown")
+        app = repo.application_by_id(ctx.session, application_id)
+        if app is None:
+            raise NotFound(
+                "No such application", message_zh="办件不存在", code="application.unknown"
+            )
+        # Held for the transaction: the session's identity map keeps rows only weakly, so a
+        # step that looks its application up three times would otherwise read it three times.
+        ctx.memo[key] = app
     return app
 
 

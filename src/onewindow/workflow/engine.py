@@ -488,7 +488,8 @@ class EngineCase:
         BPMN lets such a branch live on after its activity; in a service hall a 督办 task for a
         step already done is noise that keeps the case open for ever, so it ends with the step.
         """
-        if not _has_escalation_paths(self._workflow.spec):
+        specs = [self._workflow.spec, *self._workflow.subprocess_specs.values()]
+        if not any(_has_escalation_paths(spec) for spec in specs):  # called processes too
             return False
         ended = False
         for split in self._tasks(state=TaskState.COMPLETED):
@@ -510,6 +511,11 @@ class EngineCase:
                         self.ended_escalations.add(str(open_task.id))
                     open_task.cancel()
                     ended = True
+        if ended:
+            # A join waiting for the cancelled branch (a called process's end) looks again;
+            # Spiff only does so when a task of that workflow completes.
+            for workflow in self._workflows():
+                workflow.update_waiting_tasks()
         return ended
 
 
