@@ -76,7 +76,7 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from onewindow.kit.errors import OneWindowError
-from onewindow.workflow import expressions
+from onewindow.workflow import dialects, expressions
 from onewindow.workflow.expressions import ExpressionError
 
 __all__ = [
@@ -816,8 +816,134 @@ def _text(element: Any) -> str:
     return (element.text or "").strip() if element is not None else ""
 
 
-def _expression_problems(element_id: str | None, what: str, src: str) -> list[ProcessProblem]:
-    return [ProcessProblem(element_id, f"{what}: {p}") for p in expressions.check_expression(src)]
+def _quoted(src: str) -> str:
+    text = " ".join(src.split())
+    return '"' + (text if len(text) <= 120 else text[:117] + "...") + '"'
+
+
+def _expression_problems(
+    element_id: str | None, what: str, src: str, original: str | None = None
+) -> list[ProcessProblem]:
+    shown = original if original is not None else src
+    label = f"{what} {_quoted(shown)}" if shown.strip() else what
+    return [ProcessProblem(element_id, f"{label}: {p}") for p in expressions.check_expression(src)]
+
+
+def _node_problems(element_id: str | None, what: str, node: Any) -> list[ProcessProblem]:
+    """Problems of the expression in ``node``'s text, quoting what the modeller wrote (a JUEL
+    or FEEL expression is checked in its translation; one that did not translate is reported
+    once, by the translation)."""
+    if node is not None and node.get(_DIALECT_FAILED):
+        return []
+    original = node.get(_DIALECT_ORIGINAL) if node is not None else None
+    return _expression_problems(element_id, what, _text(node), original)
+
+
+# --- JUEL and FEEL ------------------------------------------------------------------------
+
+# Marks left on the in-memory tree by the translation (never stored: the stored BPMN is the
+# modeller's file, the stored spec holds the translated text).
+_DIALECT_ORIGINAL = "{urn:onewindow:dialects}original"
+_DIALECT_FAILED = "{urn:onewindow:dialects}failed"
+# A timer written the Camunda way, as a bare ISO 8601 value rather than a quoted expression.
+_BARE_ISO = re.compile(
+    r"(R\d*/)?(P[0-9YMWDTHS.,]+|\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?)"
+    r"(/P[0-9YMWDTHS.,]+)?"
+)
+
+_CRON_FIELD = r"(?:[0-9*?/,#LW-]+|[A-Z]{3}(?:-[A-Z]{3})?)"
+_CRON = re.compile(rf"{_CRON_FIELD}(?:\s+{_CRON_FIELD}){{4,6}}")
+
+
+def _translate_node(element_id: str | None, what: str, node: Any) -> list[ProcessProblem]:
+    src = node.text or ""
+    if dialects.dialect_of(src) is None:
+        return []
+    try:
+        translated = dialects.translate(src)
+    except dialects.DialectError as exc:
+        node.set(_DIALECT_FAILED, "1")
+        return [ProcessProblem(element_id, f"{what} {_quoted(src)}: {exc}")]
+    node.set(_DIALECT_ORIGINAL, src.strip())
+    node.text = translated
+    return []
+
+
+def _translate_dialects(root: Any) -> list[ProcessProblem]:
+    """Rewrite the JUEL/FEEL expressions of a parsed BPMN file into the restricted language, in
+    place, before anything reads them; returns the ones outside the translated subset."""
+    problems: list[ProcessProblem] = []
+    for element in root.iter():
+        kind = _local(element.tag)
+        parent = element.getparent()
+        owner = parent.get("id") if parent is not None else None
+        if kind == "conditionExpression":
+            problems += _translate_node(owner, "condition", element)
+        elif kind == "condition" and parent is not None:
+            event = parent.getparent()
+            event_id = event.get("id") if event is not None else None
+            problems += _translate_node(event_id, "event condition", element)
+        elif kind in ("completionCondition", "loopCardinality"):
+            task = parent.getparent() if parent is not None else None
+            what = "completion condition" if kind == "completionCondition" else "loop cardinality"
+            problems += _translate_node(task.get("id") if task is not None else None, what, element)
+        elif kind in ("timeDate", "timeDuration", "timeCycle"):
+            event = parent.getparent() if parent is not None else None
+            event_id = event.get("id") if event is not None else None
+            text = (element.text or "").strip()
+            if _BARE_ISO.fullmatch(text) or (kind == "timeCycle" and _CRON.fullmatch(text)):
+                element.set(_DIALECT_ORIGINAL, text)
+                element.text = repr(text)
+            else:
+                problems += _translate_node(event_id, f"timer {kind}", element)
+        elif kind == "multiInstanceLoopCharacteristics":
+            problems += _translate_collection(owner, element)
+        elif kind == "script" and parent is not None and _local(parent.tag) == "scriptTask":
+            problems += _translate_script(owner, parent, element)
+    return problems
+
+
+def _translate_collection(task_id: str | None, loop: Any) -> list[ProcessProblem]:
+    attribute = f"{{{CAMUNDA_NS}}}collection"
+    src = loop.get(attribute)
+    if src is None or dialects.dialect_of(src) is None:
+        return []
+    try:
+        translated = dialects.translate(src)
+    except dialects.DialectError as exc:
+        return [ProcessProblem(task_id, f"multi-instance collection {_quoted(src)}: {exc}")]
+    name = translated.strip("() ")
+    if not name.isidentifier():
+        return [
+            ProcessProblem(
+                task_id,
+                f"multi-instance collection {_quoted(src)}: name the list variable itself "
+                "(e.g. ${reviewers}), not an expression",
+            )
+        ]
+    loop.set(attribute, name)
+    return []
+
+
+def _translate_script(task_id: str | None, task: Any, script: Any) -> list[ProcessProblem]:
+    """A JUEL/FEEL script is one expression whose value goes to ``camunda:resultVariable``."""
+    src = script.text or ""
+    if dialects.dialect_of(src) is None:
+        return []
+    result = task.get(f"{{{CAMUNDA_NS}}}resultVariable")
+    if not result or not result.isidentifier() or result.startswith("_"):
+        script.set(_DIALECT_FAILED, "1")
+        return [
+            ProcessProblem(
+                task_id,
+                f"script {_quoted(src)} is a single expression: the script task needs "
+                "camunda:resultVariable naming the variable it sets",
+            )
+        ]
+    problems = _translate_node(task_id, "script", script)
+    if not problems:
+        script.text = f"{result} = {script.text}"
+    return problems
 
 
 def _timer_problems(event_id: str | None, timer: Any) -> list[ProcessProblem]:
@@ -829,7 +955,9 @@ def _timer_problems(event_id: str | None, timer: Any) -> list[ProcessProblem]:
             continue
         found = True
         src = _text(node)
-        issues = _expression_problems(event_id, f"timer {kind}", src)
+        issues = _node_problems(event_id, f"timer {kind}", node)
+        if node.get(_DIALECT_FAILED):
+            continue
         problems.extend(issues)
         if issues:
             continue
@@ -904,20 +1032,22 @@ def _process_problems(
         if kind == "sequenceFlow":
             condition = element.find("bpmn:conditionExpression", _NS)
             if condition is not None:
-                problems += _expression_problems(element_id, "condition", _text(condition))
+                problems += _node_problems(element_id, "condition", condition)
         elif kind == "scriptTask":
             script = element.find("bpmn:script", _NS)
             if script is None or not _text(script):
                 problems.append(ProcessProblem(element_id, "script task has no script"))
-            else:
+            elif not script.get(_DIALECT_FAILED):
+                shown = script.get(_DIALECT_ORIGINAL)
+                label = f"script {_quoted(shown)}" if shown else "script"
                 problems += [
-                    ProcessProblem(element_id, f"script: {p}")
+                    ProcessProblem(element_id, f"{label}: {p}")
                     for p in expressions.check_script(script.text or "")
                 ]
         elif kind == "conditionalEventDefinition":
             event_id = element.getparent().get("id")
             condition = element.find("bpmn:condition", _NS)
-            problems += _expression_problems(event_id, "event condition", _text(condition))
+            problems += _node_problems(event_id, "event condition", condition)
         elif kind == "timerEventDefinition":
             problems += _timer_problems(element.getparent().get("id"), element)
         elif kind in ("userTask", "manualTask"):
@@ -967,12 +1097,12 @@ def _multiinstance_problems(loop: Any) -> list[ProcessProblem]:
             )
         )
     if cardinality is not None:
-        problems += _expression_problems(owner, "loop cardinality", _text(cardinality))
-    if collection is not None:
+        problems += _node_problems(owner, "loop cardinality", cardinality)
+    if collection is not None and dialects.dialect_of(collection) is None:
         problems += _expression_problems(owner, "multi-instance collection", collection)
     condition = loop.find("bpmn:completionCondition", _NS)
     if condition is not None and _text(condition):
-        problems += _expression_problems(owner, "completion condition", _text(condition))
+        problems += _node_problems(owner, "completion condition", condition)
     return problems
 
 
@@ -1183,6 +1313,8 @@ def _analyse(
         result.add(ProcessProblem(None, "root element is not bpmn:definitions"))
         return result
     for problem in _schema_problems(root):
+        result.add(problem)
+    for problem in _translate_dialects(root):
         result.add(problem)
 
     processes = [p for p in root.iterfind("bpmn:process", _NS)]
