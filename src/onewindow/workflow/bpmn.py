@@ -903,6 +903,150 @@ def _translate_dialects(root: Any) -> list[ProcessProblem]:
     return problems
 
 
+_EVENT_REFS = {
+    "messageEventDefinition": ("messageRef", "message"),
+    "signalEventDefinition": ("signalRef", "signal"),
+    "errorEventDefinition": ("errorRef", "error"),
+    "escalationEventDefinition": ("escalationRef", "escalation"),
+}
+
+
+def _reference_problems(root: Any) -> list[ProcessProblem]:
+    """Events that refer to a message, signal, error or escalation the file does not define,
+
+    Changes the tree in place: a message or signal without a name is named by its id
+    (modelling tools often leave the name out; the name is what a department system sends);
+    data stores and their associations are dropped, like plain tasks they document a system
+    outside the platform (a case keeps its data in its variables).
+    """
+    _drop_data_stores(root)
+    problems: list[ProcessProblem] = []
+    defined: dict[str, set[str]] = {kind: set() for _, kind in _EVENT_REFS.values()}
+    for element in root:
+        kind = _local(element.tag)
+        if kind in defined and element.get("id"):
+            defined[kind].add(str(element.get("id")))
+            if kind in ("message", "signal") and not element.get("name"):
+                element.set("name", str(element.get("id")))
+    for element in root.iter():
+        ref_kind = _EVENT_REFS.get(_local(element.tag))
+        if ref_kind is None:
+            continue
+        attribute, kind = ref_kind
+        ref = element.get(attribute)
+        if ref and ref not in defined[kind]:
+            parent = element.getparent()
+            problems.append(
+                ProcessProblem(
+                    parent.get("id") if parent is not None else element.get("id"),
+                    f"{kind} event refers to {kind} {ref!r}, which the file does not define",
+                )
+            )
+    return problems
+
+
+_ACTIVITIES = frozenset(
+    {"task", "userTask", "manualTask", "serviceTask", "scriptTask", "sendTask", "receiveTask"}
+    | {"businessRuleTask", "callActivity", "subProcess", "transaction"}
+)
+_CONTAINERS = frozenset({"process", "subProcess", "transaction"})
+
+
+def _fresh_id(taken: set[str], wanted: str) -> str:
+    candidate, n = wanted, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{wanted}{n}"
+    taken.add(candidate)
+    return candidate
+
+
+def _make_flows_explicit(root: Any) -> None:
+    """Write out, in place, two implicit BPMN semantics the engine needs drawn as gateways:
+    an activity with several outgoing flows (a parallel split, or an inclusive one when flows
+    carry conditions) and a sub-process without a start event (every node without incoming
+    flow starts)."""
+    taken = {str(el.get("id")) for el in root.iter() if el.get("id")}
+    for container in [el for el in root.iter() if _local(el.tag) in _CONTAINERS]:
+        flows = [c for c in container if _local(c.tag) == "sequenceFlow"]
+        nodes = [c for c in container if c.get("id") and _local(c.tag) not in ("sequenceFlow",)]
+        for node in nodes:
+            node_id = str(node.get("id"))
+            outgoing = [f for f in flows if f.get("sourceRef") == node_id]
+            if _local(node.tag) not in _ACTIVITIES or len(outgoing) < 2:
+                continue
+            conditional = any(f.find("bpmn:conditionExpression", _NS) is not None for f in outgoing)
+            kind = "inclusiveGateway" if conditional else "parallelGateway"
+            gateway_id = _fresh_id(taken, f"{node_id}_split")
+            gateway = etree.SubElement(container, f"{{{BPMN_NS}}}{kind}", id=gateway_id)
+            if node.get("default"):
+                gateway.set("default", str(node.attrib.pop("default")))
+            for flow in outgoing:
+                flow.set("sourceRef", gateway_id)
+            flow_id = _fresh_id(taken, f"{node_id}_to_split")
+            etree.SubElement(
+                container,
+                f"{{{BPMN_NS}}}sequenceFlow",
+                id=flow_id,
+                sourceRef=node_id,
+                targetRef=gateway_id,
+            )
+        if _local(container.tag) == "process" or any(_local(n.tag) == "startEvent" for n in nodes):
+            continue
+        targets = {f.get("targetRef") for f in flows}
+        starts = [
+            n
+            for n in nodes
+            if n.get("id") not in targets
+            and (_local(n.tag) in _ACTIVITIES or _local(n.tag).endswith(("Gateway", "Event")))
+            and _local(n.tag) != "boundaryEvent"
+            and n.get("isForCompensation") != "true"
+        ]
+        if not starts:
+            continue
+        start_id = _fresh_id(taken, f"{container.get('id')}_start")
+        etree.SubElement(container, f"{{{BPMN_NS}}}startEvent", id=start_id)
+        source = start_id
+        if len(starts) > 1:
+            source = _fresh_id(taken, f"{container.get('id')}_start_split")
+            etree.SubElement(container, f"{{{BPMN_NS}}}parallelGateway", id=source)
+            etree.SubElement(
+                container,
+                f"{{{BPMN_NS}}}sequenceFlow",
+                id=_fresh_id(taken, f"{start_id}_flow"),
+                sourceRef=start_id,
+                targetRef=source,
+            )
+        for node in starts:
+            etree.SubElement(
+                container,
+                f"{{{BPMN_NS}}}sequenceFlow",
+                id=_fresh_id(taken, f"{source}_to_{node.get('id')}"),
+                sourceRef=source,
+                targetRef=str(node.get("id")),
+            )
+
+
+def _drop_data_stores(root: Any) -> None:
+    stores = {"dataStore", "dataStoreReference"}
+    dropped = {str(el.get("id")) for el in root.iter() if _local(el.tag) in stores}
+    if not dropped:
+        return
+    doomed = []
+    for element in root.iter():
+        kind = _local(element.tag)
+        if kind in stores:
+            doomed.append(element)
+        elif kind in ("dataInputAssociation", "dataOutputAssociation"):
+            refs = [_text(r) for r in element if _local(r.tag) in ("sourceRef", "targetRef")]
+            if any(ref in dropped for ref in refs):
+                doomed.append(element)
+    for element in doomed:
+        parent = element.getparent()
+        if parent is not None:
+            parent.remove(element)
+
+
 def _translate_collection(task_id: str | None, loop: Any) -> list[ProcessProblem]:
     attribute = f"{{{CAMUNDA_NS}}}collection"
     src = loop.get(attribute)
@@ -1022,6 +1166,11 @@ def _process_problems(
 ) -> list[ProcessProblem]:
     known_processes = set(known_processes)
     problems: list[ProcessProblem] = []
+    thrown_signals = {
+        str(d.get("signalRef") or "")
+        for d in process.iter(f"{{{BPMN_NS}}}signalEventDefinition")
+        if not _catches(d.getparent())
+    }
     for element in process.iter():
         kind = _local(element.tag)
         element_id = element.get("id")
@@ -1050,16 +1199,44 @@ def _process_problems(
             problems += _node_problems(event_id, "event condition", condition)
         elif kind == "timerEventDefinition":
             problems += _timer_problems(element.getparent().get("id"), element)
-        elif kind in ("userTask", "manualTask"):
-            lane = _lane_of(element, lanes_by_node)
-            if not lane:
-                problems.append(ProcessProblem(element_id, f"{kind} is not in a named lane"))
         elif kind == "businessRuleTask":
             ref = element.get(f"{{{CAMUNDA_NS}}}decisionRef")
             if not ref:
                 problems.append(ProcessProblem(element_id, "business rule task has no decisionRef"))
             elif ref not in decisions:
                 problems.append(ProcessProblem(element_id, f"DMN decision {ref!r} not found"))
+        elif kind in ("userTask", "manualTask") and lanes_by_node:
+            # A process without lanes sends every task to the service's "" department; in one
+            # with lanes, a task outside them is a slip of the modeller.
+            if not _lane_of(element, lanes_by_node):
+                problems.append(
+                    ProcessProblem(
+                        element_id,
+                        f"{kind} is not in a named lane (the process has lanes: put it in one)",
+                    )
+                )
+        elif kind in ("subProcess", "transaction") and not any(
+            c.get("id") and _local(c.tag) not in ("sequenceFlow", "laneSet") for c in element
+        ):
+            problems.append(
+                ProcessProblem(
+                    element_id,
+                    "sub-process is empty (drawn collapsed, with no steps inside): draw its "
+                    "steps, or make it a call activity to a process of the catalogue",
+                )
+            )
+        elif kind == "signalEventDefinition" and _catches(element.getparent()):
+            name = element.get("signalRef") or ""
+            if name not in thrown_signals:
+                problems.append(
+                    ProcessProblem(
+                        element.getparent().get("id"),
+                        f"signal catch event ({name or 'no signal named'}): nothing in the "
+                        "process throws this signal and no system can send one, so the case "
+                        "would wait for ever; use a message event (department systems send "
+                        "messages through POST /api/v1/messages)",
+                    )
+                )
         elif kind == "standardLoopCharacteristics":
             problems.append(
                 ProcessProblem(
@@ -1082,6 +1259,10 @@ def _process_problems(
                     )
                 )
     return problems
+
+
+def _catches(event: Any) -> bool:
+    return _local(event.tag) in ("startEvent", "intermediateCatchEvent", "boundaryEvent")
 
 
 def _multiinstance_problems(loop: Any) -> list[ProcessProblem]:
@@ -1316,6 +1497,9 @@ def _analyse(
         result.add(problem)
     for problem in _translate_dialects(root):
         result.add(problem)
+    for problem in _reference_problems(root):
+        result.add(problem)
+    _make_flows_explicit(root)
 
     processes = [p for p in root.iterfind("bpmn:process", _NS)]
     executable = [p for p in processes if p.get("isExecutable", "true") == "true"]
@@ -1323,7 +1507,14 @@ def _analyse(
         result.add(ProcessProblem(None, 'no executable process (isExecutable="true")'))
     elif len(executable) > 1:
         ids = ", ".join(str(p.get("id")) for p in executable)
-        result.add(ProcessProblem(None, f"more than one executable process: {ids}"))
+        result.add(
+            ProcessProblem(
+                str(executable[1].get("id")),
+                f"more than one executable process ({ids}): the platform runs one process "
+                '(pool) per file; mark the others isExecutable="false" or give each its own '
+                "file",
+            )
+        )
     same_file = {str(p.get("id")) for p in processes if p.get("id")}
     known = same_file | set(called or {})
     for process in executable:
