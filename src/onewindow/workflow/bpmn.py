@@ -1205,6 +1205,28 @@ def _process_problems(
                 problems.append(ProcessProblem(element_id, "business rule task has no decisionRef"))
             elif ref not in decisions:
                 problems.append(ProcessProblem(element_id, f"DMN decision {ref!r} not found"))
+        elif kind in ("exclusiveGateway", "inclusiveGateway"):
+            outgoing = [
+                f
+                for f in element.getparent()
+                if _local(f.tag) == "sequenceFlow" and f.get("sourceRef") == element_id
+            ]
+            bare = [
+                str(f.get("id"))
+                for f in outgoing
+                if f.find("bpmn:conditionExpression", _NS) is None
+                and f.get("id") != element.get("default")
+            ]
+            if len(outgoing) > 1 and bare:
+                word = "exclusive" if kind == "exclusiveGateway" else "inclusive"
+                problems.append(
+                    ProcessProblem(
+                        element_id,
+                        f"{word} gateway: the outgoing flow(s) {', '.join(bare)} have no condition "
+                        "and are not the default flow: give each a condition or make one the "
+                        "gateway's default",
+                    )
+                )
         elif kind in ("userTask", "manualTask") and lanes_by_node:
             # A process without lanes sends every task to the service's "" department; in one
             # with lanes, a task outside them is a slip of the modeller.
