@@ -92,6 +92,7 @@ __all__ = [
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 _NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 _SPEC_FORMAT = 1
 INSTANCE_FORMAT = 1
@@ -897,7 +898,15 @@ def _translate_dialects(root: Any) -> list[ProcessProblem]:
             else:
                 problems += _translate_node(event_id, f"timer {kind}", element)
         elif kind == "multiInstanceLoopCharacteristics":
+            _from_zeebe_loop(element)
             problems += _translate_collection(owner, element)
+        elif kind == "calledElement" and etree.QName(element.tag).namespace == ZEEBE_NS:
+            # Camunda 8 names the called process in an extension; Camunda 7 and BPMN in the
+            # call activity's own attribute.
+            activity = parent.getparent() if parent is not None else None
+            if activity is not None and not activity.get("calledElement"):
+                if element.get("processId"):
+                    activity.set("calledElement", str(element.get("processId")))
         elif kind == "script" and parent is not None and _local(parent.tag) == "scriptTask":
             problems += _translate_script(owner, parent, element)
     return problems
@@ -1045,6 +1054,21 @@ def _drop_data_stores(root: Any) -> None:
         parent = element.getparent()
         if parent is not None:
             parent.remove(element)
+
+
+def _from_zeebe_loop(loop: Any) -> None:
+    """Camunda 8's ``zeebe:loopCharacteristics`` (``inputCollection``, ``inputElement``) as the
+    Camunda 7 attributes the multi-instance parsing reads."""
+    for extension in loop.iterfind("bpmn:extensionElements", _NS):
+        for zeebe in extension:
+            if etree.QName(zeebe.tag) != etree.QName(ZEEBE_NS, "loopCharacteristics"):
+                continue
+            collection = zeebe.get("inputCollection")
+            if collection and loop.get(f"{{{CAMUNDA_NS}}}collection") is None:
+                loop.set(f"{{{CAMUNDA_NS}}}collection", collection)
+            element = zeebe.get("inputElement")
+            if element and loop.get(f"{{{CAMUNDA_NS}}}elementVariable") is None:
+                loop.set(f"{{{CAMUNDA_NS}}}elementVariable", element)
 
 
 def _translate_collection(task_id: str | None, loop: Any) -> list[ProcessProblem]:
