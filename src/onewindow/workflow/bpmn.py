@@ -971,10 +971,10 @@ def _fresh_id(taken: set[str], wanted: str) -> str:
 
 
 def _make_flows_explicit(root: Any) -> None:
-    """Write out, in place, two implicit BPMN semantics the engine needs drawn as gateways:
-    an activity with several outgoing flows (a parallel split, or an inclusive one when flows
-    carry conditions) and a sub-process without a start event (every node without incoming
-    flow starts)."""
+    """Write out, in place, implicit BPMN semantics the engine needs drawn: an activity with
+    several outgoing flows (a parallel split, or an inclusive one when flows carry conditions),
+    a sub-process without a start event (every node without incoming flow starts) or without
+    an end event (every node without outgoing flow ends its path)."""
     taken = {str(el.get("id")) for el in root.iter() if el.get("id")}
     for container in [el for el in root.iter() if _local(el.tag) in _CONTAINERS]:
         flows = [c for c in container if _local(c.tag) == "sequenceFlow"]
@@ -992,48 +992,67 @@ def _make_flows_explicit(root: Any) -> None:
                 gateway.set("default", str(node.attrib.pop("default")))
             for flow in outgoing:
                 flow.set("sourceRef", gateway_id)
-            flow_id = _fresh_id(taken, f"{node_id}_to_split")
-            etree.SubElement(
-                container,
-                f"{{{BPMN_NS}}}sequenceFlow",
-                id=flow_id,
-                sourceRef=node_id,
-                targetRef=gateway_id,
-            )
-        if _local(container.tag) == "process" or any(_local(n.tag) == "startEvent" for n in nodes):
+            _add_flow(container, taken, node_id, gateway_id)
+        if _local(container.tag) != "process":
+            # Again: the splits above added flows and gateways.
+            flows = [c for c in container if _local(c.tag) == "sequenceFlow"]
+            nodes = [c for c in container if c.get("id") and _local(c.tag) != "sequenceFlow"]
+            _add_implicit_start(container, flows, nodes, taken)
+            _add_implicit_ends(container, flows, nodes, taken)
+
+
+def _flow_node(node: Any) -> bool:
+    kind = _local(node.tag)
+    return (
+        (kind in _ACTIVITIES or kind.endswith(("Gateway", "Event")))
+        and kind != "boundaryEvent"
+        and node.get("isForCompensation") != "true"
+        and node.get("triggeredByEvent") != "true"
+    )
+
+
+def _add_flow(container: Any, taken: set[str], source: str, target: str) -> None:
+    etree.SubElement(
+        container,
+        f"{{{BPMN_NS}}}sequenceFlow",
+        id=_fresh_id(taken, f"{source}_to_{target}"),
+        sourceRef=source,
+        targetRef=target,
+    )
+
+
+def _add_implicit_start(
+    container: Any, flows: list[Any], nodes: list[Any], taken: set[str]
+) -> None:
+    """Every node of a sub-process without incoming flow starts (BPMN's implicit start)."""
+    if any(_local(n.tag) == "startEvent" for n in nodes):
+        return
+    targets = {f.get("targetRef") for f in flows}
+    starts = [n for n in nodes if n.get("id") not in targets and _flow_node(n)]
+    if not starts:
+        return
+    start_id = _fresh_id(taken, f"{container.get('id')}_start")
+    etree.SubElement(container, f"{{{BPMN_NS}}}startEvent", id=start_id)
+    source = start_id
+    if len(starts) > 1:
+        source = _fresh_id(taken, f"{container.get('id')}_start_split")
+        etree.SubElement(container, f"{{{BPMN_NS}}}parallelGateway", id=source)
+        _add_flow(container, taken, start_id, source)
+    for node in starts:
+        _add_flow(container, taken, source, str(node.get("id")))
+
+
+def _add_implicit_ends(container: Any, flows: list[Any], nodes: list[Any], taken: set[str]) -> None:
+    """Each node of a sub-process without outgoing flow ends a path (BPMN's implicit end)."""
+    if any(_local(n.tag) == "endEvent" for n in nodes):
+        return
+    sources = {f.get("sourceRef") for f in flows}
+    for node in nodes:
+        if node.get("id") in sources or not _flow_node(node):
             continue
-        targets = {f.get("targetRef") for f in flows}
-        starts = [
-            n
-            for n in nodes
-            if n.get("id") not in targets
-            and (_local(n.tag) in _ACTIVITIES or _local(n.tag).endswith(("Gateway", "Event")))
-            and _local(n.tag) != "boundaryEvent"
-            and n.get("isForCompensation") != "true"
-        ]
-        if not starts:
-            continue
-        start_id = _fresh_id(taken, f"{container.get('id')}_start")
-        etree.SubElement(container, f"{{{BPMN_NS}}}startEvent", id=start_id)
-        source = start_id
-        if len(starts) > 1:
-            source = _fresh_id(taken, f"{container.get('id')}_start_split")
-            etree.SubElement(container, f"{{{BPMN_NS}}}parallelGateway", id=source)
-            etree.SubElement(
-                container,
-                f"{{{BPMN_NS}}}sequenceFlow",
-                id=_fresh_id(taken, f"{start_id}_flow"),
-                sourceRef=start_id,
-                targetRef=source,
-            )
-        for node in starts:
-            etree.SubElement(
-                container,
-                f"{{{BPMN_NS}}}sequenceFlow",
-                id=_fresh_id(taken, f"{source}_to_{node.get('id')}"),
-                sourceRef=source,
-                targetRef=str(node.get("id")),
-            )
+        end_id = _fresh_id(taken, f"{node.get('id')}_end")
+        etree.SubElement(container, f"{{{BPMN_NS}}}endEvent", id=end_id)
+        _add_flow(container, taken, str(node.get("id")), end_id)
 
 
 def _drop_data_stores(root: Any) -> None:
@@ -1229,6 +1248,8 @@ def _process_problems(
                 problems.append(ProcessProblem(element_id, "business rule task has no decisionRef"))
             elif ref not in decisions:
                 problems.append(ProcessProblem(element_id, f"DMN decision {ref!r} not found"))
+        elif kind in _UNSUPPORTED:
+            problems.append(ProcessProblem(element_id, _UNSUPPORTED[kind]))
         elif kind in ("exclusiveGateway", "inclusiveGateway"):
             outgoing = [
                 f
@@ -1305,6 +1326,14 @@ def _process_problems(
                     )
                 )
     return problems
+
+
+_UNSUPPORTED = {
+    "complexGateway": "complex gateways are not supported: use an inclusive gateway (conditions "
+    "on its flows) or a parallel one",
+    "adHocSubProcess": "ad-hoc sub-processes are not supported: draw the order of its steps, "
+    "use a parallel gateway, or a multi-instance task",
+}
 
 
 def _catches(event: Any) -> bool:
