@@ -184,3 +184,25 @@ def test_bare_iso_timer_values_are_literals_and_cron_is_explained() -> None:
     problems = validate_bpmn(cron.encode())
     assert len(problems) == 1
     assert "is a cron expression; write an ISO 8601 repeating interval" in problems[0].message
+
+
+def test_a_called_process_drawn_the_camunda_way_is_read_as_when_compiled_alone() -> None:
+    # Its task has two outgoing flows, one with a JUEL condition (an implicit inclusive split).
+    site = (FIXTURES / "site_check.bpmn").read_text(encoding="utf-8")
+    site = site.replace(
+        '<bpmn:sequenceFlow id="F2" sourceRef="Task_site" targetRef="End_1"/>',
+        '<bpmn:sequenceFlow id="F2" sourceRef="Task_site" targetRef="End_1"/>'
+        '<bpmn:endEvent id="End_flagged"/>'
+        '<bpmn:sequenceFlow id="F3" sourceRef="Task_site" targetRef="End_flagged">'
+        "<bpmn:conditionExpression>${site_ok == false}</bpmn:conditionExpression>"
+        "</bpmn:sequenceFlow>",
+    )
+    caller = (FIXTURES / "calls_site_check.bpmn").read_bytes()
+    assert validate_bpmn(caller, called={"site_check": site.encode()}) == []
+    called = {"site_check": compile_bpmn(site.encode())}
+    process = compile_bpmn(caller, called={"site_check": site.encode()})
+    case = EngineCase.start(process, {}, T0, called)
+    do(case, "Task_accept", {"area": 120})
+    do(case, "Task_site", {"site_ok": False})
+    do(case, "Task_issue", {})
+    assert case.is_completed()

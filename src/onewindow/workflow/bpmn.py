@@ -992,6 +992,11 @@ def _make_flows_explicit(root: Any) -> None:
                 gateway.set("default", str(node.attrib.pop("default")))
             for flow in outgoing:
                 flow.set("sourceRef", gateway_id)
+                # Next to conditional flows, a flow without a condition is always taken.
+                if conditional and flow.find("bpmn:conditionExpression", _NS) is None:
+                    if flow.get("id") != gateway.get("default"):
+                        always = etree.SubElement(flow, f"{{{BPMN_NS}}}conditionExpression")
+                        always.text = "True"
             _add_flow(container, taken, node_id, gateway_id)
         if _local(container.tag) != "process":
             # Again: the splits above added flows and gateways.
@@ -1538,6 +1543,14 @@ def _embedded_ids(process: Any) -> set[str]:
     return {str(el.get("id")) for el in process.iter() if _local(el.tag) in kinds and el.get("id")}
 
 
+def _prepare(root: Any) -> list[ProcessProblem]:
+    """The in-memory rewrites every file gets before the engine reads it (JUEL/FEEL
+    translated, references checked, implicit flows drawn); the problems they find."""
+    problems = _translate_dialects(root) + _reference_problems(root)
+    _make_flows_explicit(root)
+    return problems
+
+
 def _analyse(
     xml: bytes | str,
     dmn: Iterable[bytes | str],
@@ -1570,11 +1583,8 @@ def _analyse(
         return result
     for problem in _schema_problems(root):
         result.add(problem)
-    for problem in _translate_dialects(root):
+    for problem in _prepare(root):
         result.add(problem)
-    for problem in _reference_problems(root):
-        result.add(problem)
-    _make_flows_explicit(root)
 
     processes = [p for p in root.iterfind("bpmn:process", _NS)]
     executable = [p for p in processes if p.get("isExecutable", "true") == "true"]
@@ -1619,6 +1629,8 @@ def _analyse(
             if key in result.called:
                 other_root, other_problems = _parse_xml(other, f"called process {key}")
                 if other_root is not None:
+                    # Read as it is when compiled on its own (its problems are its own).
+                    _prepare(other_root)
                     parser.add_bpmn_xml(other_root.getroottree())
                 for problem in other_problems:
                     result.add(problem)
