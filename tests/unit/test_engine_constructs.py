@@ -186,3 +186,21 @@ def test_plain_tasks_run_through_and_make_no_work_item() -> None:
     assert b"<bpmn:task " in body
     case = EngineCase.start(compile_bpmn(body), {}, T0)
     assert case.is_completed()
+
+
+def test_escalation_end_event_in_a_subprocess_takes_the_boundary_path() -> None:
+    xml_ = xml("subprocess_escalation.bpmn")  # its condition is JUEL: ${amount > 100000}
+    assert validate_bpmn(xml_) == []
+    process = compile_bpmn(xml_)
+
+    big = EngineCase.start(process, {}, T0)
+    do(big, "Task_review", {"amount": 250_000})
+    big = again(big)
+    assert [t.task_id for t in big.ready_user_tasks()] == ["Task_leader"]
+    do(big, "Task_leader", {})
+    assert again(big).is_completed()
+
+    small = EngineCase.start(process, {}, T0)
+    do(small, "Task_review", {"amount": 8_000})
+    small = again(small)
+    assert small.is_completed()

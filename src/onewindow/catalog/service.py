@@ -28,6 +28,7 @@ from onewindow.workflow.engine import (
     ProcessInvalid,
     ProcessProblem,
     compile_bpmn,
+    trial_start,
 )
 
 SHARED_PROCESSES = "processes"  # a catalogue folder's processes that services call
@@ -204,6 +205,17 @@ def _compile(
         raise ProcessInvalid(
             problems[0].message,
             message_zh="被调用的流程不能再调用其他流程",
+            details={
+                "problems": [{"element_id": p.element_id, "message": p.message} for p in problems]
+            },
+        )
+    # The trial start `process validate` runs: a file loads only if its cases can start.
+    others = {key: compile_bpmn(called[key]) for key in compiled.called if key in called}
+    problems = trial_start(compiled, others)
+    if problems:
+        raise ProcessInvalid(
+            f"{problems[0].element_id or '-'}: {problems[0].message}",
+            message_zh="流程试运行失败",
             details={
                 "problems": [{"element_id": p.element_id, "message": p.message} for p in problems]
             },

@@ -76,8 +76,22 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from onewindow.kit.errors import OneWindowError
-from onewindow.workflow import expressions
+from onewindow.workflow import dialects, expressions
 from onewindow.workflow.expressions import ExpressionError
+from onewindow.workflow.rewrites import (
+    BPMN_NS,
+    CAMUNDA_NS,
+    DIALECT_FAILED,
+    DIALECT_ORIGINAL,
+    ProcessProblem,
+    make_flows_explicit,
+    quoted,
+    reference_problems,
+    translate_dialects,
+)
+from onewindow.workflow.rewrites import NS as _NS
+from onewindow.workflow.rewrites import local_name as _local
+from onewindow.workflow.rewrites import node_text as _text
 
 __all__ = [
     "CompiledProcess",
@@ -90,9 +104,6 @@ __all__ = [
     "analyse_bpmn",
 ]
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
-_NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 _SPEC_FORMAT = 1
 INSTANCE_FORMAT = 1
 
@@ -102,12 +113,6 @@ _HIT_POLICIES = frozenset({"UNIQUE", "COLLECT"})
 
 
 # --- public data --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProcessProblem:
-    element_id: str | None
-    message: str
 
 
 class ProcessInvalid(OneWindowError):
@@ -808,16 +813,22 @@ def _schema_problems(root: Any) -> list[ProcessProblem]:
 # --- static checks ------------------------------------------------------------------------
 
 
-def _local(tag: Any) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+def _expression_problems(
+    element_id: str | None, what: str, src: str, original: str | None = None
+) -> list[ProcessProblem]:
+    shown = original if original is not None else src
+    label = f"{what} {quoted(shown)}" if shown.strip() else what
+    return [ProcessProblem(element_id, f"{label}: {p}") for p in expressions.check_expression(src)]
 
 
-def _text(element: Any) -> str:
-    return (element.text or "").strip() if element is not None else ""
-
-
-def _expression_problems(element_id: str | None, what: str, src: str) -> list[ProcessProblem]:
-    return [ProcessProblem(element_id, f"{what}: {p}") for p in expressions.check_expression(src)]
+def _node_problems(element_id: str | None, what: str, node: Any) -> list[ProcessProblem]:
+    """Problems of the expression in ``node``'s text, quoting what the modeller wrote (a JUEL
+    or FEEL expression is checked in its translation; one that did not translate is reported
+    once, by the translation)."""
+    if node is not None and node.get(DIALECT_FAILED):
+        return []
+    original = node.get(DIALECT_ORIGINAL) if node is not None else None
+    return _expression_problems(element_id, what, _text(node), original)
 
 
 def _timer_problems(event_id: str | None, timer: Any) -> list[ProcessProblem]:
@@ -829,7 +840,9 @@ def _timer_problems(event_id: str | None, timer: Any) -> list[ProcessProblem]:
             continue
         found = True
         src = _text(node)
-        issues = _expression_problems(event_id, f"timer {kind}", src)
+        issues = _node_problems(event_id, f"timer {kind}", node)
+        if node.get(DIALECT_FAILED):
+            continue
         problems.extend(issues)
         if issues:
             continue
@@ -894,6 +907,11 @@ def _process_problems(
 ) -> list[ProcessProblem]:
     known_processes = set(known_processes)
     problems: list[ProcessProblem] = []
+    thrown_signals = {
+        str(d.get("signalRef") or "")
+        for d in process.iter(f"{{{BPMN_NS}}}signalEventDefinition")
+        if not _catches(d.getparent())
+    }
     for element in process.iter():
         kind = _local(element.tag)
         element_id = element.get("id")
@@ -904,32 +922,86 @@ def _process_problems(
         if kind == "sequenceFlow":
             condition = element.find("bpmn:conditionExpression", _NS)
             if condition is not None:
-                problems += _expression_problems(element_id, "condition", _text(condition))
+                problems += _node_problems(element_id, "condition", condition)
         elif kind == "scriptTask":
             script = element.find("bpmn:script", _NS)
             if script is None or not _text(script):
                 problems.append(ProcessProblem(element_id, "script task has no script"))
-            else:
+            elif not script.get(DIALECT_FAILED):
+                shown = script.get(DIALECT_ORIGINAL)
+                label = f"script {quoted(shown)}" if shown else "script"
                 problems += [
-                    ProcessProblem(element_id, f"script: {p}")
+                    ProcessProblem(element_id, f"{label}: {p}")
                     for p in expressions.check_script(script.text or "")
                 ]
         elif kind == "conditionalEventDefinition":
             event_id = element.getparent().get("id")
             condition = element.find("bpmn:condition", _NS)
-            problems += _expression_problems(event_id, "event condition", _text(condition))
+            problems += _node_problems(event_id, "event condition", condition)
         elif kind == "timerEventDefinition":
             problems += _timer_problems(element.getparent().get("id"), element)
-        elif kind in ("userTask", "manualTask"):
-            lane = _lane_of(element, lanes_by_node)
-            if not lane:
-                problems.append(ProcessProblem(element_id, f"{kind} is not in a named lane"))
         elif kind == "businessRuleTask":
             ref = element.get(f"{{{CAMUNDA_NS}}}decisionRef")
             if not ref:
                 problems.append(ProcessProblem(element_id, "business rule task has no decisionRef"))
             elif ref not in decisions:
                 problems.append(ProcessProblem(element_id, f"DMN decision {ref!r} not found"))
+        elif kind in _UNSUPPORTED:
+            problems.append(ProcessProblem(element_id, _UNSUPPORTED[kind]))
+        elif kind in ("exclusiveGateway", "inclusiveGateway"):
+            outgoing = [
+                f
+                for f in element.getparent()
+                if _local(f.tag) == "sequenceFlow" and f.get("sourceRef") == element_id
+            ]
+            bare = [
+                str(f.get("id"))
+                for f in outgoing
+                if f.find("bpmn:conditionExpression", _NS) is None
+                and f.get("id") != element.get("default")
+            ]
+            if len(outgoing) > 1 and bare:
+                word = "exclusive" if kind == "exclusiveGateway" else "inclusive"
+                problems.append(
+                    ProcessProblem(
+                        element_id,
+                        f"{word} gateway: the outgoing flow(s) {', '.join(bare)} have no condition "
+                        "and are not the default flow: give each a condition or make one the "
+                        "gateway's default",
+                    )
+                )
+        elif kind in ("userTask", "manualTask") and lanes_by_node:
+            # A process without lanes sends every task to the service's "" department; in one
+            # with lanes, a task outside them is a slip of the modeller.
+            if not _lane_of(element, lanes_by_node):
+                problems.append(
+                    ProcessProblem(
+                        element_id,
+                        f"{kind} is not in a named lane (the process has lanes: put it in one)",
+                    )
+                )
+        elif kind in ("subProcess", "transaction") and not any(
+            c.get("id") and _local(c.tag) not in ("sequenceFlow", "laneSet") for c in element
+        ):
+            problems.append(
+                ProcessProblem(
+                    element_id,
+                    "sub-process is empty (drawn collapsed, with no steps inside): draw its "
+                    "steps, or make it a call activity to a process of the catalogue",
+                )
+            )
+        elif kind == "signalEventDefinition" and _catches(element.getparent()):
+            name = element.get("signalRef") or ""
+            if name not in thrown_signals:
+                problems.append(
+                    ProcessProblem(
+                        element.getparent().get("id"),
+                        f"signal catch event ({name or 'no signal named'}): nothing in the "
+                        "process throws this signal and no system can send one, so the case "
+                        "would wait for ever; use a message event (department systems send "
+                        "messages through POST /api/v1/messages)",
+                    )
+                )
         elif kind == "standardLoopCharacteristics":
             problems.append(
                 ProcessProblem(
@@ -954,6 +1026,18 @@ def _process_problems(
     return problems
 
 
+_UNSUPPORTED = {
+    "complexGateway": "complex gateways are not supported: use an inclusive gateway (conditions "
+    "on its flows) or a parallel one",
+    "adHocSubProcess": "ad-hoc sub-processes are not supported: draw the order of its steps, "
+    "use a parallel gateway, or a multi-instance task",
+}
+
+
+def _catches(event: Any) -> bool:
+    return _local(event.tag) in ("startEvent", "intermediateCatchEvent", "boundaryEvent")
+
+
 def _multiinstance_problems(loop: Any) -> list[ProcessProblem]:
     owner = loop.getparent().get("id")
     problems: list[ProcessProblem] = []
@@ -967,12 +1051,12 @@ def _multiinstance_problems(loop: Any) -> list[ProcessProblem]:
             )
         )
     if cardinality is not None:
-        problems += _expression_problems(owner, "loop cardinality", _text(cardinality))
-    if collection is not None:
+        problems += _node_problems(owner, "loop cardinality", cardinality)
+    if collection is not None and dialects.dialect_of(collection) is None:
         problems += _expression_problems(owner, "multi-instance collection", collection)
     condition = loop.find("bpmn:completionCondition", _NS)
     if condition is not None and _text(condition):
-        problems += _expression_problems(owner, "completion condition", _text(condition))
+        problems += _node_problems(owner, "completion condition", condition)
     return problems
 
 
@@ -1152,6 +1236,14 @@ def _embedded_ids(process: Any) -> set[str]:
     return {str(el.get("id")) for el in process.iter() if _local(el.tag) in kinds and el.get("id")}
 
 
+def _prepare(root: Any) -> list[ProcessProblem]:
+    """The in-memory rewrites every file gets before the engine reads it (JUEL/FEEL
+    translated, references checked, implicit flows drawn); the problems they find."""
+    problems = translate_dialects(root) + reference_problems(root)
+    make_flows_explicit(root)
+    return problems
+
+
 def _analyse(
     xml: bytes | str,
     dmn: Iterable[bytes | str],
@@ -1184,6 +1276,8 @@ def _analyse(
         return result
     for problem in _schema_problems(root):
         result.add(problem)
+    for problem in _prepare(root):
+        result.add(problem)
 
     processes = [p for p in root.iterfind("bpmn:process", _NS)]
     executable = [p for p in processes if p.get("isExecutable", "true") == "true"]
@@ -1191,7 +1285,14 @@ def _analyse(
         result.add(ProcessProblem(None, 'no executable process (isExecutable="true")'))
     elif len(executable) > 1:
         ids = ", ".join(str(p.get("id")) for p in executable)
-        result.add(ProcessProblem(None, f"more than one executable process: {ids}"))
+        result.add(
+            ProcessProblem(
+                str(executable[1].get("id")),
+                f"more than one executable process ({ids}): the platform runs one process "
+                '(pool) per file; mark the others isExecutable="false" or give each its own '
+                "file",
+            )
+        )
     same_file = {str(p.get("id")) for p in processes if p.get("id")}
     known = same_file | set(called or {})
     for process in executable:
@@ -1221,6 +1322,8 @@ def _analyse(
             if key in result.called:
                 other_root, other_problems = _parse_xml(other, f"called process {key}")
                 if other_root is not None:
+                    # Read as it is when compiled on its own (its problems are its own).
+                    _prepare(other_root)
                     parser.add_bpmn_xml(other_root.getroottree())
                 for problem in other_problems:
                     result.add(problem)
