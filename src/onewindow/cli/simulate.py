@@ -64,6 +64,13 @@ def _service_info(path: Path | None) -> dict[str, Any]:
     }
 
 
+def _bpmn_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(path.glob("*.bpmn")) if path.is_dir() else [path])
+    return files
+
+
 def _fmt(value: float) -> str:
     return "-" if value is None or math.isnan(value) else f"{value:.3g}"
 
@@ -83,6 +90,17 @@ def simulate_cmd(
     ] = 1,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Processes for replications")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print KPIs as JSON")] = False,
+    calls: Annotated[
+        list[Path] | None,
+        typer.Option(help="BPMN files (or folders of them) of the processes call activities call"),
+    ] = None,
+    system_tasks: Annotated[
+        bool,
+        typer.Option(
+            "--system-tasks/--no-system-tasks",
+            help="Write automated tasks (service, script, rule, send) to the log",
+        ),
+    ] = True,
 ) -> None:
     """Simulate a BPMN model with a parameters file and write the event log."""
     if ctx.invoked_subcommand is not None:
@@ -93,13 +111,23 @@ def simulate_cmd(
         raise typer.Exit(2)
     from onewindow.simulation.engine import replicate, simulate
     from onewindow.simulation.logio import write_log
-    from onewindow.simulation.model import parse_model
+    from onewindow.simulation.model import called_processes, parse_model
     from onewindow.simulation.params import load_params
 
     try:
-        process = parse_model(_read(model, "model"), source=str(model))
+        called = called_processes(_read(f, "called process") for f in _bpmn_files(calls or []))
+        process = parse_model(_read(model, "model"), source=str(model), called=called)
+        for warning in process.warnings:
+            console.print(f"[yellow]note[/] {escape(warning)}")
         parameters = load_params(params)
-        run = simulate(process, parameters, cases=cases, seed=seed, record_log=out_path is not None)
+        run = simulate(
+            process,
+            parameters,
+            cases=cases,
+            seed=seed,
+            record_log=out_path is not None,
+            log_automated=system_tasks,
+        )
         if out_path is not None:
             written = write_log(run.frame(), out_path)
             console.print(f"wrote {written} events of {run.cases} cases to {out_path}")

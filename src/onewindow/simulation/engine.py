@@ -54,7 +54,7 @@ __all__ = [
 
 # A Monday 09:00 in Shanghai: runs without a start date are reproducible.
 DEFAULT_START: Final = datetime.fromisoformat("2026-03-02T09:00:00+08:00")
-_TASK, _XOR, _AND, _OR, _END, _TIMER, _PASS = range(7)
+_TASK, _XOR, _AND, _OR, _END, _TIMER, _PASS, _CATCH, _EBG = range(9)
 _KINDS: Final = {
     "task": _TASK,
     "xor": _XOR,
@@ -64,6 +64,8 @@ _KINDS: Final = {
     "timer": _TIMER,
     "event": _PASS,
     "start": _PASS,
+    "catch": _CATCH,
+    "ebg": _EBG,
 }
 _COMPLETE, _START = 0, 1
 
@@ -107,6 +109,13 @@ class _Node:
         "in_person",
         "delay",
         "join",
+        "hours",
+        "multi",
+        "sequential",
+        "boundaries",
+        "wait",
+        "options",
+        "automated",
     )
 
     def __init__(self, node_id: str, kind: int) -> None:
@@ -127,6 +136,13 @@ class _Node:
         self.in_person = False
         self.delay = 0.0
         self.join: str | None = None  # inclusive split: the join that waits for its branches
+        self.hours: OfficeHours | None = None  # a human task without a staff pool
+        self.multi: tuple[int, int] | None = None  # (instances, complete after)
+        self.sequential = False
+        self.boundaries: list[tuple[float, bool, list[str]]] = []
+        self.wait: Callable[[], float] | None = None  # catch events: the message's arrival
+        self.options: list[tuple[Callable[[], float], list[str]]] = []  # event-based gateway
+        self.automated = False
 
 
 class _Case:
@@ -261,6 +277,7 @@ class _Simulation:
         start: datetime,
         calendar: WorkingCalendar,
         record_log: bool,
+        log_automated: bool = False,
     ) -> None:
         import simpy  # here, not at import: the web server loads this module without simulating
 
@@ -269,6 +286,7 @@ class _Simulation:
         self.rng = random.Random(seed)  # noqa: S311 - simulation, not secrets
         self.params = params
         self.record = record_log
+        self.log_automated = log_automated
         self.start = start
         self.calendar = calendar
         opens, closes = params.hours
@@ -304,12 +322,23 @@ class _Simulation:
             c.n_in = max(1, len(node.incoming))
             c.delay = node.delay_minutes
             if node.kind == "task":
-                c.pool = self.pools.get(node.lane or "")
+                c.automated = node.automated
+                lane_binding = binding.lanes.get(node.lane or "")
+                # Automated tasks take no staff and keep no office hours; human tasks keep
+                # their lane's calendar (the run's calendar when the lane has no pool).
+                c.pool = None if node.automated else self.pools.get(node.lane or "")
                 if c.pool is not None and c.pool.count == 0:
                     c.pool = None
+                applicant = node.id in binding.applicant_tasks
+                calendar = lane_binding.calendar if lane_binding else self.params.calendar
+                if c.pool is None and not node.automated and not applicant:
+                    c.hours = self.office if calendar == "working_days" else None
                 dist = binding.durations.get(node.id)
                 c.sample = dist.sampler(self.rng) if dist is not None else (lambda: 0.0)
-                c.logged = not node.automated
+                c.logged = not node.automated or self.log_automated
+                if node.id in binding.multi:
+                    c.multi = binding.multi[node.id]
+                    c.sequential = node.multi is not None and node.multi.sequential
                 c.returns = node.id in binding.applicant_tasks
                 c.in_person = node.id in binding.in_person
                 if c.logged:
@@ -329,6 +358,24 @@ class _Simulation:
             nodes[timer.attached_to].timers.append(
                 (timer.minutes, timer.interrupting, [model.flows[f].target for f in timer.outgoing])
             )
+        for boundary in model.boundaries.values():
+            p = binding.boundary.get(boundary.id, 0.0)
+            if p > 0 and boundary.outgoing:
+                nodes[boundary.attached_to].boundaries.append(
+                    (p, boundary.interrupting, [model.flows[f].target for f in boundary.outgoing])
+                )
+        for node in model.nodes.values():
+            c = nodes[node.id]
+            if node.kind == "catch" and node.id in binding.messages:
+                c.wait = binding.messages[node.id].sampler(self.rng)
+            elif node.kind == "ebg":
+                for target in c.targets:
+                    event = nodes[target]
+                    if event.kind == _TIMER:
+                        c.options.append((_constant(event.delay), event.targets))
+                    else:
+                        wait = event.wait or (lambda: 0.0)
+                        c.options.append((wait, event.targets))
         for node in model.nodes.values():
             if node.kind == "or" and len(node.outgoing) > 1:
                 nodes[node.id].join = _matching_join(model, node.id)
@@ -493,12 +540,33 @@ class _Simulation:
             elif kind == _TIMER:
                 yield self.env.timeout(node.delay)
                 node_id = node.targets[0]
+            elif kind == _CATCH:
+                if node.wait is not None:
+                    delay = node.wait()
+                    if delay > 0:
+                        yield self.env.timeout(delay)
+                targets = self._fired(case, node) or node.targets
+                for extra in targets[1:]:
+                    self._spawn(case, extra)
+                node_id = targets[0]
+            elif kind == _EBG:
+                # The first of the gateway's timer and message events wins.
+                first = math.inf
+                after = node.targets
+                for draw, targets in node.options:
+                    drawn = draw()
+                    if drawn < first:
+                        first, after = drawn, targets
+                if first > 0:
+                    yield self.env.timeout(first)
+                for extra in after[1:]:
+                    self._spawn(case, extra)
+                node_id = after[0]
             else:
                 node_id = node.targets[0]
 
     def _task(self, case: _Case, node: _Node) -> Generator[Any, Any, list[str] | None]:
-        env = self.env
-        enabled = env.now
+        enabled = self.env.now
         r = self.result
         if node.returns:
             r.returns += 1
@@ -506,58 +574,11 @@ class _Simulation:
         state: list[Any] = [False, None]  # done, interrupting timer that fired
         if node.timers:
             self._arm_timers(case, node, state)
-        pool = node.pool
         try:
-            if pool is None:
-                duration = node.sample()
-                if duration > 0:
-                    yield env.timeout(duration)
-                if node.logged:
-                    self._log(case.index, node.act, enabled, _START, -1)
-                    self._log(case.index, node.act, env.now, _COMPLETE, -1)
+            if node.multi is not None:
+                yield from self._multi(case, node, enabled)
             else:
-                if pool.free:
-                    who = pool.free.popleft()
-                else:
-                    ticket = env.event()
-                    pool.waiting.append(ticket)
-                    try:
-                        who = yield ticket
-                    except self.interrupt:
-                        if ticket.triggered:  # handed a member just now: give them back
-                            self._release(pool, cast(int, ticket.value))
-                        else:
-                            pool.waiting.remove(ticket)
-                        raise
-                try:
-                    granted = env.now
-                    duration = node.sample()
-                    hours = pool.hours
-                    if hours is None:
-                        began, ends = granted, granted + duration
-                    else:
-                        began = (
-                            granted
-                            if hours.is_open(granted)
-                            else hours.to_wall_start(hours.to_work(granted))
-                        )
-                        ends = hours.finish(began, duration)
-                    pool.busy += duration
-                    yield env.timeout(ends - granted)
-                finally:
-                    self._release(pool, who)
-                name = pool.ids[who]
-                index, act = case.index, node.act
-                r.events += 2
-                if self.record:
-                    r.log_case.extend((index, index))
-                    r.log_act.extend((act, act))
-                    r.log_time.extend((began, ends))
-                    r.log_life.extend((_START, _COMPLETE))
-                    r.log_res.extend((name, name))
-                key = node.id
-                r.wait_sum[key] = r.wait_sum.get(key, 0.0) + (began - enabled)
-                r.wait_count[key] = r.wait_count.get(key, 0) + 1
+                yield from self._work(case, node, enabled)
         except self.interrupt:
             state[0] = True
             targets: list[str] = state[1]
@@ -565,7 +586,117 @@ class _Simulation:
         state[0] = True
         if node.in_person:
             r.trips += 1
-        return None
+        return self._fired(case, node)
+
+    def _fired(self, case: _Case, node: _Node) -> list[str] | None:
+        """Boundary events (error, escalation, message…) drawn when a task is done: the
+        targets of an interrupting one that fired, else None (non-interrupting ones that
+        fire start their branch)."""
+        chosen: list[str] | None = None
+        for p, interrupting, targets in node.boundaries:
+            if self.rng.random() >= p:
+                continue
+            if interrupting:
+                if chosen is None:
+                    chosen = targets
+            else:
+                for target in targets:
+                    self._spawn(case, target)
+        return chosen
+
+    def _multi(self, case: _Case, node: _Node, enabled: float) -> Generator[Any, Any, None]:
+        """A multi-instance task: ``complete after`` of its instances, in parallel (the rest
+        cancelled then) or one after another."""
+        assert node.multi is not None
+        instances, needed = node.multi
+        env = self.env
+        if node.sequential:
+            for _ in range(needed):
+                yield from self._work(case, node, env.now)
+            return
+        done = [0]
+        finished = env.event()
+
+        def one() -> Generator[Any, Any, None]:
+            try:
+                yield from self._work(case, node, enabled)
+            except self.interrupt:
+                return
+            done[0] += 1
+            if done[0] >= needed and not finished.triggered:
+                finished.succeed()
+
+        children = [env.process(one()) for _ in range(instances)]
+        try:
+            yield finished
+        finally:
+            for child in children:
+                if child.is_alive and child is not env.active_process:
+                    child.interrupt("completion condition")
+
+    def _work(self, case: _Case, node: _Node, enabled: float) -> Generator[Any, Any, None]:
+        """One instance of a task: wait for staff (if the lane has a pool), work on the
+        office hours (staff and human tasks), log start and complete."""
+        env = self.env
+        r = self.result
+        pool = node.pool
+        if pool is None:
+            duration = node.sample()
+            hours = node.hours
+            now = env.now
+            if hours is None:
+                began, ends = now, now + duration
+            else:
+                began = now if hours.is_open(now) else hours.to_wall_start(hours.to_work(now))
+                ends = hours.finish(began, duration)
+            if ends > now:
+                yield env.timeout(ends - now)
+            if node.logged:
+                self._log(case.index, node.act, began, _START, -1)
+                self._log(case.index, node.act, ends, _COMPLETE, -1)
+            return
+        if pool.free:
+            who = pool.free.popleft()
+        else:
+            ticket = env.event()
+            pool.waiting.append(ticket)
+            try:
+                who = yield ticket
+            except self.interrupt:
+                if ticket.triggered:  # handed a member just now: give them back
+                    self._release(pool, cast(int, ticket.value))
+                else:
+                    pool.waiting.remove(ticket)
+                raise
+        try:
+            granted = env.now
+            duration = node.sample()
+            hours = pool.hours
+            if hours is None:
+                began, ends = granted, granted + duration
+            else:
+                began = (
+                    granted
+                    if hours.is_open(granted)
+                    else hours.to_wall_start(hours.to_work(granted))
+                )
+                ends = hours.finish(began, duration)
+            pool.busy += duration
+            yield env.timeout(ends - granted)
+        finally:
+            self._release(pool, who)
+        name = pool.ids[who]
+        index, act = case.index, node.act
+        r.events += 2
+        if self.record:
+            r.log_case.extend((index, index))
+            r.log_act.extend((act, act))
+            r.log_time.extend((began, ends))
+            r.log_life.extend((_START, _COMPLETE))
+            r.log_res.extend((name, name))
+        key = node.id
+        r.wait_sum[key] = r.wait_sum.get(key, 0.0) + (began - enabled)
+        r.wait_count[key] = r.wait_count.get(key, 0) + 1
 
     @staticmethod
     def _release(pool: _Pool, who: int) -> None:
@@ -618,6 +749,10 @@ class _Simulation:
         return r
 
 
+def _constant(value: float) -> Callable[[], float]:
+    return lambda: value
+
+
 def _cumulative(table: list[tuple[str, float]]) -> tuple[list[float], list[float]]:
     """A branch table's probabilities and their running sums (the last at least 1)."""
     probs = [p for _, p in table]
@@ -660,6 +795,7 @@ def simulate(
     record_log: bool = True,
     calendar: WorkingCalendar | None = None,
     arrivals_at: Sequence[float] | None = None,
+    log_automated: bool = False,
 ) -> RunResult:
     """Run ``cases`` arrivals through the model once.
 
@@ -667,7 +803,9 @@ def simulate(
     completed). Without a start, the parameters' start or :data:`DEFAULT_START`.
     ``arrivals_at`` replaces the parameters' arrival process by cases arriving at those
     wall minutes since the start (``cases`` is then their number): a trace-driven run,
-    as validation against a real log uses.
+    as validation against a real log uses. ``log_automated`` also writes the automated
+    tasks (service, script, rule, send) to the log, with no resource; the platform's own
+    log has only people's work, so fitting and validation leave them out.
 
     Raises:
         ValidationFailed: the parameters do not fit the model (see :func:`bind`), or
@@ -688,6 +826,7 @@ def simulate(
         start=start or params.start or DEFAULT_START,
         calendar=calendar or default_calendar(),
         record_log=record_log,
+        log_automated=log_automated,
     )
     return sim.run(cases, until_minutes, arrivals_at)
 
@@ -757,10 +896,10 @@ class Replications:
 
 
 def _one(
-    job: tuple[bytes, dict[str, Any], int, int, float | None],
+    job: tuple[bytes, dict[str, Any], int, int, float | None, dict[str, bytes]],
 ) -> tuple[dict[str, float], int, float]:
-    xml, params_dict, cases, seed, until = job
-    model = parse_model(xml)
+    xml, params_dict, cases, seed, until, called = job
+    model = parse_model(xml, called=called)
     params = parse_params(params_dict)
     run = simulate(model, params, cases=cases, seed=seed, until_minutes=until, record_log=False)
     return run.kpis(), run.events, run.seconds
@@ -797,7 +936,7 @@ def replicate(
     if workers > 1 and replications > 1:
         xml = model.to_bytes()
         data = params.to_dict()
-        jobs = [(xml, data, cases, s, until_minutes) for s in seeds]
+        jobs = [(xml, data, cases, s, until_minutes, model.called) for s in seeds]
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for kpis, n, _ in pool.map(_one, jobs):
                 runs.append(kpis)
