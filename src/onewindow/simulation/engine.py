@@ -365,10 +365,11 @@ class _Simulation:
                     (p, boundary.interrupting, [model.flows[f].target for f in boundary.outgoing])
                 )
         for node in model.nodes.values():
-            c = nodes[node.id]
             if node.kind == "catch" and node.id in binding.messages:
-                c.wait = binding.messages[node.id].sampler(self.rng)
-            elif node.kind == "ebg":
+                nodes[node.id].wait = binding.messages[node.id].sampler(self.rng)
+        for node in model.nodes.values():
+            c = nodes[node.id]
+            if node.kind == "ebg":
                 for target in c.targets:
                     event = nodes[target]
                     if event.kind == _TIMER:

@@ -426,6 +426,7 @@ def parse_model(
         else:
             problems.append(f"{element_id}: {problem}")
     messages = _message_names(root)
+    refused: set[str] = set()  # elements already reported: their flows are not reported again
     node_lane: dict[str, str] = {}
     for lane_set in process.findall(f"{_B}laneSet"):
         _lanes(lane_set, model.lanes, node_lane)
@@ -446,9 +447,10 @@ def parse_model(
                 (cond.text or "").strip() if cond is not None else None,
             )
         elif tag == "callActivity":
-            continue  # reported by the flattening (unknown process or a cycle)
+            refused.add(el_id)  # reported by the flattening (unknown process or a cycle)
         elif tag in _UNSUPPORTED:
             problems.append(f"{el_id}: {tag} is not supported by the simulator")
+            refused.add(el_id)
         elif tag == "receiveTask":
             # Waits for a message (parameters ``messages``), takes no staff.
             model.nodes[el_id] = Node(el_id, tag, "catch", name, message=_message_of(el, messages))
@@ -485,6 +487,7 @@ def parse_model(
                     f"{el_id}: a boundary event on sub-process or call activity {scope} is not "
                     "simulated (attach it to a task inside)"
                 )
+                refused.add(el_id)
                 continue
             trigger = _trigger(el)
             interrupting = el.get("cancelActivity", "true") != "false"
@@ -510,7 +513,12 @@ def parse_model(
     for node_id, lane_id in node_lane.items():
         if node_id in model.nodes:
             model.nodes[node_id].lane = lane_id
+    orphaned: set[str] = set()
+    feeds_refused = {f.source for f in model.flows.values() if f.target in refused}
     for flow in model.flows.values():
+        if flow.source in refused or flow.target in refused:
+            orphaned.add(flow.target)
+            continue
         for end, ref in (("source", flow.source), ("target", flow.target)):
             if end == "source" and ref in model.timers:
                 model.timers[ref].outgoing.append(flow.id)
@@ -551,11 +559,13 @@ def parse_model(
         problems.append(f"{model.id}: the process has no start event")
     for node in model.nodes.values():
         if node.kind != "end" and not node.outgoing:
+            if node.id in orphaned or node.id in feeds_refused:
+                continue
             if node.kind == "event":
                 node.kind = "end"  # a throw event with nothing after it ends its branch
                 continue
             problems.append(f"{node.id} ({node.label}): no outgoing sequence flow")
-        if node.kind not in ("start",) and not node.incoming:
+        if node.kind not in ("start",) and not node.incoming and node.id not in orphaned:
             problems.append(f"{node.id} ({node.label}): nothing leads to it")
         if node.default and node.default not in node.outgoing:
             problems.append(f"{node.id}: default flow {node.default!r} is not one of its outgoing")
