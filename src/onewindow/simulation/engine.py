@@ -575,11 +575,15 @@ class _Simulation:
         state: list[Any] = [False, None]  # done, interrupting timer that fired
         if node.timers:
             self._arm_timers(case, node, state)
+        # Error / escalation / message boundaries are drawn as the task begins: a
+        # non-interrupting one starts its branch while the task goes on, an interrupting
+        # one ends the task (its work is spent, it is not completed) and leads on instead.
+        raised = self._fired(case, node) if node.boundaries else None
         try:
             if node.multi is not None:
-                yield from self._multi(case, node, enabled)
+                yield from self._multi(case, node, enabled, raised is None)
             else:
-                yield from self._work(case, node, enabled)
+                yield from self._work(case, node, enabled, raised is None)
         except self.interrupt:
             state[0] = True
             targets: list[str] = state[1]
@@ -587,12 +591,12 @@ class _Simulation:
         state[0] = True
         if node.in_person:
             r.trips += 1
-        return self._fired(case, node)
+        return raised
 
     def _fired(self, case: _Case, node: _Node) -> list[str] | None:
-        """Boundary events (error, escalation, message…) drawn when a task is done: the
-        targets of an interrupting one that fired, else None (non-interrupting ones that
-        fire start their branch)."""
+        """Boundary events (error, escalation, message…) drawn for one task: the targets of
+        an interrupting one that fires, else None (non-interrupting ones that fire start
+        their branch)."""
         chosen: list[str] | None = None
         for p, interrupting, targets in node.boundaries:
             if self.rng.random() >= p:
@@ -605,7 +609,9 @@ class _Simulation:
                     self._spawn(case, target)
         return chosen
 
-    def _multi(self, case: _Case, node: _Node, enabled: float) -> Generator[Any, Any, None]:
+    def _multi(
+        self, case: _Case, node: _Node, enabled: float, completes: bool = True
+    ) -> Generator[Any, Any, None]:
         """A multi-instance task: ``complete after`` of its instances, in parallel (the rest
         cancelled then) or one after another."""
         assert node.multi is not None
@@ -613,18 +619,20 @@ class _Simulation:
         env = self.env
         if node.sequential:
             for _ in range(needed):
-                yield from self._work(case, node, env.now)
+                yield from self._work(case, node, env.now, completes)
             return
         done = [0]
         finished = env.event()
+        wanted = [True]  # false once the condition holds: an instance ending then is cancelled
 
         def one() -> Generator[Any, Any, None]:
             try:
-                yield from self._work(case, node, enabled)
+                yield from self._work(case, node, enabled, completes, wanted)
             except self.interrupt:
                 return
             done[0] += 1
             if done[0] >= needed and not finished.triggered:
+                wanted[0] = False
                 finished.succeed()
 
         children = [env.process(one()) for _ in range(instances)]
@@ -635,9 +643,17 @@ class _Simulation:
                 if child.is_alive and child is not env.active_process:
                     child.interrupt("completion condition")
 
-    def _work(self, case: _Case, node: _Node, enabled: float) -> Generator[Any, Any, None]:
+    def _work(
+        self,
+        case: _Case,
+        node: _Node,
+        enabled: float,
+        completes: bool = True,
+        wanted: list[bool] | None = None,
+    ) -> Generator[Any, Any, None]:
         """One instance of a task: wait for staff (if the lane has a pool), work on the
-        office hours (staff and human tasks), log start and complete."""
+        office hours (staff and human tasks), log start and (unless a boundary event
+        interrupted it) complete."""
         env = self.env
         r = self.result
         pool = node.pool
@@ -652,9 +668,11 @@ class _Simulation:
                 ends = hours.finish(began, duration)
             if ends > now:
                 yield env.timeout(ends - now)
+            completes = completes and (wanted is None or wanted[0])
             if node.logged:
                 self._log(case.index, node.act, began, _START, -1)
-                self._log(case.index, node.act, ends, _COMPLETE, -1)
+                if completes:
+                    self._log(case.index, node.act, ends, _COMPLETE, -1)
             return
         if pool.free:
             who = pool.free.popleft()
@@ -688,13 +706,17 @@ class _Simulation:
             self._release(pool, who)
         name = pool.ids[who]
         index, act = case.index, node.act
-        r.events += 2
-        if self.record:
-            r.log_case.extend((index, index))
-            r.log_act.extend((act, act))
-            r.log_time.extend((began, ends))
-            r.log_life.extend((_START, _COMPLETE))
-            r.log_res.extend((name, name))
+        completes = completes and (wanted is None or wanted[0])
+        if not completes:
+            self._log(index, act, began, _START, name)
+        else:
+            r.events += 2
+            if self.record:
+                r.log_case.extend((index, index))
+                r.log_act.extend((act, act))
+                r.log_time.extend((began, ends))
+                r.log_life.extend((_START, _COMPLETE))
+                r.log_res.extend((name, name))
         key = node.id
         r.wait_sum[key] = r.wait_sum.get(key, 0.0) + (began - enabled)
         r.wait_count[key] = r.wait_count.get(key, 0) + 1
