@@ -11,6 +11,7 @@ import pytest
 
 from onewindow.mining.bpmn import bpmn_to_petri, parse_bpmn
 from onewindow.mining.petri import replay_log
+from onewindow.mining.report import traces
 from onewindow.simulation.engine import simulate
 from onewindow.simulation.model import called_processes, parse_model
 from onewindow.simulation.params import parse_params
@@ -20,16 +21,8 @@ CITY = Path(__file__).resolve().parents[2] / "src" / "onewindow" / "demo" / "cit
 
 
 def _traces(frame: pl.DataFrame) -> list[list[str]]:
-    done = frame.filter(
-        (pl.col("lifecycle:transition") == "complete") & pl.col("activity_id").is_not_null()
-    )
-    grouped = (
-        done.with_row_index("order")
-        .sort("case:concept:name", "time:timestamp", "order")
-        .group_by("case:concept:name", maintain_order=True)
-        .agg(pl.col("concept:name"))
-    )
-    return [list(t) for t in grouped["concept:name"].to_list()]
+    """Each case's tasks: without its arrival (first) and its end (last) event."""
+    return [t[1:-1] for t in traces(frame, "complete")]
 
 
 def _simulated(

@@ -13,7 +13,10 @@ read control flow from one flat process. This module rewrites a copy of the proc
 - the inlined nodes take the lane of the sub-process or call activity when it has one;
 - end events reached only from a non-interrupting boundary event end that side branch
   (they do not lead back out of the sub-process);
-- a boundary event on a sub-process or call activity is attached to its entry event.
+- a boundary event on a sub-process or call activity is attached to its entry event;
+- an activity whose outgoing flows carry conditions (or that names a default flow) gets an
+  exclusive gateway ``<id>/choice`` right after it, which those flows leave from, so every
+  reader sees the choice as a gateway.
 
 Event sub-processes (``triggeredByEvent``) are removed and reported; call activities to a
 process that cannot be found are left in place and reported, as are call cycles.
@@ -182,6 +185,8 @@ def _inline(
             _inline(body, root, called, result, (*stack, name), cache)
         else:
             body = scope
+            if not _flow_nodes(body):
+                continue  # collapsed, drawn without its inside: an activity of its own
             _inline(body, root, called, result, stack, cache)
         _replace(process, scope, body, result)
 
@@ -193,6 +198,7 @@ def _replace(process: Any, scope: Any, body: Any, result: Flattened) -> None:
     ] or [el for el in body if local_name(el.tag) == "startEvent"]
     side = _side_ends(body)
     ends = [el for el in body if local_name(el.tag) == "endEvent" and el.get("id") not in side]
+    first, last = _open_ends(body) if not starts or not ends else ([], [])
     lane = _lane_of(process, scope_id)
     start_ids = {str(s.get("id")) for s in starts}
     end_ids = {str(e.get("id")) for e in ends}
@@ -222,13 +228,26 @@ def _replace(process: Any, scope: Any, body: Any, result: Flattened) -> None:
             del scope.attrib[attr]
     scope.tag = f"{_B}exclusiveGateway"
     entry = str(starts[0].get("id")) if starts else None
+    if entry is None and first:
+        # No start event: every node nothing leads to starts, together.
+        entry = f"{scope_id}/enter"
+        enter = etree.Element(f"{_B}intermediateThrowEvent")
+        enter.set("id", entry)
+        process.insert(list(process).index(scope), enter)
+        moved.append(entry)
+        for i, node_id in enumerate(first):
+            flow = etree.SubElement(process, f"{_B}sequenceFlow")
+            flow.set("id", f"{scope_id}/enter{i}")
+            flow.set("sourceRef", entry)
+            flow.set("targetRef", node_id)
+    exits = [str(e.get("id")) for e in ends] or last
     for flow in process.findall(f"{_B}sequenceFlow"):
         if flow.get("targetRef") == scope_id and entry is not None:
             flow.set("targetRef", entry)
-    for i, end in enumerate(ends):
+    for i, end_id in enumerate(exits):
         flow = etree.SubElement(process, f"{_B}sequenceFlow")
         flow.set("id", f"{scope_id}/done{i}")
-        flow.set("sourceRef", str(end.get("id")))
+        flow.set("sourceRef", end_id)
         flow.set("targetRef", scope_id)
     for boundary in process.findall(f"{_B}boundaryEvent"):
         if boundary.get("attachedToRef") == scope_id and entry is not None:
@@ -253,6 +272,35 @@ def _adopt_lanes(process: Any, lane_set: Any) -> None:
         target.append(lane)
 
 
+_NOT_FLOW_NODES: Final = _NOT_MOVED | {
+    "sequenceFlow",
+    "boundaryEvent",
+    "textAnnotation",
+    "association",
+    "dataObject",
+    "dataObjectReference",
+    "dataStoreReference",
+}
+
+
+def _flow_nodes(body: Any) -> list[Any]:
+    return [
+        el
+        for el in body
+        if isinstance(el.tag, str) and el.get("id") and local_name(el.tag) not in _NOT_FLOW_NODES
+    ]
+
+
+def _open_ends(body: Any) -> tuple[list[str], list[str]]:
+    """Flow nodes with no incoming / no outgoing sequence flow (a sub-process drawn without
+    start or end events starts and ends there)."""
+    flows = body.findall(f"{_B}sequenceFlow")
+    targets = {f.get("targetRef") for f in flows}
+    sources = {f.get("sourceRef") for f in flows}
+    nodes = [str(n.get("id")) for n in _flow_nodes(body)]
+    return [n for n in nodes if n not in targets], [n for n in nodes if n not in sources]
+
+
 def _has_definition(el: Any) -> bool:
     return any(local_name(c.tag).endswith("EventDefinition") for c in el)
 
@@ -270,4 +318,43 @@ def flatten_process(
     flat = copy.deepcopy(process)
     result = Flattened(flat)
     _inline(flat, tree_root, called or {}, result, (str(process.get("id")),), {})
+    _choices_after_activities(flat)
     return result
+
+
+_NOT_ACTIVITIES: Final = frozenset(
+    {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway"}
+    | {"complexGateway"}
+)
+
+
+def _choices_after_activities(process: Any) -> None:
+    flows = process.findall(f"{_B}sequenceFlow")
+    by_source: dict[str, list[Any]] = {}
+    for flow in flows:
+        by_source.setdefault(str(flow.get("sourceRef")), []).append(flow)
+    for el in list(process):
+        if not isinstance(el.tag, str) or local_name(el.tag) in _NOT_ACTIVITIES:
+            continue
+        element_id = el.get("id")
+        outgoing = by_source.get(str(element_id), [])
+        conditional = any(f.find(f"{_B}conditionExpression") is not None for f in outgoing)
+        default = el.get("default")
+        if not element_id or not outgoing or not (conditional or default):
+            continue
+        choice = etree.Element(f"{_B}exclusiveGateway")
+        choice.set("id", f"{element_id}/choice")
+        if default:
+            choice.set("default", default)
+            del el.attrib["default"]
+        process.insert(list(process).index(el) + 1, choice)
+        for flow in outgoing:
+            flow.set("sourceRef", f"{element_id}/choice")
+        link = etree.SubElement(process, f"{_B}sequenceFlow")
+        link.set("id", f"{element_id}/to-choice")
+        link.set("sourceRef", str(element_id))
+        link.set("targetRef", f"{element_id}/choice")
+        lane = _lane_of(process, str(element_id))
+        if lane is not None:
+            ref = etree.SubElement(lane, f"{_B}flowNodeRef")
+            ref.text = f"{element_id}/choice"

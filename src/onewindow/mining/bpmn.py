@@ -135,10 +135,11 @@ def parse_bpmn(
         elif kind in {"association", "dataObject", "dataObjectReference", "dataStoreReference"}:
             continue
         else:
+            name = (element.get("name") or "").strip()
             nodes[ident] = _Node(
                 ident,
                 kind,
-                element.get("name"),
+                name or None,
                 attached_to=element.get("attachedToRef"),
                 interrupting=element.get("cancelActivity", "true") != "false",
                 repeats=any(

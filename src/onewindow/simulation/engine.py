@@ -27,12 +27,13 @@ from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Final, cast
 
 import polars as pl
 
 from onewindow.kit.calendar import WorkingCalendar, default_calendar
-from onewindow.simulation.model import ProcessModel, parse_model
+from onewindow.simulation.model import Node, ProcessModel, parse_model
 from onewindow.simulation.params import (
     ArrivalSpec,
     ModelBinding,
@@ -131,7 +132,7 @@ class _Node:
         self.sample: Callable[[], float] = lambda: 0.0
         self.act = -1
         self.logged = True
-        self.timers: list[tuple[float, bool, list[str]]] = []
+        self.timers: list[tuple[float, bool, list[str], int | None]] = []
         self.returns = False
         self.in_person = False
         self.delay = 0.0
@@ -315,10 +316,12 @@ class _Simulation:
 
     def _compile(self, model: ProcessModel, binding: ModelBinding) -> dict[str, _Node]:
         nodes: dict[str, _Node] = {}
-        res = self.result
         for node in model.nodes.values():
             c = _Node(node.id, _KINDS[node.kind])
             c.targets = [model.flows[f].target for f in node.outgoing]
+            if node.tag == "receiveTask" and self.log_automated:
+                # A system's wait, written to the log with the automated tasks.
+                c.act = self._activity(model, node)
             c.n_in = max(1, len(node.incoming))
             c.delay = node.delay_minutes
             if node.kind == "task":
@@ -342,11 +345,7 @@ class _Simulation:
                 c.returns = node.id in binding.applicant_tasks
                 c.in_person = node.id in binding.in_person
                 if c.logged:
-                    c.act = len(res.activities)
-                    res.activities.append(node.name or node.id)
-                    res.activity_ids.append(node.id)
-                    lane = model.lanes.get(node.lane or "")
-                    res.groups.append(lane.label if lane else None)
+                    c.act = self._activity(model, node)
             if node.kind in ("xor", "or") and node.id in binding.branches:
                 table = binding.branches[node.id]
                 c.targets = [model.flows[f].target for f, _ in table]
@@ -356,7 +355,12 @@ class _Simulation:
             nodes[node.id] = c
         for timer in model.timers.values():
             nodes[timer.attached_to].timers.append(
-                (timer.minutes, timer.interrupting, [model.flows[f].target for f in timer.outgoing])
+                (
+                    timer.minutes,
+                    timer.interrupting,
+                    [model.flows[f].target for f in timer.outgoing],
+                    timer.repeats,
+                )
             )
         for boundary in model.boundaries.values():
             p = binding.boundary.get(boundary.id, 0.0)
@@ -381,6 +385,15 @@ class _Simulation:
             if node.kind == "or" and len(node.outgoing) > 1:
                 nodes[node.id].join = _matching_join(model, node.id)
         return nodes
+
+    def _activity(self, model: ProcessModel, node: Node) -> int:
+        """A new activity of the log (its index) for a task or receive task."""
+        res = self.result
+        res.activities.append(node.name or node.id)
+        res.activity_ids.append(node.id)
+        lane = model.lanes.get(node.lane or "")
+        res.groups.append(lane.label if lane else None)
+        return len(res.activities) - 1
 
     # --- log --------------------------------------------------------------------------------
 
@@ -540,13 +553,23 @@ class _Simulation:
                 return
             elif kind == _TIMER:
                 yield self.env.timeout(node.delay)
+                for extra in node.targets[1:]:
+                    self._spawn(case, extra)
                 node_id = node.targets[0]
             elif kind == _CATCH:
-                if node.wait is not None:
-                    delay = node.wait()
-                    if delay > 0:
-                        yield self.env.timeout(delay)
-                targets = self._fired(case, node) or node.targets
+                delay = node.wait() if node.wait is not None else 0.0
+                timed_out = self._catch_timers(case, node, delay) if node.timers else None
+                if timed_out is not None:
+                    delay, targets = timed_out
+                else:
+                    targets = []
+                if node.act >= 0:
+                    self._log(case.index, node.act, self.env.now, _START, -1)
+                if delay > 0:
+                    yield self.env.timeout(delay)
+                if node.act >= 0 and timed_out is None:
+                    self._log(case.index, node.act, self.env.now, _COMPLETE, -1)
+                targets = targets or self._fired(case, node) or node.targets
                 for extra in targets[1:]:
                     self._spawn(case, extra)
                 node_id = targets[0]
@@ -564,6 +587,9 @@ class _Simulation:
                     self._spawn(case, extra)
                 node_id = after[0]
             else:
+                # Events (and a start) with several outgoing flows split in parallel.
+                for extra in node.targets[1:]:
+                    self._spawn(case, extra)
                 node_id = node.targets[0]
 
     def _task(self, case: _Case, node: _Node) -> Generator[Any, Any, list[str] | None]:
@@ -592,6 +618,32 @@ class _Simulation:
         if node.in_person:
             r.trips += 1
         return raised
+
+    def _catch_timers(
+        self, case: _Case, node: _Node, wait: float
+    ) -> tuple[float, list[str]] | None:
+        """Boundary timers on a receive task waiting ``wait`` minutes for its message: the
+        first interrupting one due before then (its time and targets), else None; the
+        non-interrupting ones due before then start their branches when due."""
+        first: tuple[float, list[str]] | None = None
+        for minutes, interrupting, targets, _ in node.timers:
+            if interrupting and minutes < wait and (first is None or minutes < first[0]):
+                first = (minutes, targets)
+        until = wait if first is None else first[0]
+        for minutes, interrupting, targets, repeats in node.timers:
+            if interrupting or minutes <= 0:
+                continue
+            k = 1
+            while k * minutes < until and (repeats is None or k <= repeats):
+                for target in targets:
+                    self.env.timeout(k * minutes).callbacks.append(
+                        partial(self._spawn_later, case, target)
+                    )
+                k += 1
+        return first
+
+    def _spawn_later(self, case: _Case, target: str, _: Any) -> None:
+        self._spawn(case, target)
 
     def _fired(self, case: _Case, node: _Node) -> list[str] | None:
         """Boundary events (error, escalation, message…) drawn for one task: the targets of
@@ -731,10 +783,14 @@ class _Simulation:
     def _arm_timers(self, case: _Case, node: _Node, state: list[Any]) -> None:
         env = self.env
         process = env.active_process
-        for minutes, interrupting, targets in node.timers:
+        for minutes, interrupting, targets, repeats in node.timers:
 
             def fire(
-                _: Any, targets: list[str] = targets, interrupting: bool = interrupting
+                _: Any,
+                targets: list[str] = targets,
+                interrupting: bool = interrupting,
+                minutes: float = minutes,
+                left: int | None = repeats,
             ) -> None:
                 if state[0]:
                     return
@@ -745,6 +801,10 @@ class _Simulation:
                     return
                 for target in targets:
                     self._spawn(case, target)
+                # A cycle (R3/P1D) fires again while the task goes on.
+                if (left is None or left > 1) and minutes > 0:
+                    again = None if left is None else left - 1
+                    env.timeout(minutes).callbacks.append(partial(fire, left=again))
 
             env.timeout(minutes).callbacks.append(fire)
 

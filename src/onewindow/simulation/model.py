@@ -129,6 +129,7 @@ class Timer:
     minutes: float
     interrupting: bool
     outgoing: list[str] = field(default_factory=list)
+    repeats: int | None = 1  # a cycle R3/P1D: 3 (non-interrupting ones); R/P1D: None, no end
 
 
 @dataclass
@@ -278,19 +279,35 @@ def _local(tag: object) -> str:
     return text.rsplit("}", 1)[-1] if "}" in text else text
 
 
-def _timer_duration(element: Any) -> float | None:
+_CYCLE: Final = re.compile(r"^R(\d*)/(P[^/]+)$")
+
+
+def _timer_spec(element: Any) -> tuple[float, int | None] | None:
+    """Minutes and repetitions of a timer (``timeDuration``, or a ``timeCycle`` such as
+    ``R3/P1D``: 3 times a day), None for an element without a timer."""
     definition = element.find(f"{_B}timerEventDefinition")
     if definition is None:
         return None
     duration = definition.find(f"{_B}timeDuration")
-    if duration is None or not (duration.text or "").strip():
-        raise invalid_model(
-            f"timer {element.get('id')} has no timeDuration (timeDate and timeCycle are not "
-            "simulated)",
-            f"定时器 {element.get('id')} 没有 timeDuration（不支持 timeDate / timeCycle）",
-            element_id=element.get("id"),
-        )
-    return iso_duration_minutes(duration.text or "")
+    if duration is not None and (duration.text or "").strip():
+        return iso_duration_minutes(duration.text or ""), 1
+    cycle = definition.find(f"{_B}timeCycle")
+    text = (cycle.text or "").strip().strip("\"'") if cycle is not None else ""
+    match = _CYCLE.match(text)
+    if match:
+        count = int(match.group(1)) if match.group(1) else None
+        return iso_duration_minutes(match.group(2)), count
+    raise invalid_model(
+        f"timer {element.get('id')}: only a timeDuration (P5D) or a repeating timeCycle "
+        f"(R3/P1D) is simulated, not {'timeCycle ' + repr(text) if text else 'a timeDate'}",
+        f"定时器 {element.get('id')}：仿真只支持 timeDuration（如 P5D）或 timeCycle（如 R3/P1D）",
+        element_id=element.get("id"),
+    )
+
+
+def _timer_duration(element: Any) -> float | None:
+    spec = _timer_spec(element)
+    return None if spec is None else spec[0]
 
 
 def _lanes(lane_set: Any, lanes: dict[str, Lane], node_lane: dict[str, str]) -> None:
@@ -341,6 +358,13 @@ def completion_count(condition: str) -> int | None:
         n = int(number)
         counts.append(n + 1 if op == ">" else n)
     return min(counts) if counts else None
+
+
+def _has_nodes(element: Any) -> bool:
+    return any(
+        isinstance(c.tag, str) and _local(c.tag) not in _IGNORED | {"incoming", "outgoing"}
+        for c in element
+    )
 
 
 def _trigger(element: Any) -> str | None:
@@ -448,6 +472,9 @@ def parse_model(
             )
         elif tag == "callActivity":
             refused.add(el_id)  # reported by the flattening (unknown process or a cycle)
+        elif tag in ("subProcess", "transaction", "adHocSubProcess") and not _has_nodes(el):
+            # A collapsed sub-process drawn without its inside: one step of people's work.
+            model.nodes[el_id] = Node(el_id, tag, "task", name)
         elif tag in _UNSUPPORTED:
             problems.append(f"{el_id}: {tag} is not supported by the simulator")
             refused.add(el_id)
@@ -492,9 +519,9 @@ def parse_model(
             trigger = _trigger(el)
             interrupting = el.get("cancelActivity", "true") != "false"
             if trigger == "timer":
-                minutes = _timer_duration(el)
+                minutes, repeats = _timer_spec(el) or (0.0, 1)
                 model.timers[el_id] = Timer(
-                    el_id, el.get("attachedToRef", ""), minutes or 0.0, interrupting
+                    el_id, el.get("attachedToRef", ""), minutes, interrupting, repeats=repeats
                 )
             elif trigger in _BOUNDARY_KINDS:
                 model.boundaries[el_id] = Boundary(
@@ -513,6 +540,11 @@ def parse_model(
     for node_id, lane_id in node_lane.items():
         if node_id in model.nodes:
             model.nodes[node_id].lane = lane_id
+    refused |= {b.id for b in model.boundaries.values() if b.attached_to in refused}
+    refused |= {t.id for t in model.timers.values() if t.attached_to in refused}
+    for boundary_id in refused:
+        model.boundaries.pop(boundary_id, None)
+        model.timers.pop(boundary_id, None)
     orphaned: set[str] = set()
     feeds_refused = {f.source for f in model.flows.values() if f.target in refused}
     for flow in model.flows.values():
@@ -535,12 +567,17 @@ def parse_model(
         ):
             model.nodes[flow.target].incoming.append(flow.id)
     for timer in model.timers.values():
-        if timer.attached_to not in model.nodes or model.nodes[timer.attached_to].kind != "task":
+        if timer.attached_to in refused:
+            continue
+        attached = model.nodes.get(timer.attached_to)
+        if attached is None or attached.kind not in ("task", "catch"):
             problems.append(f"{timer.id}: attached to {timer.attached_to!r}, which is not a task")
         if not timer.outgoing:
             problems.append(f"{timer.id}: boundary timer has no outgoing flow")
     for boundary in list(model.boundaries.values()):
         attached = model.nodes.get(boundary.attached_to)
+        if boundary.attached_to in refused:
+            continue  # its call activity is reported already
         if attached is None or attached.kind not in ("task", "catch"):
             problems.append(
                 f"{boundary.id}: {boundary.trigger} boundary event attached to "
