@@ -48,3 +48,28 @@ def test_a_clerk_may_not_run_simulations(client: Any) -> None:
     headers = login(client, "center_qian")
     r = client.get("/api/v1/simulation/predictions", headers=headers)
     assert r.status_code == 403
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "unit" / "fixtures" / "sim_constructs"
+
+
+def test_what_if_run_inlines_called_processes_and_refuses_an_unknown_one(client: Any) -> None:
+    _mount(client)
+    headers = login(client, "center_li")
+    body: dict[str, Any] = {
+        "bpmn": (FIXTURES / "call_parent.bpmn").read_text("utf-8"),
+        "params": {
+            "arrivals": {"distribution": "exponential", "mean_minutes": 60},
+            "resources": {"Lane_office": 2},
+            "activities": {"Task_accept": 10, "现场核查": 30},
+        },
+        "cases": 100,
+        "replications": 2,
+    }
+    r = client.post("/api/v1/simulation/run", json=body, headers=headers)
+    assert r.status_code == 422
+    assert "Call_first: call activity to process 'shared_check'" in r.json()["title"]
+    body["called"] = {"shared_check": (FIXTURES / "shared_check.bpmn").read_text("utf-8")}
+    r = client.post("/api/v1/simulation/run", json=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["kpis"]["completed"]["mean"] == 100

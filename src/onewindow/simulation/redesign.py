@@ -61,9 +61,10 @@ class Proposal:
     changes: list[str] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)  # the single changes it is made of
+    called: dict[str, bytes] = field(default_factory=dict, repr=False)  # call activities
 
     def model(self) -> ProcessModel:
-        return parse_model(self.bpmn, source=f"proposal {self.key}")
+        return parse_model(self.bpmn, source=f"proposal {self.key}", called=self.called)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -280,7 +281,9 @@ class _Draft:
     assumptions: list[str] = field(default_factory=list)
 
     def refresh(self) -> None:
-        self.model = parse_model(self.editor.to_bytes(), source="redesign")
+        self.model = parse_model(
+            self.editor.to_bytes(), source="redesign", called=self.model.called
+        )
 
 
 def _staff_task(model: ProcessModel, params: SimParams, node_id: str) -> bool:
@@ -625,7 +628,7 @@ def propose(
     proposals: list[Proposal] = []
     applied: list[str] = []
     for key, step in steps.items():
-        draft = _Draft(_Editor(xml), parse_model(xml), params.copy())
+        draft = _Draft(_Editor(xml), parse_model(xml, called=model.called), params.copy())
         if step(draft):
             zh, en = _SINGLE[key]
             proposals.append(
@@ -638,11 +641,12 @@ def propose(
                     draft.changes,
                     draft.assumptions,
                     [key],
+                    model.called,
                 )
             )
             applied.append(key)
     if len(applied) > 1:
-        draft = _Draft(_Editor(xml), parse_model(xml), params.copy())
+        draft = _Draft(_Editor(xml), parse_model(xml, called=model.called), params.copy())
         for key in applied:
             steps[key](draft)
         proposals.append(
@@ -655,6 +659,7 @@ def propose(
                 draft.changes,
                 draft.assumptions,
                 list(applied),
+                model.called,
             )
         )
     for p in proposals:
