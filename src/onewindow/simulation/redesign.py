@@ -668,13 +668,20 @@ def propose(
     return proposals
 
 
-def hand_edited(xml: bytes, params: SimParams, *, name: str = "hand_edited") -> Proposal:
-    """An analyst's own BPMN, simulated with the baseline's parameters.
+def hand_edited(
+    xml: bytes,
+    params: SimParams,
+    *,
+    name: str = "hand_edited",
+    called: dict[str, bytes] | None = None,
+) -> Proposal:
+    """An analyst's own BPMN, simulated with the baseline's parameters (``called``: the
+    processes its call activities call).
 
     Raises:
         ValidationFailed: the file is not a usable model, or the parameters miss its tasks.
     """
-    model = parse_model(xml, source=name)
+    model = parse_model(xml, source=name, called=called)
     copy = params.copy()
     keys = {t.id for t in model.tasks} | {t.name for t in model.tasks}
     copy.activities = {k: v for k, v in copy.activities.items() if k in keys}
@@ -684,7 +691,15 @@ def hand_edited(xml: bytes, params: SimParams, *, name: str = "hand_edited") -> 
     lanes = set(model.lanes) | {lane.name for lane in model.lanes.values()}
     copy.resources = {k: v for k, v in copy.resources.items() if k in lanes}
     bind(model, copy)
-    return Proposal(name, "人工修改", "Hand-edited model", xml, copy, ["analyst's own model"])
+    return Proposal(
+        name,
+        "人工修改",
+        "Hand-edited model",
+        xml,
+        copy,
+        ["analyst's own model"],
+        called=dict(called or {}),
+    )
 
 
 # --------------------------------------------------------------------------- ranking
