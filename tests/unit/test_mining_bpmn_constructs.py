@@ -147,3 +147,19 @@ def test_demo_city_nets_inline_the_shared_site_inspection() -> None:
         # limitation of the net's OR-join, older than these constructs).
         assert problems <= {"质量安全监督登记"}, (service, problems)
         assert result.log_fitness > 0.95, (service, result.log_fitness)
+
+
+def test_error_caught_on_a_sub_process_replays() -> None:
+    frame = _simulated(
+        "subprocess_error.bpmn",
+        {
+            "arrivals": {"distribution": "exponential", "mean_minutes": 60},
+            "resources": {"Lane_office": 3},
+            "activities": {"Task_inspect": 20, "Task_rectify": 30, "Task_issue": 10},
+            "gateways": {"Flow_fail": 0.3},
+        },
+    )
+    traces = _traces(frame)
+    assert {tuple(t) for t in traces} == {("核查", "发证"), ("核查", "限期整改")}
+    net = bpmn_to_petri((FIXTURES / "subprocess_error.bpmn").read_bytes())
+    assert replay_log(net, traces).log_fitness == pytest.approx(1.0)

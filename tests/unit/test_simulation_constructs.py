@@ -441,3 +441,23 @@ def test_demo_city_construction_permit_and_residence_permit_simulate() -> None:
             assert _events(frame, "Call_site_inspection/Task_site_inspection", "start").height
         else:
             assert _events(frame, "Task_psb_manual_check", "start").height > 0
+
+
+def test_error_end_event_in_a_sub_process_is_caught_by_its_boundary_event() -> None:
+    model = parse_model(_fixture("subprocess_error.bpmn"))
+    assert model.warnings == []
+    params = parse_params(
+        {
+            "arrivals": {"distribution": "exponential", "mean_minutes": 60},
+            "resources": {"Lane_office": 3},
+            "activities": {"Task_inspect": 20, "Task_rectify": 30, "Task_issue": 10},
+            "gateways": {"Flow_fail": 0.3},
+        }
+    )
+    run = simulate(model, params, cases=2000, seed=6)
+    frame = run.frame()
+    rectified = set(_per_case(frame, "Task_rectify", "complete"))
+    issued = set(_per_case(frame, "Task_issue", "complete"))
+    assert len(rectified) / 2000 == pytest.approx(0.3, abs=0.03)
+    assert not rectified & issued  # the error leaves the sub-process by its boundary only
+    assert len(rectified | issued) == run.completed == 2000

@@ -113,3 +113,10 @@ def test_a_new_error_boundary_event_is_a_change_of_the_step() -> None:
     assert [(c.name, c.before, c.after) for c in diff.moved] == [
         ("不予受理告知", (), ("材料核验",))
     ]
+
+
+def test_what_follows_an_error_caught_on_a_sub_process_follows_the_step_inside() -> None:
+    steps = parse_steps(_read("subprocess_error.bpmn"))
+    assert steps["Task_rectify"].predecessors == {"核查"}
+    assert steps["Task_issue"].predecessors == {"核查"}
+    assert steps["Task_inspect"].lane == "科室"

@@ -197,7 +197,15 @@ def _replace(process: Any, scope: Any, body: Any, result: Flattened) -> None:
         el for el in body if local_name(el.tag) == "startEvent" and not _has_definition(el)
     ] or [el for el in body if local_name(el.tag) == "startEvent"]
     side = _side_ends(body)
-    ends = [el for el in body if local_name(el.tag) == "endEvent" and el.get("id") not in side]
+    thrown = {str(el.get("id")): _thrown(el) for el in body if local_name(el.tag) == "endEvent"}
+    thrown = {k: v for k, v in thrown.items() if v is not None}
+    ends = [
+        el
+        for el in body
+        if local_name(el.tag) == "endEvent"
+        and el.get("id") not in side
+        and el.get("id") not in thrown
+    ]
     first, last = _open_ends(body) if not starts or not ends else ([], [])
     lane = _lane_of(process, scope_id)
     start_ids = {str(s.get("id")) for s in starts}
@@ -250,7 +258,26 @@ def _replace(process: Any, scope: Any, body: Any, result: Flattened) -> None:
         flow.set("sourceRef", end_id)
         flow.set("targetRef", scope_id)
     for boundary in process.findall(f"{_B}boundaryEvent"):
-        if boundary.get("attachedToRef") == scope_id and entry is not None:
+        if boundary.get("attachedToRef") != scope_id:
+            continue
+        caught = _catches(boundary, thrown)
+        if caught:
+            # An error (escalation) end event inside, caught by this boundary event: the
+            # boundary becomes the step after those end events.
+            boundary.tag = f"{_B}intermediateThrowEvent"
+            del boundary.attrib["attachedToRef"]
+            for definition in list(boundary):
+                if local_name(definition.tag).endswith("EventDefinition"):
+                    boundary.remove(definition)
+            for i, end_id in enumerate(caught):
+                end = next(e for e in process if e.get("id") == end_id)
+                end.tag = f"{_B}intermediateThrowEvent"
+                flow = etree.SubElement(process, f"{_B}sequenceFlow")
+                flow.set("id", f"{boundary.get('id')}/caught{i}")
+                flow.set("sourceRef", end_id)
+                flow.set("targetRef", str(boundary.get("id")))
+            continue
+        if entry is not None:
             boundary.set("attachedToRef", entry)
             result.scope_boundaries[str(boundary.get("id"))] = scope_id
     if lane is not None:
@@ -299,6 +326,31 @@ def _open_ends(body: Any) -> tuple[list[str], list[str]]:
     sources = {f.get("sourceRef") for f in flows}
     nodes = [str(n.get("id")) for n in _flow_nodes(body)]
     return [n for n in nodes if n not in targets], [n for n in nodes if n not in sources]
+
+
+def _thrown(end: Any) -> tuple[str, str | None] | None:
+    """(error | escalation, its reference) that an end event throws, or None."""
+    for child in end:
+        name = local_name(child.tag)
+        if name == "errorEventDefinition":
+            return "error", child.get("errorRef")
+        if name == "escalationEventDefinition":
+            return "escalation", child.get("escalationRef")
+    return None
+
+
+def _catches(boundary: Any, thrown: Mapping[str, tuple[str, str | None] | None]) -> list[str]:
+    """The end events (ids) whose error or escalation this boundary event catches."""
+    kind = _thrown(boundary)
+    if kind is None:
+        return []
+    found = []
+    for end_id, what in thrown.items():
+        if what is None or what[0] != kind[0]:
+            continue
+        if kind[1] is None or what[1] is None or kind[1] == what[1]:
+            found.append(end_id)
+    return found
 
 
 def _has_definition(el: Any) -> bool:
