@@ -5,9 +5,10 @@
 Each file is marked executable in memory (its first process with flow nodes, when none is)
 and given generic parameters made from the model itself: every lane with people's tasks
 has 2 staff, every such task takes 30 minutes on average (exponential), every message
-arrives after 2 hours on average, a multi-instance task over a collection has 3 instances,
-gateways share their branches equally. *Simulated* is yes when every case ends; *mined* is
-yes when the Petri net is built and the simulated log replays on it (its fitness shown).
+arrives after 2 hours on average, a multi-instance task or sub-process over a collection has
+3 instances, gateways share their branches equally. *Simulated* is yes when every case
+ends; *mined* is yes when the Petri net is built and the simulated log replays on it (its
+fitness shown).
 """
 
 from __future__ import annotations
@@ -68,7 +69,14 @@ def generic_params(model: ProcessModel) -> dict[str, Any]:
             if n.kind == "catch"
         },
         "multi_instance": {
-            t.id: {"instances": 3} for t in model.tasks if t.multi and t.multi.instances is None
+            **{
+                t.id: {"instances": 3} for t in model.tasks if t.multi and t.multi.instances is None
+            },
+            **{
+                scope: {"instances": 3}
+                for scope, (_, multi) in model.multi_scopes.items()
+                if multi.instances is None
+            },
         },
     }
 

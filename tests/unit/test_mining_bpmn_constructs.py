@@ -163,3 +163,18 @@ def test_error_caught_on_a_sub_process_replays() -> None:
     assert {tuple(t) for t in traces} == {("核查", "发证"), ("核查", "限期整改")}
     net = bpmn_to_petri((FIXTURES / "subprocess_error.bpmn").read_bytes())
     assert replay_log(net, traces).log_fitness == pytest.approx(1.0)
+
+
+def test_sequential_multi_instance_sub_process_replays() -> None:
+    frame = _simulated(
+        "subprocess_mi.bpmn",
+        {
+            "arrivals": {"distribution": "exponential", "mean_minutes": 300},
+            "resources": {"Lane_office": 3},
+            "activities": {"Task_accept": 10, "Task_first": 20, "Task_second": 20, "Task_issue": 5},
+        },
+    )
+    traces = _traces(frame)
+    assert traces[0] == ["受理", "初审", "复审", "初审", "复审", "初审", "复审", "发证"]
+    net = bpmn_to_petri((FIXTURES / "subprocess_mi.bpmn").read_bytes())
+    assert replay_log(net, traces).log_fitness == pytest.approx(1.0)

@@ -17,8 +17,6 @@ REFUSED = {
     "a repeating timeCycle (R3/P1D) is simulated, not a timeDate",
     "C.9.0.bpmn": "Activity_ManualCheck: call activity to process 'ManualCheck', which is not "
     "in this file or the catalogue given",
-    "C.9.2.bpmn": "CallActivity_RequestDocument: a multi-instance callActivity is not "
-    "simulated (make the task inside it multi-instance)",
 }
 
 

@@ -461,3 +461,52 @@ def test_error_end_event_in_a_sub_process_is_caught_by_its_boundary_event() -> N
     assert len(rectified) / 2000 == pytest.approx(0.3, abs=0.03)
     assert not rectified & issued  # the error leaves the sub-process by its boundary only
     assert len(rectified | issued) == run.completed == 2000
+
+
+def _mi_sub_params() -> dict[str, object]:
+    return {
+        "calendar": "always",
+        "arrivals": {"distribution": "fixed", "mean_minutes": 1000},
+        "resources": {"Lane_office": 3},
+        "activities": {"Task_accept": 10, "Task_first": 20, "Task_second": 20, "Task_issue": 5},
+    }
+
+
+def test_sequential_multi_instance_sub_process_runs_its_steps_once_per_instance() -> None:
+    model = parse_model(_fixture("subprocess_mi.bpmn"))
+    run = simulate(model, parse_params(_mi_sub_params()), cases=20)
+    frame = run.frame()
+    for case in frame.partition_by("case:concept:name"):
+        done = case.filter(pl.col("lifecycle:transition") == "complete")["activity_id"]
+        steps = [a for a in done.to_list() if a]
+        assert steps == ["Task_accept", *["Task_first", "Task_second"] * 3, "Task_issue"]
+    assert run.cycle_minutes == [pytest.approx(10 + 3 * 40 + 5)] * 20
+
+
+def test_parallel_multi_instance_sub_process_goes_on_when_two_of_three_are_done() -> None:
+    xml = _fixture("subprocess_mi.bpmn").replace(
+        b'isSequential="true"><bpmn:loopCardinality>3</bpmn:loopCardinality>',
+        b"><bpmn:loopCardinality>3</bpmn:loopCardinality>"
+        b"<bpmn:completionCondition>nr_of_completed &gt;= 2</bpmn:completionCondition>",
+    )
+    model = parse_model(xml)
+    data = _mi_sub_params()
+    data["activities"] = {
+        "Task_accept": 10,
+        "Task_first": {"distribution": "exponential", "mean_minutes": 20},
+        "Task_second": 20,
+        "Task_issue": 5,
+    }
+    frame = simulate(model, parse_params(data), cases=50, seed=3).frame()
+    firsts = _per_case(frame, "Task_first", "complete")
+    seconds = _per_case(frame, "Task_second", "complete")
+    issued = _per_case(frame, "Task_issue", "start")
+    assert len(issued) == 50
+    for case, starts in issued.items():
+        assert len(firsts[case]) == 3  # three instances run (staff enough)
+        assert len(starts) == 1  # the case goes on once
+        assert starts[0] == seconds[case][1]  # when the second instance is done
+
+    data["multi_instance"] = {"Sub_review": {"instances": 2}}
+    frame = simulate(model, parse_params(data), cases=10, seed=3).frame()
+    assert {len(v) for v in _per_case(frame, "Task_first", "complete").values()} == {2}

@@ -31,7 +31,14 @@ from typing import Any, Final
 
 from lxml import etree
 
-__all__ = ["BPMN_NS", "Flattened", "executable_process", "flatten_process", "local_name"]
+__all__ = [
+    "BPMN_NS",
+    "Flattened",
+    "MultiScope",
+    "executable_process",
+    "flatten_process",
+    "local_name",
+]
 
 BPMN_NS: Final = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _B: Final = f"{{{BPMN_NS}}}"
@@ -67,6 +74,20 @@ class Flattened:
     problems: dict[str, str] = field(default_factory=dict)
     # boundary event id -> the sub-process / call activity it was attached to
     scope_boundaries: dict[str, str] = field(default_factory=dict)
+    # multi-instance sub-process / call activity id (now its exit) -> how it repeats
+    multi_scopes: dict[str, MultiScope] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MultiScope:
+    """A multi-instance sub-process or call activity, inlined once: its instances run the
+    inlined part from ``entry`` to ``exit`` (the scope's id) several times."""
+
+    entry: str
+    exit: str
+    sequential: bool
+    cardinality: int | None  # None: over a collection
+    condition: str | None
 
 
 def executable_process(root: Any) -> Any | None:
@@ -188,10 +209,23 @@ def _inline(
             if not _flow_nodes(body):
                 continue  # collapsed, drawn without its inside: an activity of its own
             _inline(body, root, called, result, stack, cache)
-        _replace(process, scope, body, result)
+        mi = scope.find(f"{_B}multiInstanceLoopCharacteristics")
+        entry = _replace(process, scope, body, result)
+        if mi is not None and entry is not None:
+            cardinality = mi.find(f"{_B}loopCardinality")
+            count = (cardinality.text or "").strip() if cardinality is not None else ""
+            condition = mi.find(f"{_B}completionCondition")
+            result.multi_scopes[scope_id] = MultiScope(
+                entry,
+                scope_id,
+                mi.get("isSequential") == "true",
+                int(count) if count.isdigit() else None,
+                (condition.text or "").strip() or None if condition is not None else None,
+            )
 
 
-def _replace(process: Any, scope: Any, body: Any, result: Flattened) -> None:
+def _replace(process: Any, scope: Any, body: Any, result: Flattened) -> str | None:
+    """Put ``body`` in place of ``scope``; the id of its entry (None: nothing enters)."""
     scope_id = str(scope.get("id"))
     starts = [
         el for el in body if local_name(el.tag) == "startEvent" and not _has_definition(el)
@@ -285,7 +319,20 @@ def _replace(process: Any, scope: Any, body: Any, result: Flattened) -> None:
             if _lane_of(process, node_id) is None:
                 ref = etree.SubElement(lane, f"{_B}flowNodeRef")
                 ref.text = node_id
+    outgoing = [f for f in process.findall(f"{_B}sequenceFlow") if f.get("sourceRef") == scope_id]
+    if len(outgoing) > 1 and all(f.find(f"{_B}conditionExpression") is None for f in outgoing):
+        # Several plain flows leaving an activity all run: split after the merge.
+        split = etree.Element(f"{_B}parallelGateway")
+        split.set("id", f"{scope_id}/split")
+        process.insert(list(process).index(scope) + 1, split)
+        for flow in outgoing:
+            flow.set("sourceRef", f"{scope_id}/split")
+        link = etree.SubElement(process, f"{_B}sequenceFlow")
+        link.set("id", f"{scope_id}/to-split")
+        link.set("sourceRef", scope_id)
+        link.set("targetRef", f"{scope_id}/split")
     result.inlined.append(scope_id)
+    return entry
 
 
 def _adopt_lanes(process: Any, lane_set: Any) -> None:

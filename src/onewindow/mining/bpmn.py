@@ -19,6 +19,7 @@ visible transitions labelled with their name; everything else is silent:
 - embedded sub-processes and call activities are inlined first (``kit.bpmn_flatten``):
   their tasks are the net's tasks; a call activity whose process is neither in the file nor
   in ``called`` stays one visible transition, and event sub-processes are left out;
+- multi-instance sub-processes and call activities: the inlined part may run again;
 - event-based gateways are exclusive choices between their (silent) catch events.
 """
 
@@ -148,6 +149,9 @@ def parse_bpmn(
                     for child in element
                 ),
             )
+    for exit_id, repeated in flat.multi_scopes.items():
+        # A multi-instance sub-process: its inlined part may run again.
+        flows[f"{exit_id}/again"] = (exit_id, repeated.entry)
     for flow_id, (source, target) in flows.items():
         if source not in nodes or target not in nodes:
             raise _invalid(

@@ -117,6 +117,8 @@ class _Node:
         "wait",
         "options",
         "automated",
+        "scope_split",
+        "scope_join",
     )
 
     def __init__(self, node_id: str, kind: int) -> None:
@@ -144,6 +146,11 @@ class _Node:
         self.wait: Callable[[], float] | None = None  # catch events: the message's arrival
         self.options: list[tuple[Callable[[], float], list[str]]] = []  # event-based gateway
         self.automated = False
+        # A multi-instance sub-process: its entry starts ``scope_split`` parallel instances;
+        # its exit (entry id, instances, complete after, sequential) lets the token on
+        # after that many (sequential: sends it back to the entry until then).
+        self.scope_split = 0
+        self.scope_join: tuple[str, int, int, bool] | None = None
 
 
 class _Case:
@@ -368,6 +375,13 @@ class _Simulation:
                 nodes[boundary.attached_to].boundaries.append(
                     (p, boundary.interrupting, [model.flows[f].target for f in boundary.outgoing])
                 )
+        for exit_id, (entry_id, scope) in model.multi_scopes.items():
+            if exit_id not in binding.multi:
+                continue
+            n, k = binding.multi[exit_id]
+            nodes[exit_id].scope_join = (entry_id, n, k, scope.sequential)
+            if not scope.sequential:
+                nodes[entry_id].scope_split = n
         for node in model.nodes.values():
             if node.kind == "catch" and node.id in binding.messages:
                 nodes[node.id].wait = binding.messages[node.id].sampler(self.rng)
@@ -498,6 +512,18 @@ class _Simulation:
                 for extra in targets[1:]:
                     self._spawn(case, extra)
                 node_id = targets[0]
+            elif kind == _XOR and node.scope_join is not None:
+                entry, n, k, sequential = node.scope_join
+                seen = case.joins.get(node_id, 0) + 1
+                case.joins[node_id] = 0 if seen >= (k if sequential else n) else seen
+                if sequential and seen < k:
+                    node_id = entry  # the next instance
+                    continue
+                if seen != k:
+                    # Instances before the k-th wait for it; those after it end here.
+                    self._finish_token(case)
+                    return
+                node_id = node.targets[0]
             elif kind == _XOR:
                 if node.cum:
                     u = rng_random()
@@ -590,6 +616,9 @@ class _Simulation:
                 # Events (and a start) with several outgoing flows split in parallel.
                 for extra in node.targets[1:]:
                     self._spawn(case, extra)
+                for _ in range(node.scope_split - 1):  # a multi-instance sub-process
+                    for target in node.targets:
+                        self._spawn(case, target)
                 node_id = node.targets[0]
 
     def _task(self, case: _Case, node: _Node) -> Generator[Any, Any, list[str] | None]:

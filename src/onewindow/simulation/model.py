@@ -213,6 +213,9 @@ class ProcessModel:
     boundaries: dict[str, Boundary] = field(default_factory=dict)
     called: dict[str, bytes] = field(default_factory=dict, repr=False)  # call activities
     inlined: list[str] = field(default_factory=list)  # sub-processes / call activities
+    # multi-instance sub-process / call activity: its exit (the scope's id) -> its entry and
+    # how its instances run (the inlined part runs once per instance)
+    multi_scopes: dict[str, tuple[str, MultiInstance]] = field(default_factory=dict)
 
     @property
     def start_events(self) -> list[Node]:
@@ -425,12 +428,6 @@ def parse_model(
             problems=[{"file": source, "message": NOT_EXECUTABLE}],
         )
     problems: list[str] = []
-    for scope in original.iter(f"{_B}subProcess", f"{_B}callActivity", f"{_B}transaction"):
-        if scope.find(f"{_B}multiInstanceLoopCharacteristics") is not None:
-            problems.append(
-                f"{scope.get('id')}: a multi-instance {_local(scope.tag)} is not simulated "
-                "(make the task inside it multi-instance)"
-            )
     flat = flatten_process(original, called, root)
     process = flat.process
     model = ProcessModel(
@@ -444,6 +441,16 @@ def parse_model(
         called=dict(called or {}),
         inlined=list(flat.inlined),
     )
+    for repeated in flat.multi_scopes.values():
+        model.multi_scopes[repeated.exit] = (
+            repeated.entry,
+            MultiInstance(
+                repeated.sequential,
+                repeated.cardinality,
+                completion_count(repeated.condition or ""),
+                repeated.condition,
+            ),
+        )
     for element_id, problem in flat.problems.items():
         if problem.startswith("event sub-process"):
             model.warnings.append(f"{element_id}: event sub-process left out of the simulation")

@@ -816,6 +816,19 @@ def _bind_events(
             continue
         after = min(k or task.multi.complete_after or instances, instances)
         multi[task.id] = (instances, after)
+    for exit_id, (_, scope) in model.multi_scopes.items():
+        given = exit_id if exit_id in params.multi_instance else None
+        n, k = (None, None) if given is None else params.multi_instance[given]
+        if given is not None:
+            used_mi.add(given)
+        instances = n or scope.instances
+        if instances is None:
+            problems.append(
+                f"multi-instance {exit_id} runs over a collection: give its number of "
+                "instances under multi_instance"
+            )
+            continue
+        multi[exit_id] = (instances, min(k or scope.complete_after or instances, instances))
     unknown_mi = sorted(set(params.multi_instance) - used_mi)
     if unknown_mi:
         problems.append(f"multi_instance: no multi-instance task {', '.join(unknown_mi)}")
