@@ -64,6 +64,30 @@ def _service_info(path: Path | None) -> dict[str, Any]:
     }
 
 
+Calls = Annotated[
+    list[Path] | None,
+    typer.Option(help="BPMN files (or folders of them) of the processes call activities call"),
+]
+
+
+def _model(path: Path, calls: list[Path] | None) -> Any:
+    """The simulator's model of ``path``, its call activities inlined from ``calls``."""
+    from onewindow.simulation.model import called_processes, parse_model
+
+    called = called_processes(_read(f, "called process") for f in _bpmn_files(calls or []))
+    process = parse_model(_read(path, "model"), source=str(path), called=called)
+    for warning in process.warnings:
+        console.print(f"[yellow]note[/] {escape(warning)}")
+    return process
+
+
+def _bpmn_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(path.glob("*.bpmn")) if path.is_dir() else [path])
+    return files
+
+
 def _fmt(value: float) -> str:
     return "-" if value is None or math.isnan(value) else f"{value:.3g}"
 
@@ -83,6 +107,14 @@ def simulate_cmd(
     ] = 1,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Processes for replications")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print KPIs as JSON")] = False,
+    calls: Calls = None,
+    system_tasks: Annotated[
+        bool,
+        typer.Option(
+            "--system-tasks/--no-system-tasks",
+            help="Write automated tasks (service, script, rule, send) to the log",
+        ),
+    ] = True,
 ) -> None:
     """Simulate a BPMN model with a parameters file and write the event log."""
     if ctx.invoked_subcommand is not None:
@@ -93,13 +125,19 @@ def simulate_cmd(
         raise typer.Exit(2)
     from onewindow.simulation.engine import replicate, simulate
     from onewindow.simulation.logio import write_log
-    from onewindow.simulation.model import parse_model
     from onewindow.simulation.params import load_params
 
     try:
-        process = parse_model(_read(model, "model"), source=str(model))
+        process = _model(model, calls)
         parameters = load_params(params)
-        run = simulate(process, parameters, cases=cases, seed=seed, record_log=out_path is not None)
+        run = simulate(
+            process,
+            parameters,
+            cases=cases,
+            seed=seed,
+            record_log=out_path is not None,
+            log_automated=system_tasks,
+        )
         if out_path is not None:
             written = write_log(run.frame(), out_path)
             console.print(f"wrote {written} events of {run.cases} cases to {out_path}")
@@ -147,14 +185,14 @@ def fit_cmd(
         Path | None, typer.Option(help="Catalogue service YAML (in-person tasks, APPLICANT lane)")
     ] = None,
     report: Annotated[Path | None, typer.Option(help="Write the fit report as JSON")] = None,
+    calls: Calls = None,
 ) -> None:
     """Fit arrivals, durations, branch probabilities, staff and calendar from a log."""
     from onewindow.simulation.fit import fit_params
-    from onewindow.simulation.model import parse_model
     from onewindow.simulation.params import dump_params
 
     try:
-        process = parse_model(_read(model, "model"), source=str(model))
+        process = _model(model, calls)
         frame = _read_log(log)
         info = _service_info(service)
         result = fit_params(
@@ -201,14 +239,14 @@ def validate_cmd(
     seed: int = 0,
     service: Annotated[Path | None, typer.Option(help="Catalogue service YAML")] = None,
     report: Annotated[Path | None, typer.Option(help="Write the report as JSON")] = None,
+    calls: Calls = None,
 ) -> None:
     """Simulate the fitted baseline and compare its KPIs with the real log's."""
-    from onewindow.simulation.model import parse_model
     from onewindow.simulation.params import load_params
     from onewindow.simulation.validate import validate_baseline
 
     try:
-        process = parse_model(_read(model, "model"), source=str(model))
+        process = _model(model, calls)
         parameters = load_params(params)
         info = _service_info(service)
         if info.get("in_person") and not parameters.in_person:
@@ -240,14 +278,14 @@ def propose_cmd(
         list[Path] | None,
         typer.Option("--also", help="A hand-edited BPMN to simulate alongside (same params)"),
     ] = None,
+    calls: Calls = None,
 ) -> None:
     """Propose redesigns, simulate each with replications and rank them."""
-    from onewindow.simulation.model import parse_model
     from onewindow.simulation.params import dump_params, load_params
     from onewindow.simulation.redesign import evaluate, propose
 
     try:
-        process = parse_model(_read(model, "model"), source=str(model))
+        process = _model(model, calls)
         parameters = load_params(params)
         info = _service_info(service)
         if info.get("in_person") and not parameters.in_person:
@@ -256,7 +294,9 @@ def propose_cmd(
         for path in extra or []:
             from onewindow.simulation.redesign import hand_edited
 
-            proposals.append(hand_edited(_read(path, "model"), parameters, name=path.stem))
+            proposals.append(
+                hand_edited(_read(path, "model"), parameters, name=path.stem, called=process.called)
+            )
         ranking = evaluate(
             process, parameters, proposals, cases=cases, replications=replications, seed=seed
         )

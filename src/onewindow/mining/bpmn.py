@@ -13,18 +13,26 @@ visible transitions labelled with their name; everything else is silent:
   (join) — the usual local approximation of the OR-join;
 - a task with several incoming flows merges them (XOR); several outgoing flows fork (AND);
 - boundary event: interrupting ones take the task's input token to their outgoing flows,
-  non-interrupting ones put it back as well.
+  non-interrupting ones put it back as well (error, escalation, message, timer alike);
+- multi-instance (会签, 逐级审批) and loop tasks: the task's transition may fire again
+  (a silent redo back to its input), so a log with one event per instance replays;
+- embedded sub-processes and call activities are inlined first (``kit.bpmn_flatten``):
+  their tasks are the net's tasks; a call activity whose process is neither in the file nor
+  in ``called`` stays one visible transition, and event sub-processes are left out;
+- multi-instance sub-processes and call activities: the inlined part may run again;
+- event-based gateways are exclusive choices between their (silent) catch events.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
 from lxml import etree
 
+from onewindow.kit.bpmn_flatten import flatten_process
 from onewindow.kit.errors import ValidationFailed
 from onewindow.mining.petri import PetriNet
 
@@ -60,6 +68,7 @@ class _Node:
     outgoing: list[str] = field(default_factory=list)
     attached_to: str | None = None
     interrupting: bool = True
+    repeats: bool = False  # multi-instance or loop: may fire several times in a row
 
 
 @dataclass
@@ -69,6 +78,7 @@ class BpmnModel:
     process_id: str
     nodes: dict[str, _Node]
     flows: dict[str, tuple[str, str]]
+    inlined: list[str] = field(default_factory=list)  # sub-processes / call activities
 
     @property
     def task_names(self) -> dict[str, str]:
@@ -84,8 +94,14 @@ def _invalid(message: str, message_zh: str) -> ValidationFailed:
     return ValidationFailed(message, message_zh=message_zh, code="mining.bpmn_invalid")
 
 
-def parse_bpmn(xml: bytes | str, process_id: str | None = None) -> BpmnModel:
-    """The (first executable, or named) process of a BPMN 2.0 document.
+def parse_bpmn(
+    xml: bytes | str,
+    process_id: str | None = None,
+    called: Mapping[str, bytes] | None = None,
+) -> BpmnModel:
+    """The (first executable, or named) process of a BPMN 2.0 document, with its embedded
+    sub-processes and call activities inlined (``called``: process id → BPMN bytes of the
+    processes its call activities call, when not in the same file).
 
     Raises:
         ValidationFailed: not XML, no process, or a flow naming an unknown node.
@@ -104,7 +120,8 @@ def parse_bpmn(xml: bytes | str, process_id: str | None = None) -> BpmnModel:
         processes = executable or processes
     if not processes:
         raise _invalid("no BPMN process found", "未找到 BPMN 流程")
-    process = processes[0]
+    flat = flatten_process(processes[0], called, root)
+    process = flat.process
     nodes: dict[str, _Node] = {}
     flows: dict[str, tuple[str, str]] = {}
     for element in process:
@@ -119,13 +136,22 @@ def parse_bpmn(xml: bytes | str, process_id: str | None = None) -> BpmnModel:
         elif kind in {"association", "dataObject", "dataObjectReference", "dataStoreReference"}:
             continue
         else:
+            name = (element.get("name") or "").strip()
             nodes[ident] = _Node(
                 ident,
                 kind,
-                element.get("name"),
+                name or None,
                 attached_to=element.get("attachedToRef"),
                 interrupting=element.get("cancelActivity", "true") != "false",
+                repeats=any(
+                    _local(child.tag)
+                    in ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics")
+                    for child in element
+                ),
             )
+    for exit_id, repeated in flat.multi_scopes.items():
+        # A multi-instance sub-process: its inlined part may run again.
+        flows[f"{exit_id}/again"] = (exit_id, repeated.entry)
     for flow_id, (source, target) in flows.items():
         if source not in nodes or target not in nodes:
             raise _invalid(
@@ -134,7 +160,7 @@ def parse_bpmn(xml: bytes | str, process_id: str | None = None) -> BpmnModel:
             )
         nodes[source].outgoing.append(flow_id)
         nodes[target].incoming.append(flow_id)
-    return BpmnModel(process.get("id", ""), nodes, flows)
+    return BpmnModel(process.get("id", ""), nodes, flows, list(flat.inlined))
 
 
 def _subsets(items: list[str]) -> Iterable[tuple[str, ...]]:
@@ -147,29 +173,34 @@ def _subsets(items: list[str]) -> Iterable[tuple[str, ...]]:
 
 
 def _main_reach(model: BpmnModel) -> set[str]:
-    """Nodes reachable from the start events without passing a boundary event."""
+    """Nodes reachable from the start events and interrupting boundary events (which end
+    their task and carry its token on) without passing a non-interrupting one."""
     seen: set[str] = set()
     todo = [n.id for n in model.nodes.values() if n.kind == "startEvent" or not n.incoming]
-    todo = [n for n in todo if model.nodes[n].kind != "boundaryEvent"]
+    todo = [
+        n for n in todo if model.nodes[n].kind != "boundaryEvent" or model.nodes[n].interrupting
+    ]
     while todo:
         node = todo.pop()
         if node in seen:
             continue
         seen.add(node)
         for flow in model.nodes[node].outgoing:
-            target = model.flows[flow][1]
-            if model.nodes[target].kind != "boundaryEvent":
-                todo.append(target)
+            todo.append(model.flows[flow][1])
     return seen
 
 
-def bpmn_to_petri(model: BpmnModel | bytes | str) -> PetriNet:
+def bpmn_to_petri(
+    model: BpmnModel | bytes | str, called: Mapping[str, bytes] | None = None
+) -> PetriNet:
     """The model's control flow as a Petri net with source → sink markings.
+
+    ``called``: the BPMN of processes call activities call (process id → bytes).
 
     Raises:
         ValidationFailed: the XML cannot be parsed (when given as text).
     """
-    bpmn = model if isinstance(model, BpmnModel) else parse_bpmn(model)
+    bpmn = model if isinstance(model, BpmnModel) else parse_bpmn(model, called=called)
     net = PetriNet()
     net.add_place(SOURCE)
     net.add_place(SINK)
@@ -208,7 +239,13 @@ def bpmn_to_petri(model: BpmnModel | bytes | str) -> PetriNet:
                 place = SOURCE
             else:
                 place = entry(node)
-            net.add_transition(f"t:task:{node.id}", node.name or node.id, [place], out)
+            if node.repeats:
+                again = net.add_place(f"p:mi:{node.id}")
+                net.add_transition(f"t:task:{node.id}", node.name or node.id, [place], [again])
+                net.add_transition(f"t:mi-again:{node.id}", None, [again], [place])
+                net.add_transition(f"t:mi-done:{node.id}", None, [again], out)
+            else:
+                net.add_transition(f"t:task:{node.id}", node.name or node.id, [place], out)
             for boundary in boundaries.get(node.id, []):
                 keep = [] if boundary.interrupting else [place]
                 net.add_transition(
@@ -232,6 +269,12 @@ def bpmn_to_petri(model: BpmnModel | bytes | str) -> PetriNet:
         elif kind in _XOR or kind in _PASS:
             ins = [f"p:{f}" for f in node.incoming] or [SOURCE]
             _xor(net, node, ins, out)
+            if len(ins) == 1:  # the entry of an inlined sub-process can carry boundaries
+                for boundary in boundaries.get(node.id, []):
+                    keep = [] if boundary.interrupting else ins
+                    net.add_transition(
+                        f"t:boundary:{boundary.id}", None, ins, keep + outs[boundary.id]
+                    )
         # boundary events are wired with their task; anything else has no control flow
     return net
 

@@ -214,7 +214,8 @@ def conformance(
 ) -> dict[str, Any]:
     """Token-replay fitness of the service's cases against its current BPMN."""
     log = _log(ctx, service, since, until, spec)
-    net = bpmn_to_petri(mining.own_bpmn(ctx, service))
+    bpmn = mining.own_bpmn(ctx, service)
+    net = bpmn_to_petri(bpmn, called=mining.own_called(ctx, bpmn))
     return replay_log(net, report.traces(log)).as_dict()
 
 

@@ -207,6 +207,24 @@ class _Replayer:
                 marking = self._apply_hidden(t, marking, fired, depth + 1, visited)
         return marking
 
+    def _reachable(self, activity: str, marking: Marking) -> Transition:
+        """The transition labelled ``activity`` to enable through silent transitions.
+
+        With one such transition, pm4py's choice. With several (a process called twice,
+        inlined), the one the current marking reaches by the shortest silent path.
+        """
+        default = self.by_label[activity]
+        same = [x for x in self.ordered if x.label == activity]
+        if len(same) < 2:
+            return default
+        best: tuple[int, Transition] | None = None
+        for x in same:
+            missing = [p for p, w in x.inputs.items() if marking.get(p, 0) < w]
+            paths = self._paths_between(marking, missing)
+            if paths and (best is None or len(paths[0]) < best[0]):
+                best = (len(paths[0]), x)
+        return best[1] if best is not None else default
+
     def replay(self, trace: Sequence[str]) -> TraceReplay:
         net = self.net
         marking = dict(net.initial)
@@ -219,7 +237,7 @@ class _Replayer:
                 skipped.append(activity)
                 continue
             candidates = [x for x in self.ordered if x.label == activity and _enabled(x, marking)]
-            t = candidates[0] if candidates else self.by_label[activity]
+            t = candidates[0] if candidates else self._reachable(activity, marking)
             if not _enabled(t, marking):
                 fired: list[Transition] = []
                 marking = self._apply_hidden(t, dict(marking), fired, 0, set())

@@ -91,6 +91,8 @@ class ReportOptions:
     group_by: str | None = None
     end_activities: list[str] | None = None
     bpmn: bytes | str | None = None
+    # The processes ``bpmn``'s call activities call (process id → BPMN), inlined in the net.
+    bpmn_called: Mapping[str, bytes] | None = None
     net: PetriNet | None = None
     split_at: datetime | None = None
     after: EventFrame | None = None
@@ -413,7 +415,7 @@ def build_report(
 
     net = opts.net
     if net is None and opts.bpmn is not None:
-        net = bpmn_to_petri(opts.bpmn)
+        net = bpmn_to_petri(opts.bpmn, called=opts.bpmn_called)
     sla_report = None
     if opts.time_limit_days is not None or opts.deadline_column is not None:
         sla_report = sla(

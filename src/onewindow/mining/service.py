@@ -94,6 +94,23 @@ def own_bpmn(ctx: Ctx, service_code: str) -> bytes:
     return proc.bpmn_xml.encode("utf-8")
 
 
+def own_called(ctx: Ctx, bpmn: bytes) -> dict[str, bytes]:
+    """The latest catalogue version of each process ``bpmn``'s call activities call (and
+    those they call in turn), by process id; a key not in the catalogue is left out."""
+    found: dict[str, bytes] = {}
+    todo = list(catalog.bpmn_keys(bpmn)[1])
+    while todo:
+        key = todo.pop()
+        if key in found:
+            continue
+        versions = catalog.process_versions(ctx, key)
+        if not versions:
+            continue
+        found[key] = versions[-1].bpmn_xml.encode("utf-8")
+        todo.extend(catalog.bpmn_keys(found[key])[1])
+    return found
+
+
 def own_options(
     ctx: Ctx,
     *,
@@ -105,6 +122,7 @@ def own_options(
 ) -> ReportOptions:
     """Report options filled from the catalogue; explicit ``in_person`` names win."""
     name = "全部事项 all services"
+    bpmn = own_bpmn(ctx, service_code) if service_code and conformance else None
     if service_code:
         item = catalog.get_service(ctx, service_code)
         name = f"{item.name_zh} {item.code}"
@@ -116,7 +134,8 @@ def own_options(
         time_limit_days=time_limits(ctx),
         group_by=SERVICE_COLUMN,
         end_activities=[DECIDED_ACTIVITY],
-        bpmn=own_bpmn(ctx, service_code) if service_code and conformance else None,
+        bpmn=bpmn,
+        bpmn_called=own_called(ctx, bpmn) if bpmn is not None else None,
         split_at=split_at,
         calendar=ctx.calendar,
         source="onewindow event log",

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from onewindow.catalog import service as catalog
 from onewindow.kit.http import CtxDep
 from onewindow.security.authz import require
 from onewindow.security.schemas import Principal
@@ -26,14 +27,26 @@ class WhatIfIn(BaseModel):
     cases: int = Field(default=1000, ge=1, le=MAX_CASES)
     replications: int = Field(default=5, ge=1, le=30)
     seed: int = 0
+    called: dict[str, str] = Field(
+        default_factory=dict,
+        description="BPMN of processes its call activities call, by process id; others are "
+        "taken from the catalogue (latest version)",
+    )
 
 
 @router.post("/simulation/run")
 def run_what_if(
-    body: WhatIfIn, _: Annotated[Principal, require("simulation.run")]
+    body: WhatIfIn, ctx: CtxDep, _: Annotated[Principal, require("simulation.run")]
 ) -> dict[str, Any]:
     """Simulate a (hand-edited) BPMN with parameters: KPIs with 95 % confidence intervals."""
-    model = parse_model(body.bpmn.encode("utf-8"), source="request")
+    xml = body.bpmn.encode("utf-8")
+    called = {key: text.encode("utf-8") for key, text in body.called.items()}
+    for key in catalog.bpmn_keys(xml)[1]:
+        if key not in called:
+            versions = catalog.process_versions(ctx, key)
+            if versions:
+                called[key] = versions[-1].bpmn_xml.encode("utf-8")
+    model = parse_model(xml, source="request", called=called)
     params = parse_params(body.params, source="params")
     reps = replicate(
         model, params, cases=body.cases, replications=body.replications, seed=body.seed

@@ -27,12 +27,13 @@ from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Final, cast
 
 import polars as pl
 
 from onewindow.kit.calendar import WorkingCalendar, default_calendar
-from onewindow.simulation.model import ProcessModel, parse_model
+from onewindow.simulation.model import Node, ProcessModel, parse_model
 from onewindow.simulation.params import (
     ArrivalSpec,
     ModelBinding,
@@ -54,7 +55,7 @@ __all__ = [
 
 # A Monday 09:00 in Shanghai: runs without a start date are reproducible.
 DEFAULT_START: Final = datetime.fromisoformat("2026-03-02T09:00:00+08:00")
-_TASK, _XOR, _AND, _OR, _END, _TIMER, _PASS = range(7)
+_TASK, _XOR, _AND, _OR, _END, _TIMER, _PASS, _CATCH, _EBG = range(9)
 _KINDS: Final = {
     "task": _TASK,
     "xor": _XOR,
@@ -64,6 +65,8 @@ _KINDS: Final = {
     "timer": _TIMER,
     "event": _PASS,
     "start": _PASS,
+    "catch": _CATCH,
+    "ebg": _EBG,
 }
 _COMPLETE, _START = 0, 1
 
@@ -107,6 +110,15 @@ class _Node:
         "in_person",
         "delay",
         "join",
+        "hours",
+        "multi",
+        "sequential",
+        "boundaries",
+        "wait",
+        "options",
+        "automated",
+        "scope_split",
+        "scope_join",
     )
 
     def __init__(self, node_id: str, kind: int) -> None:
@@ -122,11 +134,23 @@ class _Node:
         self.sample: Callable[[], float] = lambda: 0.0
         self.act = -1
         self.logged = True
-        self.timers: list[tuple[float, bool, list[str]]] = []
+        self.timers: list[tuple[float, bool, list[str], int | None]] = []
         self.returns = False
         self.in_person = False
         self.delay = 0.0
         self.join: str | None = None  # inclusive split: the join that waits for its branches
+        self.hours: OfficeHours | None = None  # a human task without a staff pool
+        self.multi: tuple[int, int] | None = None  # (instances, complete after)
+        self.sequential = False
+        self.boundaries: list[tuple[float, bool, list[str]]] = []
+        self.wait: Callable[[], float] | None = None  # catch events: the message's arrival
+        self.options: list[tuple[Callable[[], float], list[str]]] = []  # event-based gateway
+        self.automated = False
+        # A multi-instance sub-process: its entry starts ``scope_split`` parallel instances;
+        # its exit (entry id, instances, complete after, sequential) lets the token on
+        # after that many (sequential: sends it back to the entry until then).
+        self.scope_split = 0
+        self.scope_join: tuple[str, int, int, bool] | None = None
 
 
 class _Case:
@@ -261,6 +285,7 @@ class _Simulation:
         start: datetime,
         calendar: WorkingCalendar,
         record_log: bool,
+        log_automated: bool = False,
     ) -> None:
         import simpy  # here, not at import: the web server loads this module without simulating
 
@@ -269,6 +294,7 @@ class _Simulation:
         self.rng = random.Random(seed)  # noqa: S311 - simulation, not secrets
         self.params = params
         self.record = record_log
+        self.log_automated = log_automated
         self.start = start
         self.calendar = calendar
         opens, closes = params.hours
@@ -297,27 +323,36 @@ class _Simulation:
 
     def _compile(self, model: ProcessModel, binding: ModelBinding) -> dict[str, _Node]:
         nodes: dict[str, _Node] = {}
-        res = self.result
         for node in model.nodes.values():
             c = _Node(node.id, _KINDS[node.kind])
             c.targets = [model.flows[f].target for f in node.outgoing]
+            if node.tag == "receiveTask" and self.log_automated:
+                # A system's wait, written to the log with the automated tasks.
+                c.act = self._activity(model, node)
             c.n_in = max(1, len(node.incoming))
             c.delay = node.delay_minutes
             if node.kind == "task":
-                c.pool = self.pools.get(node.lane or "")
+                c.automated = node.automated
+                lane_binding = binding.lanes.get(node.lane or "")
+                # Automated tasks take no staff and keep no office hours; human tasks keep
+                # their lane's calendar (the run's calendar when the lane has no pool).
+                c.pool = None if node.automated else self.pools.get(node.lane or "")
                 if c.pool is not None and c.pool.count == 0:
                     c.pool = None
+                applicant = node.id in binding.applicant_tasks
+                calendar = lane_binding.calendar if lane_binding else self.params.calendar
+                if c.pool is None and not node.automated and not applicant:
+                    c.hours = self.office if calendar == "working_days" else None
                 dist = binding.durations.get(node.id)
                 c.sample = dist.sampler(self.rng) if dist is not None else (lambda: 0.0)
-                c.logged = not node.automated
+                c.logged = not node.automated or self.log_automated
+                if node.id in binding.multi:
+                    c.multi = binding.multi[node.id]
+                    c.sequential = node.multi is not None and node.multi.sequential
                 c.returns = node.id in binding.applicant_tasks
                 c.in_person = node.id in binding.in_person
                 if c.logged:
-                    c.act = len(res.activities)
-                    res.activities.append(node.name or node.id)
-                    res.activity_ids.append(node.id)
-                    lane = model.lanes.get(node.lane or "")
-                    res.groups.append(lane.label if lane else None)
+                    c.act = self._activity(model, node)
             if node.kind in ("xor", "or") and node.id in binding.branches:
                 table = binding.branches[node.id]
                 c.targets = [model.flows[f].target for f, _ in table]
@@ -327,12 +362,52 @@ class _Simulation:
             nodes[node.id] = c
         for timer in model.timers.values():
             nodes[timer.attached_to].timers.append(
-                (timer.minutes, timer.interrupting, [model.flows[f].target for f in timer.outgoing])
+                (
+                    timer.minutes,
+                    timer.interrupting,
+                    [model.flows[f].target for f in timer.outgoing],
+                    timer.repeats,
+                )
             )
+        for boundary in model.boundaries.values():
+            p = binding.boundary.get(boundary.id, 0.0)
+            if p > 0 and boundary.outgoing:
+                nodes[boundary.attached_to].boundaries.append(
+                    (p, boundary.interrupting, [model.flows[f].target for f in boundary.outgoing])
+                )
+        for exit_id, (entry_id, scope) in model.multi_scopes.items():
+            if exit_id not in binding.multi:
+                continue
+            n, k = binding.multi[exit_id]
+            nodes[exit_id].scope_join = (entry_id, n, k, scope.sequential)
+            if not scope.sequential:
+                nodes[entry_id].scope_split = n
+        for node in model.nodes.values():
+            if node.kind == "catch" and node.id in binding.messages:
+                nodes[node.id].wait = binding.messages[node.id].sampler(self.rng)
+        for node in model.nodes.values():
+            c = nodes[node.id]
+            if node.kind == "ebg":
+                for target in c.targets:
+                    event = nodes[target]
+                    if event.kind == _TIMER:
+                        c.options.append((_constant(event.delay), event.targets))
+                    else:
+                        wait = event.wait or (lambda: 0.0)
+                        c.options.append((wait, event.targets))
         for node in model.nodes.values():
             if node.kind == "or" and len(node.outgoing) > 1:
                 nodes[node.id].join = _matching_join(model, node.id)
         return nodes
+
+    def _activity(self, model: ProcessModel, node: Node) -> int:
+        """A new activity of the log (its index) for a task or receive task."""
+        res = self.result
+        res.activities.append(node.name or node.id)
+        res.activity_ids.append(node.id)
+        lane = model.lanes.get(node.lane or "")
+        res.groups.append(lane.label if lane else None)
+        return len(res.activities) - 1
 
     # --- log --------------------------------------------------------------------------------
 
@@ -437,6 +512,18 @@ class _Simulation:
                 for extra in targets[1:]:
                     self._spawn(case, extra)
                 node_id = targets[0]
+            elif kind == _XOR and node.scope_join is not None:
+                entry, n, k, sequential = node.scope_join
+                seen = case.joins.get(node_id, 0) + 1
+                case.joins[node_id] = 0 if seen >= (k if sequential else n) else seen
+                if sequential and seen < k:
+                    node_id = entry  # the next instance
+                    continue
+                if seen != k:
+                    # Instances before the k-th wait for it; those after it end here.
+                    self._finish_token(case)
+                    return
+                node_id = node.targets[0]
             elif kind == _XOR:
                 if node.cum:
                     u = rng_random()
@@ -492,13 +579,50 @@ class _Simulation:
                 return
             elif kind == _TIMER:
                 yield self.env.timeout(node.delay)
+                for extra in node.targets[1:]:
+                    self._spawn(case, extra)
                 node_id = node.targets[0]
+            elif kind == _CATCH:
+                delay = node.wait() if node.wait is not None else 0.0
+                timed_out = self._catch_timers(case, node, delay) if node.timers else None
+                if timed_out is not None:
+                    delay, targets = timed_out
+                else:
+                    targets = []
+                if node.act >= 0:
+                    self._log(case.index, node.act, self.env.now, _START, -1)
+                if delay > 0:
+                    yield self.env.timeout(delay)
+                if node.act >= 0 and timed_out is None:
+                    self._log(case.index, node.act, self.env.now, _COMPLETE, -1)
+                targets = targets or self._fired(case, node) or node.targets
+                for extra in targets[1:]:
+                    self._spawn(case, extra)
+                node_id = targets[0]
+            elif kind == _EBG:
+                # The first of the gateway's timer and message events wins.
+                first = math.inf
+                after = node.targets
+                for draw, targets in node.options:
+                    drawn = draw()
+                    if drawn < first:
+                        first, after = drawn, targets
+                if first > 0:
+                    yield self.env.timeout(first)
+                for extra in after[1:]:
+                    self._spawn(case, extra)
+                node_id = after[0]
             else:
+                # Events (and a start) with several outgoing flows split in parallel.
+                for extra in node.targets[1:]:
+                    self._spawn(case, extra)
+                for _ in range(node.scope_split - 1):  # a multi-instance sub-process
+                    for target in node.targets:
+                        self._spawn(case, target)
                 node_id = node.targets[0]
 
     def _task(self, case: _Case, node: _Node) -> Generator[Any, Any, list[str] | None]:
-        env = self.env
-        enabled = env.now
+        enabled = self.env.now
         r = self.result
         if node.returns:
             r.returns += 1
@@ -506,58 +630,15 @@ class _Simulation:
         state: list[Any] = [False, None]  # done, interrupting timer that fired
         if node.timers:
             self._arm_timers(case, node, state)
-        pool = node.pool
+        # Error / escalation / message boundaries are drawn as the task begins: a
+        # non-interrupting one starts its branch while the task goes on, an interrupting
+        # one ends the task (its work is spent, it is not completed) and leads on instead.
+        raised = self._fired(case, node) if node.boundaries else None
         try:
-            if pool is None:
-                duration = node.sample()
-                if duration > 0:
-                    yield env.timeout(duration)
-                if node.logged:
-                    self._log(case.index, node.act, enabled, _START, -1)
-                    self._log(case.index, node.act, env.now, _COMPLETE, -1)
+            if node.multi is not None:
+                yield from self._multi(case, node, enabled, raised is None)
             else:
-                if pool.free:
-                    who = pool.free.popleft()
-                else:
-                    ticket = env.event()
-                    pool.waiting.append(ticket)
-                    try:
-                        who = yield ticket
-                    except self.interrupt:
-                        if ticket.triggered:  # handed a member just now: give them back
-                            self._release(pool, cast(int, ticket.value))
-                        else:
-                            pool.waiting.remove(ticket)
-                        raise
-                try:
-                    granted = env.now
-                    duration = node.sample()
-                    hours = pool.hours
-                    if hours is None:
-                        began, ends = granted, granted + duration
-                    else:
-                        began = (
-                            granted
-                            if hours.is_open(granted)
-                            else hours.to_wall_start(hours.to_work(granted))
-                        )
-                        ends = hours.finish(began, duration)
-                    pool.busy += duration
-                    yield env.timeout(ends - granted)
-                finally:
-                    self._release(pool, who)
-                name = pool.ids[who]
-                index, act = case.index, node.act
-                r.events += 2
-                if self.record:
-                    r.log_case.extend((index, index))
-                    r.log_act.extend((act, act))
-                    r.log_time.extend((began, ends))
-                    r.log_life.extend((_START, _COMPLETE))
-                    r.log_res.extend((name, name))
-                key = node.id
-                r.wait_sum[key] = r.wait_sum.get(key, 0.0) + (began - enabled)
-                r.wait_count[key] = r.wait_count.get(key, 0) + 1
+                yield from self._work(case, node, enabled, raised is None)
         except self.interrupt:
             state[0] = True
             targets: list[str] = state[1]
@@ -565,7 +646,161 @@ class _Simulation:
         state[0] = True
         if node.in_person:
             r.trips += 1
-        return None
+        return raised
+
+    def _catch_timers(
+        self, case: _Case, node: _Node, wait: float
+    ) -> tuple[float, list[str]] | None:
+        """Boundary timers on a receive task waiting ``wait`` minutes for its message: the
+        first interrupting one due before then (its time and targets), else None; the
+        non-interrupting ones due before then start their branches when due."""
+        first: tuple[float, list[str]] | None = None
+        for minutes, interrupting, targets, _ in node.timers:
+            if interrupting and minutes < wait and (first is None or minutes < first[0]):
+                first = (minutes, targets)
+        until = wait if first is None else first[0]
+        for minutes, interrupting, targets, repeats in node.timers:
+            if interrupting or minutes <= 0:
+                continue
+            k = 1
+            while k * minutes < until and (repeats is None or k <= repeats):
+                for target in targets:
+                    self.env.timeout(k * minutes).callbacks.append(
+                        partial(self._spawn_later, case, target)
+                    )
+                k += 1
+        return first
+
+    def _spawn_later(self, case: _Case, target: str, _: Any) -> None:
+        self._spawn(case, target)
+
+    def _fired(self, case: _Case, node: _Node) -> list[str] | None:
+        """Boundary events (error, escalation, message…) drawn for one task: the targets of
+        an interrupting one that fires, else None (non-interrupting ones that fire start
+        their branch)."""
+        chosen: list[str] | None = None
+        for p, interrupting, targets in node.boundaries:
+            if self.rng.random() >= p:
+                continue
+            if interrupting:
+                if chosen is None:
+                    chosen = targets
+            else:
+                for target in targets:
+                    self._spawn(case, target)
+        return chosen
+
+    def _multi(
+        self, case: _Case, node: _Node, enabled: float, completes: bool = True
+    ) -> Generator[Any, Any, None]:
+        """A multi-instance task: ``complete after`` of its instances, in parallel (the rest
+        cancelled then) or one after another."""
+        assert node.multi is not None
+        instances, needed = node.multi
+        env = self.env
+        if node.sequential:
+            for _ in range(needed):
+                yield from self._work(case, node, env.now, completes)
+            return
+        done = [0]
+        finished = env.event()
+        wanted = [True]  # false once the condition holds: an instance ending then is cancelled
+
+        def one() -> Generator[Any, Any, None]:
+            try:
+                yield from self._work(case, node, enabled, completes, wanted)
+            except self.interrupt:
+                return
+            done[0] += 1
+            if done[0] >= needed and not finished.triggered:
+                wanted[0] = False
+                finished.succeed()
+
+        children = [env.process(one()) for _ in range(instances)]
+        try:
+            yield finished
+        finally:
+            for child in children:
+                if child.is_alive and child is not env.active_process:
+                    child.interrupt("completion condition")
+
+    def _work(
+        self,
+        case: _Case,
+        node: _Node,
+        enabled: float,
+        completes: bool = True,
+        wanted: list[bool] | None = None,
+    ) -> Generator[Any, Any, None]:
+        """One instance of a task: wait for staff (if the lane has a pool), work on the
+        office hours (staff and human tasks), log start and (unless a boundary event
+        interrupted it) complete."""
+        env = self.env
+        r = self.result
+        pool = node.pool
+        if pool is None:
+            duration = node.sample()
+            hours = node.hours
+            now = env.now
+            if hours is None:
+                began, ends = now, now + duration
+            else:
+                began = now if hours.is_open(now) else hours.to_wall_start(hours.to_work(now))
+                ends = hours.finish(began, duration)
+            if ends > now:
+                yield env.timeout(ends - now)
+            completes = completes and (wanted is None or wanted[0])
+            if node.logged:
+                self._log(case.index, node.act, began, _START, -1)
+                if completes:
+                    self._log(case.index, node.act, ends, _COMPLETE, -1)
+            return
+        if pool.free:
+            who = pool.free.popleft()
+        else:
+            ticket = env.event()
+            pool.waiting.append(ticket)
+            try:
+                who = yield ticket
+            except self.interrupt:
+                if ticket.triggered:  # handed a member just now: give them back
+                    self._release(pool, cast(int, ticket.value))
+                else:
+                    pool.waiting.remove(ticket)
+                raise
+        try:
+            granted = env.now
+            duration = node.sample()
+            hours = pool.hours
+            if hours is None:
+                began, ends = granted, granted + duration
+            else:
+                began = (
+                    granted
+                    if hours.is_open(granted)
+                    else hours.to_wall_start(hours.to_work(granted))
+                )
+                ends = hours.finish(began, duration)
+            pool.busy += duration
+            yield env.timeout(ends - granted)
+        finally:
+            self._release(pool, who)
+        name = pool.ids[who]
+        index, act = case.index, node.act
+        completes = completes and (wanted is None or wanted[0])
+        if not completes:
+            self._log(index, act, began, _START, name)
+        else:
+            r.events += 2
+            if self.record:
+                r.log_case.extend((index, index))
+                r.log_act.extend((act, act))
+                r.log_time.extend((began, ends))
+                r.log_life.extend((_START, _COMPLETE))
+                r.log_res.extend((name, name))
+        key = node.id
+        r.wait_sum[key] = r.wait_sum.get(key, 0.0) + (began - enabled)
+        r.wait_count[key] = r.wait_count.get(key, 0) + 1
 
     @staticmethod
     def _release(pool: _Pool, who: int) -> None:
@@ -577,10 +812,14 @@ class _Simulation:
     def _arm_timers(self, case: _Case, node: _Node, state: list[Any]) -> None:
         env = self.env
         process = env.active_process
-        for minutes, interrupting, targets in node.timers:
+        for minutes, interrupting, targets, repeats in node.timers:
 
             def fire(
-                _: Any, targets: list[str] = targets, interrupting: bool = interrupting
+                _: Any,
+                targets: list[str] = targets,
+                interrupting: bool = interrupting,
+                minutes: float = minutes,
+                left: int | None = repeats,
             ) -> None:
                 if state[0]:
                     return
@@ -591,6 +830,10 @@ class _Simulation:
                     return
                 for target in targets:
                     self._spawn(case, target)
+                # A cycle (R3/P1D) fires again while the task goes on.
+                if (left is None or left > 1) and minutes > 0:
+                    again = None if left is None else left - 1
+                    env.timeout(minutes).callbacks.append(partial(fire, left=again))
 
             env.timeout(minutes).callbacks.append(fire)
 
@@ -616,6 +859,10 @@ class _Simulation:
             available = self.office.to_work(span) if pool.hours is not None else span
             r.utilization[lane_id] = pool.busy / (pool.count * available) if available else 0.0
         return r
+
+
+def _constant(value: float) -> Callable[[], float]:
+    return lambda: value
 
 
 def _cumulative(table: list[tuple[str, float]]) -> tuple[list[float], list[float]]:
@@ -660,6 +907,7 @@ def simulate(
     record_log: bool = True,
     calendar: WorkingCalendar | None = None,
     arrivals_at: Sequence[float] | None = None,
+    log_automated: bool = False,
 ) -> RunResult:
     """Run ``cases`` arrivals through the model once.
 
@@ -667,7 +915,9 @@ def simulate(
     completed). Without a start, the parameters' start or :data:`DEFAULT_START`.
     ``arrivals_at`` replaces the parameters' arrival process by cases arriving at those
     wall minutes since the start (``cases`` is then their number): a trace-driven run,
-    as validation against a real log uses.
+    as validation against a real log uses. ``log_automated`` also writes the automated
+    tasks (service, script, rule, send) to the log, with no resource; the platform's own
+    log has only people's work, so fitting and validation leave them out.
 
     Raises:
         ValidationFailed: the parameters do not fit the model (see :func:`bind`), or
@@ -688,6 +938,7 @@ def simulate(
         start=start or params.start or DEFAULT_START,
         calendar=calendar or default_calendar(),
         record_log=record_log,
+        log_automated=log_automated,
     )
     return sim.run(cases, until_minutes, arrivals_at)
 
@@ -757,10 +1008,10 @@ class Replications:
 
 
 def _one(
-    job: tuple[bytes, dict[str, Any], int, int, float | None],
+    job: tuple[bytes, dict[str, Any], int, int, float | None, dict[str, bytes]],
 ) -> tuple[dict[str, float], int, float]:
-    xml, params_dict, cases, seed, until = job
-    model = parse_model(xml)
+    xml, params_dict, cases, seed, until, called = job
+    model = parse_model(xml, called=called)
     params = parse_params(params_dict)
     run = simulate(model, params, cases=cases, seed=seed, until_minutes=until, record_log=False)
     return run.kpis(), run.events, run.seconds
@@ -797,7 +1048,7 @@ def replicate(
     if workers > 1 and replications > 1:
         xml = model.to_bytes()
         data = params.to_dict()
-        jobs = [(xml, data, cases, s, until_minutes) for s in seeds]
+        jobs = [(xml, data, cases, s, until_minutes, model.called) for s in seeds]
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for kpis, n, _ in pool.map(_one, jobs):
                 runs.append(kpis)

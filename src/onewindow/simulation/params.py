@@ -15,7 +15,16 @@ activities:
 gateways: {Flow_incomplete: 0.3}   # probability of taking a flow (or {Gateway: {Flow: p}})
 gateways_on_repeat: {Flow_incomplete: 0.02}   # optional: a case's 2nd and later passes
 in_person: [Task_accept, Task_issue]   # tasks the applicant must attend (trips)
+messages:                          # when a message arrives after its catch event is reached
+  background_check_done: {distribution: lognormal, mean_days: 2, sd_days: 1}  # name or id
+boundary: {Boundary_error: 0.05}   # error/escalation/message boundary: P(fires) per task
+multi_instance: {Task_vote: {instances: 3, complete_after: 2}}   # override the model's
 ```
+
+Behind an event-based gateway the first of its timer and message events wins. A multi-
+instance task runs ``instances`` times (in parallel, each taking a member of staff, or one
+after another) and is done when ``complete_after`` instances are (default: the model's
+completion condition, else all).
 
 Times are minutes unless a key says ``_hours`` or ``_days`` (``mean_days: 2``).
 """
@@ -75,6 +84,9 @@ _KNOWN_KEYS: Final = frozenset(
         "gateways_on_repeat",
         "in_person",
         "names",
+        "messages",
+        "boundary",
+        "multi_instance",
     }
 )
 
@@ -305,6 +317,9 @@ class SimParams:
     names: dict[str, str] = field(
         default_factory=lambda: {"arrival": "提交申请", "end": "办结", "returned": "补正通知"}
     )
+    messages: dict[str, Distribution] = field(default_factory=dict)
+    boundary: dict[str, float] = field(default_factory=dict)
+    multi_instance: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"calendar": self.calendar}
@@ -328,6 +343,19 @@ class SimParams:
         if self.in_person:
             out["in_person"] = list(self.in_person)
         out["names"] = dict(self.names)
+        if self.messages:
+            out["messages"] = {k: v.to_spec() for k, v in self.messages.items()}
+        if self.boundary:
+            out["boundary"] = dict(self.boundary)
+        if self.multi_instance:
+            out["multi_instance"] = {
+                k: {
+                    key: value
+                    for key, value in (("instances", n), ("complete_after", k_))
+                    if value is not None
+                }
+                for k, (n, k_) in self.multi_instance.items()
+            }
         return out
 
     def copy(self) -> SimParams:
@@ -494,7 +522,51 @@ def parse_params(data: Any, *, source: str = "parameters") -> SimParams:
     names = data.get("names") or {}
     if isinstance(names, Mapping):
         params.names.update({str(k): str(v) for k, v in names.items()})
+    messages = data.get("messages") or {}
+    if not isinstance(messages, Mapping):
+        raise invalid_params("messages must be a mapping", "messages 应为映射")
+    params.messages = {
+        str(k): Distribution.from_spec(v, f"messages.{k}") for k, v in messages.items()
+    }
+    boundary = data.get("boundary") or {}
+    if not isinstance(boundary, Mapping):
+        raise invalid_params(
+            "boundary must map boundary events to probabilities", "boundary 应为映射"
+        )
+    for key, value in boundary.items():
+        prob = _number(value, f"boundary.{key}")
+        if not 0.0 <= prob <= 1.0:
+            raise invalid_params(
+                f"boundary.{key}: probability {prob} is outside [0, 1]",
+                f"boundary.{key}：概率 {prob} 不在 [0, 1] 内",
+            )
+        params.boundary[str(key)] = prob
+    params.multi_instance = _multi_instance(data.get("multi_instance") or {})
     return params
+
+
+def _multi_instance(spec: Any) -> dict[str, tuple[int | None, int | None]]:
+    if not isinstance(spec, Mapping):
+        raise invalid_params("multi_instance must be a mapping", "multi_instance 应为映射")
+    out: dict[str, tuple[int | None, int | None]] = {}
+    for key, value in spec.items():
+        where = f"multi_instance.{key}"
+        if not isinstance(value, Mapping):
+            raise invalid_params(
+                f"{where} must be a mapping like {{instances: 3, complete_after: 2}}",
+                f"{where} 应为映射，如 {{instances: 3, complete_after: 2}}",
+            )
+        pair: list[int | None] = []
+        for field_name in ("instances", "complete_after"):
+            raw = value.get(field_name)
+            if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int) or raw < 1):
+                raise invalid_params(
+                    f"{where}.{field_name} must be a whole number >= 1, got {raw!r}",
+                    f"{where}.{field_name} 应为 >= 1 的整数，实际为 {raw!r}",
+                )
+            pair.append(raw)
+        out[str(key)] = (pair[0], pair[1])
+    return out
 
 
 def _gateways(spec: Any, where: str) -> dict[str, float]:
@@ -562,6 +634,11 @@ class ModelBinding:
     applicant_tasks: frozenset[str]
     # The same for a case's later passes, for gateways that have their own (same flow order).
     repeat_branches: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    # catch event / receive task id -> when its message arrives (absent: at once)
+    messages: dict[str, Distribution] = field(default_factory=dict)
+    boundary: dict[str, float] = field(default_factory=dict)  # boundary id -> P(fires)
+    # multi-instance task id -> (instances, complete after)
+    multi: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def _is_applicant_lane(lane_id: str, label: str, declared: list[str]) -> bool:
@@ -651,6 +728,7 @@ def bind(model: ProcessModel, params: SimParams) -> ModelBinding:
         if unknown_flows:
             problems.append(f"{where}: no sequence flow {', '.join(unknown_flows)} in the model")
 
+    messages, boundary, multi = _bind_events(model, params, problems)
     branches: dict[str, list[tuple[str, float]]] = {}
     repeat_branches: dict[str, list[tuple[str, float]]] = {}
     for node in model.nodes.values():
@@ -678,8 +756,83 @@ def bind(model: ProcessModel, params: SimParams) -> ModelBinding:
         t.id for t in model.tasks if t.id in params.in_person or t.name in params.in_person
     )
     return ModelBinding(
-        lanes, durations, branches, in_person, frozenset(applicant_tasks), repeat_branches
+        lanes,
+        durations,
+        branches,
+        in_person,
+        frozenset(applicant_tasks),
+        repeat_branches,
+        messages,
+        boundary,
+        multi,
     )
+
+
+def _bind_events(
+    model: ProcessModel, params: SimParams, problems: list[str]
+) -> tuple[dict[str, Distribution], dict[str, float], dict[str, tuple[int, int]]]:
+    """Message arrival times, boundary probabilities and multi-instance counts."""
+    messages: dict[str, Distribution] = {}
+    used: set[str] = set()
+    behind_gateway = {
+        model.flows[f].target for n in model.nodes.values() if n.kind == "ebg" for f in n.outgoing
+    }
+    for node in model.nodes.values():
+        if node.kind != "catch":
+            continue
+        key = next(
+            (k for k in (node.id, node.message, node.name) if k and k in params.messages), None
+        )
+        if key is not None:
+            messages[node.id] = params.messages[key]
+            used.add(key)
+        elif node.id in behind_gateway:
+            problems.append(
+                f"event {node.id} ({node.message or node.label}) behind an event-based gateway "
+                "has no arrival time: add it under messages"
+            )
+    unknown = sorted(set(params.messages) - used)
+    if unknown:
+        problems.append(f"messages: no catch event or receive task {', '.join(unknown)}")
+    unknown_b = sorted(set(params.boundary) - set(model.boundaries))
+    if unknown_b:
+        problems.append(f"boundary: no boundary event {', '.join(unknown_b)} in the model")
+    boundary = {b: params.boundary.get(b, 0.0) for b in model.boundaries}
+    multi: dict[str, tuple[int, int]] = {}
+    used_mi: set[str] = set()
+    for task in model.tasks:
+        given = next((k for k in (task.id, task.name) if k in params.multi_instance), None)
+        if task.multi is None:
+            continue
+        n, k = (None, None) if given is None else params.multi_instance[given]
+        if given is not None:
+            used_mi.add(given)
+        instances = n or task.multi.instances
+        if instances is None:
+            problems.append(
+                f"multi-instance task {task.id} ({task.label}) runs over a collection: give "
+                "its number of instances under multi_instance"
+            )
+            continue
+        after = min(k or task.multi.complete_after or instances, instances)
+        multi[task.id] = (instances, after)
+    for exit_id, (_, scope) in model.multi_scopes.items():
+        given = exit_id if exit_id in params.multi_instance else None
+        n, k = (None, None) if given is None else params.multi_instance[given]
+        if given is not None:
+            used_mi.add(given)
+        instances = n or scope.instances
+        if instances is None:
+            problems.append(
+                f"multi-instance {exit_id} runs over a collection: give its number of "
+                "instances under multi_instance"
+            )
+            continue
+        multi[exit_id] = (instances, min(k or scope.complete_after or instances, instances))
+    unknown_mi = sorted(set(params.multi_instance) - used_mi)
+    if unknown_mi:
+        problems.append(f"multi_instance: no multi-instance task {', '.join(unknown_mi)}")
+    return messages, boundary, multi
 
 
 def _branch_table(

@@ -61,9 +61,10 @@ class Proposal:
     changes: list[str] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)  # the single changes it is made of
+    called: dict[str, bytes] = field(default_factory=dict, repr=False)  # call activities
 
     def model(self) -> ProcessModel:
-        return parse_model(self.bpmn, source=f"proposal {self.key}")
+        return parse_model(self.bpmn, source=f"proposal {self.key}", called=self.called)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -280,7 +281,9 @@ class _Draft:
     assumptions: list[str] = field(default_factory=list)
 
     def refresh(self) -> None:
-        self.model = parse_model(self.editor.to_bytes(), source="redesign")
+        self.model = parse_model(
+            self.editor.to_bytes(), source="redesign", called=self.model.called
+        )
 
 
 def _staff_task(model: ProcessModel, params: SimParams, node_id: str) -> bool:
@@ -625,7 +628,7 @@ def propose(
     proposals: list[Proposal] = []
     applied: list[str] = []
     for key, step in steps.items():
-        draft = _Draft(_Editor(xml), parse_model(xml), params.copy())
+        draft = _Draft(_Editor(xml), parse_model(xml, called=model.called), params.copy())
         if step(draft):
             zh, en = _SINGLE[key]
             proposals.append(
@@ -638,11 +641,12 @@ def propose(
                     draft.changes,
                     draft.assumptions,
                     [key],
+                    model.called,
                 )
             )
             applied.append(key)
     if len(applied) > 1:
-        draft = _Draft(_Editor(xml), parse_model(xml), params.copy())
+        draft = _Draft(_Editor(xml), parse_model(xml, called=model.called), params.copy())
         for key in applied:
             steps[key](draft)
         proposals.append(
@@ -655,6 +659,7 @@ def propose(
                 draft.changes,
                 draft.assumptions,
                 list(applied),
+                model.called,
             )
         )
     for p in proposals:
@@ -663,13 +668,20 @@ def propose(
     return proposals
 
 
-def hand_edited(xml: bytes, params: SimParams, *, name: str = "hand_edited") -> Proposal:
-    """An analyst's own BPMN, simulated with the baseline's parameters.
+def hand_edited(
+    xml: bytes,
+    params: SimParams,
+    *,
+    name: str = "hand_edited",
+    called: dict[str, bytes] | None = None,
+) -> Proposal:
+    """An analyst's own BPMN, simulated with the baseline's parameters (``called``: the
+    processes its call activities call).
 
     Raises:
         ValidationFailed: the file is not a usable model, or the parameters miss its tasks.
     """
-    model = parse_model(xml, source=name)
+    model = parse_model(xml, source=name, called=called)
     copy = params.copy()
     keys = {t.id for t in model.tasks} | {t.name for t in model.tasks}
     copy.activities = {k: v for k, v in copy.activities.items() if k in keys}
@@ -679,7 +691,15 @@ def hand_edited(xml: bytes, params: SimParams, *, name: str = "hand_edited") -> 
     lanes = set(model.lanes) | {lane.name for lane in model.lanes.values()}
     copy.resources = {k: v for k, v in copy.resources.items() if k in lanes}
     bind(model, copy)
-    return Proposal(name, "人工修改", "Hand-edited model", xml, copy, ["analyst's own model"])
+    return Proposal(
+        name,
+        "人工修改",
+        "Hand-edited model",
+        xml,
+        copy,
+        ["analyst's own model"],
+        called=dict(called or {}),
+    )
 
 
 # --------------------------------------------------------------------------- ranking

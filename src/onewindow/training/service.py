@@ -258,6 +258,19 @@ def assignments_for(ctx: Ctx, staff: Sequence[Staff]) -> list[AssignmentView]:
 # --------------------------------------------------------------------------- what changed
 
 
+def _called_bpmn(ctx: Ctx, *files: str) -> dict[str, bytes]:
+    """The latest catalogue version of each process the files' call activities call, so
+    their steps show in the diff (the same version on both sides: the called process's own
+    changes are its own course)."""
+    keys = {key for xml in files for key in catalog.bpmn_keys(xml.encode("utf-8"))[1]}
+    out: dict[str, bytes] = {}
+    for key in sorted(keys):
+        versions = catalog.process_versions(ctx, key)
+        if versions:
+            out[key] = versions[-1].bpmn_xml.encode("utf-8")
+    return out
+
+
 def what_changed_course(
     ctx: Ctx, process_key: str, from_version: int, to_version: int, *, due_on: date, actor: str
 ) -> tuple[Course, list[Assignment]]:
@@ -276,7 +289,9 @@ def what_changed_course(
             code="process.unknown",
         )
     old, new = versions[from_version], versions[to_version]
-    diff = bpmn_diff.diff_processes(old.bpmn_xml, new.bpmn_xml)
+    diff = bpmn_diff.diff_processes(
+        old.bpmn_xml, new.bpmn_xml, _called_bpmn(ctx, old.bpmn_xml, new.bpmn_xml)
+    )
     title = f"{new.name}：v{from_version}→v{to_version} 变更要点"
     key = f"wc-{process_key}-{from_version}-{to_version}"[:64]
     course = repo.course_by_key(ctx.session, key) or create_course(
