@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from onewindow.catalog import service as catalog
-from onewindow.catalog.models import ServiceItem, Staff
+from onewindow.catalog.models import ServiceItem
 from onewindow.datahub import service as datahub
 from onewindow.datahub.schemas import AggregateTotal, PrefillSource
 from onewindow.documents import DocumentKind
@@ -59,7 +59,6 @@ from onewindow.workflow.models import Case, Task
 
 PRE_COOKIE = "ow_pre"  # double-submit token of the sign-in forms (no session exists yet)
 NEARING = timedelta(hours=24)
-QUEUE_LIMIT = 200
 # Fields the workbench's buttons fill in; the rest of a task's form is shown as inputs.
 ACTION_FIELDS = frozenset({"decision", "missing_materials", "materials_complete"})
 
@@ -881,66 +880,7 @@ def material_file(
 # --- department workbench -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class QueueRow:
-    task: Task
-    case: Case
-    service: ServiceItem | None  # None for a complaint or rectification case
-    urgency: str  # overdue | nearing | ok
-
-
-def _queue(ctx: Ctx, staff: Staff) -> dict[str, Any]:
-    now = ctx.clock.now()
-    services = {s.code: s for s in catalog.list_services(ctx)}
-    rows: list[QueueRow] = []
-    page_rows, _ = workflow.queue_page(ctx, staff.department_id, limit=QUEUE_LIMIT)
-    for task, case in page_rows:
-        if task.sla_due < now:
-            urgency = "overdue"
-        elif task.sla_due < now + NEARING:
-            urgency = "nearing"
-        else:
-            urgency = "ok"
-        rows.append(QueueRow(task, case, services.get(case.service_code), urgency))
-    return {
-        "rows": rows,
-        "counts": {
-            "total": len(rows),
-            "overdue": sum(r.urgency == "overdue" for r in rows),
-            "nearing": sum(r.urgency == "nearing" for r in rows),
-            "mine": sum(r.task.claimed_by == staff.username for r in rows),
-        },
-        "staff": staff,
-    }
-
-
-@router.get("/workbench")
-def workbench(
-    request: Request,
-    ctx: PageCtx,
-    who: Annotated[Principal, require_page("tasks.work")],
-) -> Response:
-    staff = staff_of(ctx, who)
-    return page(
-        request,
-        "workbench.html",
-        principal=who,
-        zone=_zone(ctx),
-        done=request.query_params.get("done", "")[:40],
-        **_queue(ctx, staff),
-    )
-
-
-@router.get("/workbench/queue")
-def workbench_queue(
-    request: Request,
-    ctx: PageCtx,
-    who: Annotated[Principal, require_page("tasks.work")],
-) -> Response:
-    """htmx: the queue table alone, refreshed in place."""
-    staff = staff_of(ctx, who)
-    html = render_html(request, "_queue.html", principal=who, zone=_zone(ctx), **_queue(ctx, staff))
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+# The queue, the case page and a head's actions: onewindow.web.workbench.
 
 
 def _my_task(ctx: Ctx, who: Principal, task_id: int) -> Task:

@@ -13,8 +13,9 @@ tasks of one case at once either both succeed or one gets a clean ``ConcurrentUp
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -1364,6 +1365,35 @@ def queue_page(
         limit=min(max(limit, 1), 500),
         offset=max(offset, 0),
     )
+
+
+QueueQuery = repo.QueueQuery
+QueueCounts = repo.QueueCounts
+QUEUE_SORTS = tuple(repo.QUEUE_SORTS)
+SEARCH_MAX = 100
+_PHONE = re.compile(r"1\d{10}")
+_ID_NUMBER = re.compile(r"[0-9A-Z]{18}")
+
+
+def search_terms(text: str) -> tuple[str, str | None, str | None]:
+    """(the text, as a mobile number, as an ID number or credit code) of a workbench search.
+
+    A number that looks like a phone or an 18-character ID is also looked up exactly, through
+    its blind index; the text itself matches case numbers, names and company names.
+    """
+    text = " ".join(text.split())[:SEARCH_MAX]
+    compact = re.sub(r"[\s-]", "", text)
+    phone = compact if _PHONE.fullmatch(compact) else None
+    id_number = compact.upper() if _ID_NUMBER.fullmatch(compact.upper()) else None
+    return text, phone, id_number
+
+
+def search_queue(
+    ctx: Ctx, query: QueueQuery, *, me: str
+) -> tuple[Sequence[tuple[Task, Case, Application | None, Any]], int, QueueCounts]:
+    """A page of open staff tasks matching the query, the true total and the counters."""
+    bounded = replace(query, limit=min(max(query.limit, 1), 500), offset=max(query.offset, 0))
+    return repo.search_queue(ctx.session, bounded, me=me)
 
 
 @dataclass(frozen=True)

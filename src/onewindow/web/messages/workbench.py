@@ -1,0 +1,68 @@
+"""Workbench pages: the searchable queue, the case page and a head's actions (中文, English)."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # search and filters
+    "wb_search": ("搜索", "Search"),
+    "wb_search_label": (
+        "办件编号、申请人、企业名称、手机号码或证件号码",
+        "Case number, applicant, company, mobile number or ID number",
+    ),
+    "wb_search_hint": (
+        "手机号码和证件号码须完整输入（精确匹配）。",
+        "Mobile and ID numbers match only when typed in full.",
+    ),
+    "wb_filter_service": ("事项", "Service"),
+    "wb_filter_status": ("状态", "Status"),
+    "wb_filter_due": ("时限", "Due"),
+    "wb_filter_scope": ("范围", "Scope"),
+    "wb_scope_own": ("本部门待办", "My department's queue"),
+    "wb_scope_involved": (
+        "本部门经手办件的各部门待办",
+        "Open tasks of every department on our cases",
+    ),
+    "wb_filter_mine": ("只看我认领的", "Only mine"),
+    "wb_all": ("全部", "All"),
+    "wb_apply": ("筛选", "Apply"),
+    "wb_reset": ("清除条件", "Clear"),
+    "wb_page_size": ("每页", "Per page"),
+    "wb_results": (
+        "共 {total} 条，第 {first}–{last} 条",
+        "{total} found, showing {first}–{last}",
+    ),
+    "wb_no_results": ("没有符合条件的待办任务。", "No open task matches."),
+    "wb_page_of": ("第 {page} / {pages} 页", "Page {page} of {pages}"),
+    "wb_prev": ("上一页", "Previous"),
+    "wb_next": ("下一页", "Next"),
+    "wb_pagination": ("分页", "Pagination"),
+    "wb_sort_by": ("排序：{column}", "Sort by {column}"),
+    "wb_department": ("部门", "Department"),
+    "wb_case": ("办件", "Case"),
+    "wb_done_send_back": (
+        "办件 {number} 已退回申请人补正。",
+        "Case {number} was sent back to the applicant.",
+    ),
+    "wb_done_reject": (
+        "办件 {number} 已作出不予许可决定。",
+        "Case {number} was refused.",
+    ),
+    # who did it, in words
+    "wb_who_system": ("系统", "System"),
+    "wb_who_applicant": ("申请人", "Applicant"),
+    # a closed task, said as what happened
+    "wb_closed_send_back": (
+        "该任务已退回申请人补正，等待申请人补交材料。",
+        "This task sent the case back to the applicant, who is to hand in the missing items.",
+    ),
+    "wb_closed_done": ("该任务已由{who}办理完成。", "This task was completed by {who}."),
+    "wb_closed_reject": (
+        "该任务已作出不予许可（不予受理）决定。",
+        "This task refused the application.",
+    ),
+    "wb_closed_cancelled": (
+        "该任务已取消（流程已转到其他环节）。",
+        "This task was cancelled (the case moved on).",
+    ),
+    "wb_open_case": ("办件详情", "Case page"),
+}

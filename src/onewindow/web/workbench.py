@@ -1,0 +1,242 @@
+"""The department workbench: the searchable task queue, the case page and a head's actions.
+
+The queue is searched, filtered, sorted and paged in the database: the total and the counters
+are those of the whole filtered set, never of the rows on screen. Names are shown, never
+usernames; the system's own steps read as words ("系统", "申请人", a timer's BPMN name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from starlette.datastructures import QueryParams
+from starlette.responses import HTMLResponse, Response
+
+from onewindow.catalog import service as catalog
+from onewindow.catalog.models import ServiceItem, Staff
+from onewindow.intake.models import Applicant
+from onewindow.kit.platform import Ctx
+from onewindow.security.authz import require_page, staff_of
+from onewindow.security.schemas import Principal
+from onewindow.web.i18n import Lang, lang_of, translate
+from onewindow.web.pages import mask_name, page, render_html
+from onewindow.web.routes import NEARING, PageCtx, PageRoute
+from onewindow.workflow import service as workflow
+from onewindow.workflow.models import Case, Task
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+
+Worker = Annotated[Principal, require_page("tasks.work")]
+PAGE_SIZES = (20, 50, 100)
+DEFAULT_SIZE = 50
+STATUSES = ("ready", "claimed")
+URGENCIES = ("overdue", "nearing")
+COMPANY_FIELDS = ("company_name", "business_name", "developer_name", "venue_name")
+
+
+# --- names -------------------------------------------------------------------------------------
+
+
+def staff_names(ctx: Ctx) -> dict[str, str]:
+    """username -> the person's name, for every member of staff (once per request)."""
+    names: dict[str, str] | None = ctx.memo.get("wb_staff_names")
+    if names is None:
+        names = ctx.memo["wb_staff_names"] = {s.username: s.name for s in catalog.list_staff(ctx)}
+    return names
+
+
+def person_name(ctx: Ctx, lang: Lang, username: str | None) -> str:
+    """Who did something, in words: a name, "系统" / "申请人", or the username as a last resort."""
+    if not username:
+        return ""
+    if username == workflow.SYSTEM_RESOURCE:
+        return translate(lang, "wb_who_system")
+    if username == workflow.APPLICANT_RESOURCE:
+        return translate(lang, "wb_who_applicant")
+    return staff_names(ctx).get(username, username)
+
+
+def applicant_label(applicant: Applicant | None, form: Mapping[str, Any] | None) -> str:
+    """The applicant as staff see them in a list: a business by name, a person masked, and the
+    company the application is for when the form names one."""
+    if applicant is None:
+        return ""
+    shown = applicant.name if applicant.kind == "business" else mask_name(applicant.name)
+    company = next((str(form[f]) for f in COMPANY_FIELDS if form and form.get(f)), "")
+    return f"{shown} · {company}" if company and company != applicant.name else shown
+
+
+# --- the queue ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    task: Task
+    case: Case
+    service: ServiceItem | None  # None for a complaint or rectification case
+    urgency: str  # overdue | nearing | ok
+    applicant: str
+    claimed_by: str
+    department: str
+    own: bool  # the caller's department's task (it can be opened)
+
+
+@dataclass(frozen=True)
+class QueueParams:
+    """The queue's query string, checked: anything unknown falls back to the default."""
+
+    q: str = ""
+    service: str = ""
+    status: str = ""
+    due: str = ""
+    mine: bool = False
+    scope: str = "own"  # own | involved (a head: every department's tasks of our cases)
+    sort: str = "sla_due"
+    desc: bool = False
+    page: int = 1
+    size: int = DEFAULT_SIZE
+
+    @classmethod
+    def parse(cls, params: QueryParams, *, head: bool) -> QueueParams:
+        def number(name: str, default: int) -> int:
+            raw = params.get(name, "")
+            return int(raw) if raw.isdigit() and len(raw) < 7 else default
+
+        size = number("size", DEFAULT_SIZE)
+        return cls(
+            q=params.get("q", "")[: workflow.SEARCH_MAX],
+            service=params.get("service", "")[:64],
+            status=params.get("status", "") if params.get("status") in STATUSES else "",
+            due=params.get("due", "") if params.get("due") in URGENCIES else "",
+            mine=params.get("mine") == "1",
+            scope="involved" if head and params.get("scope") == "involved" else "own",
+            sort=params.get("sort", "")
+            if params.get("sort") in workflow.QUEUE_SORTS
+            else "sla_due",
+            desc=params.get("dir") == "desc",
+            page=max(number("page", 1), 1),
+            size=size if size in PAGE_SIZES else DEFAULT_SIZE,
+        )
+
+    def query(self, **change: Any) -> str:
+        """This query string with some values changed (the page goes back to 1 unless given)."""
+        values: dict[str, Any] = {
+            "q": self.q,
+            "service": self.service,
+            "status": self.status,
+            "due": self.due,
+            "mine": "1" if self.mine else "",
+            "scope": "" if self.scope == "own" else self.scope,
+            "sort": "" if self.sort == "sla_due" else self.sort,
+            "dir": "desc" if self.desc else "",
+            "page": "",
+            "size": "" if self.size == DEFAULT_SIZE else self.size,
+        }
+        values.update(change)
+        return urlencode({k: v for k, v in values.items() if v not in ("", None, 1)})
+
+    def sort_query(self, column: str) -> str:
+        desc = "" if self.sort != column or self.desc else "desc"
+        return self.query(sort="" if column == "sla_due" else column, dir=desc)
+
+
+def _urgency(task: Task, now: Any) -> str:
+    if task.sla_due < now:
+        return "overdue"
+    if task.sla_due < now + NEARING:
+        return "nearing"
+    return "ok"
+
+
+def queue_context(
+    ctx: Ctx, lang: Lang, who: Principal, staff: Staff, p: QueueParams
+) -> dict[str, Any]:
+    now = ctx.clock.now()
+    services = {s.code: s for s in catalog.list_services(ctx)}
+    departments = {d.id: d for d in catalog.list_departments(ctx)}
+    head = "head" in who.roles
+    text, phone, id_number = workflow.search_terms(p.q)
+    involved = p.scope == "involved"
+    query = workflow.QueueQuery(
+        department_ids=list(departments) if involved else [staff.department_id],
+        involving_department_id=staff.department_id if involved else None,
+        now=now,
+        nearing=NEARING,
+        text=text,
+        phone=phone,
+        id_number=id_number,
+        service_code=p.service or None,
+        status=p.status or None,
+        urgency=p.due or None,
+        claimed_by=staff.username if p.mine else None,
+        sort=p.sort,
+        descending=p.desc,
+        limit=p.size,
+        offset=(p.page - 1) * p.size,
+    )
+    found, total, counts = workflow.search_queue(ctx, query, me=staff.username)
+    rows = []
+    for task, case, application, applicant in found:
+        dept = departments.get(task.department_id or 0)
+        rows.append(
+            QueueRow(
+                task=task,
+                case=case,
+                service=services.get(case.service_code),
+                urgency=_urgency(task, now),
+                applicant=applicant_label(
+                    applicant, application.form_data if application else None
+                ),
+                claimed_by=person_name(ctx, lang, task.claimed_by),
+                department=(dept.name_en if lang == "en" else dept.name_zh) if dept else "",
+                own=task.department_id == staff.department_id,
+            )
+        )
+    pages = max((total + p.size - 1) // p.size, 1)
+    return {
+        "rows": rows,
+        "counts": counts,
+        "total": total,
+        "p": p,
+        "pages": pages,
+        "first": (p.page - 1) * p.size + 1 if rows else 0,
+        "last": (p.page - 1) * p.size + len(rows),
+        "services": sorted(services.values(), key=lambda s: s.code),
+        "head": head,
+        "staff": staff,
+    }
+
+
+@router.get("/workbench")
+def workbench(request: Request, ctx: PageCtx, who: Worker) -> Response:
+    staff = staff_of(ctx, who)
+    lang = lang_of(request)
+    p = QueueParams.parse(request.query_params, head="head" in who.roles)
+    return page(
+        request,
+        "workbench.html",
+        principal=who,
+        zone=ctx.calendar.zone,
+        done=request.query_params.get("done", "")[:40],
+        done_action=request.query_params.get("action", "")[:16],
+        **queue_context(ctx, lang, who, staff, p),
+    )
+
+
+@router.get("/workbench/queue")
+def workbench_queue(request: Request, ctx: PageCtx, who: Worker) -> Response:
+    """htmx: the queue alone, refreshed in place with the same search."""
+    staff = staff_of(ctx, who)
+    p = QueueParams.parse(request.query_params, head="head" in who.roles)
+    html = render_html(
+        request,
+        "_queue.html",
+        principal=who,
+        zone=ctx.calendar.zone,
+        **queue_context(ctx, lang_of(request), who, staff, p),
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})

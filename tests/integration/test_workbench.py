@@ -1,0 +1,231 @@
+"""The workbench queue: server-side search, filters, sort and pages with true totals."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from onewindow.catalog import service as catalog
+from onewindow.intake.schemas import ApplicantIn, Upload
+from onewindow.kit.clock import ManualClock
+from onewindow.kit.platform import Platform
+from onewindow.workflow import flows
+from onewindow.workflow.models import Case, Task
+
+from .helpers import COMPANY, pdf, valid_form
+from .test_web_pages import OTHER_PERSON, OTHER_PHONE, PERSON, PHONE, sign_in, submit_hrss
+
+TASK_LINK = re.compile(r'href="/workbench/tasks/(\d+)"')
+CASE_LINK = re.compile(r'href="/workbench/cases/([^"]+)"')
+
+
+def results(html: str) -> int:
+    match = re.search(r"共 (\d+) 条", html)
+    assert match, "no result count on the page"
+    return int(match.group(1))
+
+
+def kpi(html: str, label: str) -> int:
+    match = re.search(rf"<b>(\d+)</b><span>{label}</span>", html)
+    assert match, f"no counter {label}"
+    return int(match.group(1))
+
+
+def add_open_tasks(
+    city: Platform, department: str, count: int, *, overdue: int, nearing: int
+) -> None:
+    """``count`` open tasks in a department's queue, each on its own case, in two statements.
+
+    The cases copy a real started case (its process and engine state), so every row is what
+    the engine would have written; ``overdue`` of them are past their SLA, ``nearing`` due
+    within 24 hours, the rest later.
+    """
+    number = submit_hrss(city)
+    with city.unit_of_work() as ctx:
+        model = ctx.session.scalar(select(Case).where(Case.number == number))
+        assert model is not None
+        dept = catalog.get_department(ctx, department).id
+        now = ctx.clock.now()
+        ctx.session.execute(
+            insert(Case),
+            [
+                {
+                    "number": f"ZZ{i:06d}",
+                    "kind": "application",
+                    "process_definition_id": model.process_definition_id,
+                    "service_code": model.service_code,
+                    "channel": "window",
+                    "routes": model.routes,
+                    "task_sla": model.task_sla,
+                    "called_versions": {},
+                    "state": model.state,
+                    "completed": False,
+                    "started_at": now,
+                    "version": 1,
+                }
+                for i in range(count)
+            ],
+        )
+        ids = ctx.session.scalars(
+            select(Case.id).where(Case.number.like("ZZ%")).order_by(Case.number)
+        ).all()
+
+        def due(i: int) -> Any:
+            if i < overdue:
+                return now - timedelta(hours=1 + i)
+            if i < overdue + nearing:
+                return now + timedelta(hours=1)
+            return now + timedelta(days=3, minutes=i)
+
+        ctx.session.execute(
+            insert(Task),
+            [
+                {
+                    "case_id": case_id,
+                    "engine_task_id": str(uuid.uuid4()),
+                    "element_id": "Task_hrss_review",
+                    "name": "社保卡审核",
+                    "department_id": dept,
+                    "for_applicant": False,
+                    "status": "ready",
+                    "created_at": now,
+                    "sla_due": due(i),
+                    "form_fields": [],
+                    "data": {},
+                }
+                for i, case_id in enumerate(ids)
+            ],
+        )
+
+
+def test_a_department_with_1000_open_tasks_shows_the_true_total_and_pages_through_all(
+    client: Any, city: Platform
+) -> None:
+    add_open_tasks(city, "HRSS", 1000, overdue=300, nearing=200)
+    sign_in(client, "hrss_hu")
+    first = client.get("/workbench").text
+    assert results(first) == 1000
+    assert (kpi(first, "待办"), kpi(first, "已超时"), kpi(first, "24 小时内到期")) == (
+        1000,
+        300,
+        200,
+    )
+    assert "第 1 / 20 页" in first
+    seen: list[int] = []
+    for number in range(1, 11):
+        page = client.get(f"/workbench?size=100&page={number}").text
+        assert results(page) == 1000
+        seen += [int(i) for i in TASK_LINK.findall(page)]
+    assert len(seen) == len(set(seen)) == 1000
+    past = client.get("/workbench?size=100&page=11").text
+    assert TASK_LINK.findall(past) == []
+    assert results(past) == 1000
+    # Filters narrow the total; the counters stay those of the whole search.
+    overdue = client.get("/workbench?due=overdue&size=100&page=3").text
+    assert results(overdue) == 300
+    assert len(TASK_LINK.findall(overdue)) == 100
+    assert kpi(overdue, "已超时") == 300
+    assert kpi(overdue, "待办") == 1000
+    assert results(client.get("/workbench?due=nearing").text) == 200
+    # The most urgent first by default; the latest first when sorted the other way.
+    asc = TASK_LINK.findall(client.get("/workbench?size=20").text)
+    desc = TASK_LINK.findall(client.get("/workbench?size=20&sort=sla_due&dir=desc").text)
+    assert asc != desc
+    assert not set(asc) & set(desc)
+
+
+def _submit_business(city: Platform, company: str) -> str:
+    with city.unit_of_work() as ctx:
+        service = catalog.get_service(ctx, "SAMR-001")
+        uploads = [
+            Upload(m.code, f"{m.code}.pdf", pdf(m.code)) for m in service.materials if m.required
+        ]
+        form = {**valid_form(service), "company_name": company, "registered_capital": 100}
+    done = city.run(
+        lambda ctx: flows.submit_application(
+            ctx,
+            "SAMR-001",
+            ApplicantIn("business", COMPANY, "福州某投资有限公司"),
+            channel="window",
+            form=form,
+            uploads=uploads,
+            actor="center_qian",
+        )
+    )
+    return done.application.number
+
+
+def test_search_by_number_name_company_phone_and_id_number(client: Any, city: Platform) -> None:
+    mine = submit_hrss(city)
+    other = submit_hrss(city, person=OTHER_PERSON, phone=OTHER_PHONE)
+    business = _submit_business(city, "闽江科技有限公司")
+    sign_in(client, "center_qian")  # the window accepts all three
+
+    def found(q: str) -> set[str]:
+        page = client.get("/workbench", params={"q": q})
+        assert page.status_code == 200
+        return set(CASE_LINK.findall(page.text))
+
+    assert found("") == {mine, other, business}
+    assert found(mine) == {mine}
+    assert found(mine[-4:]) == {mine} or mine[-4:] in other  # a part of the number
+    assert found("闽江科技") == {business}  # the company the application is for
+    assert found("福州某投资") == {business}  # the business applicant's name
+    assert found(PHONE) == {mine}  # exact, through the blind index
+    assert found(f"{PHONE[:3]} {PHONE[3:7]} {PHONE[7:]}") == {mine}  # spaces typed in
+    assert found(PHONE[:7]) == set()  # a partial phone number finds nothing
+    assert found(OTHER_PERSON) == {other}
+    assert found(PERSON.lower()) == {mine}  # 18-digit ID with a lower-case x
+    assert found(COMPANY) == {business}  # unified social credit code
+    assert found(PERSON[:6]) == set()
+
+
+def test_search_with_sql_and_html_metacharacters_is_harmless(client: Any, city: Platform) -> None:
+    submit_hrss(city)
+    submit_hrss(city, person=OTHER_PERSON, phone=OTHER_PHONE)
+    sign_in(client, "center_qian")
+    assert results(client.get("/workbench").text) == 2
+    for q in (
+        "' OR 1=1 --",
+        "%",
+        "_",
+        "%%",
+        "\\",
+        "<script>alert(1)</script>",
+        "'; DROP TABLE tasks; --",
+    ):
+        page = client.get("/workbench", params={"q": q})
+        assert page.status_code == 200, q
+        assert results(page.text) == 0, q
+        assert CASE_LINK.findall(page.text) == [], q
+    page = client.get("/workbench", params={"q": "<script>alert(1)</script>"})
+    assert "<script>alert(1)" not in page.text
+    assert 'value="&lt;script&gt;alert(1)&lt;/script&gt;"' in page.text
+    # Unknown filter values fall back to the defaults instead of failing.
+    odd = client.get("/workbench?status=x&due=y&sort=z;drop&page=-1&size=99999&dir=sideways")
+    assert odd.status_code == 200
+    assert results(odd.text) == 2
+    assert results(client.get("/workbench").text) == 2  # nothing changed
+
+
+def test_claimed_by_me_and_head_scope(client: Any, city: Platform, clock: ManualClock) -> None:
+    number = submit_hrss(city)
+    csrf = sign_in(client, "center_qian")
+    task = int(TASK_LINK.findall(client.get("/workbench").text)[0])
+    r = client.post(
+        f"/workbench/tasks/{task}/claim", data={"csrf_token": csrf}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    mine = client.get("/workbench?mine=1").text
+    assert results(mine) == 1
+    assert kpi(mine, "我已认领") == 1
+    assert "钱丽华" in mine
+    assert "center_qian" not in mine.split("<main", 1)[1].split("</main>")[0]
+    client.cookies.clear()
+    sign_in(client, "center_sun")
+    assert results(client.get("/workbench?mine=1").text) == 0
+    assert number in client.get("/workbench").text
