@@ -14,10 +14,20 @@ from onewindow.intake.schemas import ApplicantIn, Upload
 from onewindow.kit.clock import ManualClock
 from onewindow.kit.platform import Platform
 from onewindow.workflow import flows
+from onewindow.workflow import service as workflow
 from onewindow.workflow.models import Case, Task
 
-from .helpers import COMPANY, pdf, valid_form
-from .test_web_pages import OTHER_PERSON, OTHER_PHONE, PERSON, PHONE, sign_in, submit_hrss
+from .helpers import COMPANY, complete, open_tasks, pdf, valid_form
+from .test_bpmn_constructs import _submit
+from .test_web_pages import (
+    OTHER_PERSON,
+    OTHER_PHONE,
+    PERSON,
+    PHONE,
+    open_task,
+    sign_in,
+    submit_hrss,
+)
 
 TASK_LINK = re.compile(r'href="/workbench/tasks/(\d+)"')
 CASE_LINK = re.compile(r'href="/workbench/cases/([^"]+)"')
@@ -229,3 +239,63 @@ def test_claimed_by_me_and_head_scope(client: Any, city: Platform, clock: Manual
     sign_in(client, "center_sun")
     assert results(client.get("/workbench?mine=1").text) == 0
     assert number in client.get("/workbench").text
+
+
+# --- names and words ---------------------------------------------------------------------------
+
+
+def test_after_a_send_back_the_task_says_so_and_history_shows_names(
+    client: Any, city: Platform
+) -> None:
+    number = submit_hrss(city)
+    accept = open_task(city, number, "Task_window_accept")
+    city.run(
+        lambda ctx: workflow.complete_task(
+            ctx, accept, {"decision": "approve"}, actor=catalog.get_staff(ctx, "center_qian")
+        )
+    )
+    review = open_task(city, number, "Task_hrss_review")
+    csrf = sign_in(client, "hrss_hu")
+    r = client.post(
+        f"/workbench/tasks/{review}",
+        data={
+            "csrf_token": csrf,
+            "action": "send_back",
+            "missing": ["photo"],
+            "f_comment": "照片不清晰",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    assert f"办件 {number} 已退回申请人补正" in client.get(r.headers["location"]).text
+    page = client.get(f"/workbench/tasks/{review}").text
+    assert "该任务已退回申请人补正" in page
+    assert "已办结" not in page
+    main = page.split('id="main"', 1)[1]
+    assert "钱丽华" in main  # who accepted it, by name
+    assert "胡斌" in main
+    assert "center_qian" not in main
+    assert "hrss_hu" not in main
+    assert "系统" in main  # the 补正 notice is the system's
+    assert ">system<" not in main
+    assert "照片不清晰" in main  # the opinion
+    client.cookies.clear()
+    client.cookies.set("lang", "en")
+    sign_in(client, "hrss_hu")
+    english = client.get(f"/workbench/tasks/{review}").text
+    assert "sent the case back to the applicant" in english
+    assert "System" in english
+
+
+def test_a_timer_in_the_history_reads_as_its_bpmn_name(
+    client: Any, city: Platform, clock: ManualClock
+) -> None:
+    app_id = _submit(city, "PSB-001", "person", PERSON, "林小雨", residence_basis="study")
+    complete(city, open_tasks(city, app_id)["Task_window_accept"], "center_qian")
+    clock.advance(timedelta(days=4))  # the PSB's system did not answer within 3 days
+    assert city.run(lambda ctx: workflow.fire_due_timers(ctx)) == 1
+    manual = open_tasks(city, app_id)["Task_psb_manual_check"]
+    sign_in(client, "psb_luo")
+    page = client.get(f"/workbench/tasks/{manual}").text
+    assert "3日未返回 · 计时到期" in page
+    assert "Timer_check_late" not in page

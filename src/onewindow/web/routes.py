@@ -50,6 +50,7 @@ from onewindow.security.authz import (
 from onewindow.security.endpoints import set_session_cookie
 from onewindow.security.schemas import Principal
 from onewindow.simulation import publish
+from onewindow.web import case_views
 from onewindow.web.i18n import LANG_COOKIE, LANGS, Lang, error_text, lang_of, translate
 from onewindow.web.pages import home_for, mask_name, mask_phone, page, render_html
 from onewindow.workflow import documents, flows
@@ -923,7 +924,11 @@ def _task_page(
         "task": task,
         "case": case,
         "is_open": task.status in ("ready", "claimed"),
-        "history": workflow.case_history(ctx, case),
+        "history": case_views.history_rows(ctx, lang_of(request), case),
+        "claimed_name": case_views.person_name(ctx, lang_of(request), task.claimed_by),
+        "closed_text": ""
+        if task.status in ("ready", "claimed")
+        else case_views.closed_text(ctx, lang_of(request), task),
         "documents": _document_rows(ctx, case, case.number) if case.application_id else [],
         "departments": departments,
         "entered": entered or TaskInput(),
@@ -1075,7 +1080,8 @@ def task_decide(
         )
     number = case.number
     _commit(ctx)
-    return _redirect(f"/workbench?done={quote(number)}")
+    done = f"/workbench?done={quote(number)}"
+    return _redirect(done + (f"&action={action}" if action in ("send_back", "reject") else ""))
 
 
 # --- applicant portal -----------------------------------------------------------------------

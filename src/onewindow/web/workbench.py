@@ -22,7 +22,8 @@ from onewindow.intake.models import Applicant
 from onewindow.kit.platform import Ctx
 from onewindow.security.authz import require_page, staff_of
 from onewindow.security.schemas import Principal
-from onewindow.web.i18n import Lang, lang_of, translate
+from onewindow.web.case_views import person_name
+from onewindow.web.i18n import Lang, lang_of
 from onewindow.web.pages import mask_name, page, render_html
 from onewindow.web.routes import NEARING, PageCtx, PageRoute
 from onewindow.workflow import service as workflow
@@ -38,26 +39,7 @@ URGENCIES = ("overdue", "nearing")
 COMPANY_FIELDS = ("company_name", "business_name", "developer_name", "venue_name")
 
 
-# --- names -------------------------------------------------------------------------------------
-
-
-def staff_names(ctx: Ctx) -> dict[str, str]:
-    """username -> the person's name, for every member of staff (once per request)."""
-    names: dict[str, str] | None = ctx.memo.get("wb_staff_names")
-    if names is None:
-        names = ctx.memo["wb_staff_names"] = {s.username: s.name for s in catalog.list_staff(ctx)}
-    return names
-
-
-def person_name(ctx: Ctx, lang: Lang, username: str | None) -> str:
-    """Who did something, in words: a name, "系统" / "申请人", or the username as a last resort."""
-    if not username:
-        return ""
-    if username == workflow.SYSTEM_RESOURCE:
-        return translate(lang, "wb_who_system")
-    if username == workflow.APPLICANT_RESOURCE:
-        return translate(lang, "wb_who_applicant")
-    return staff_names(ctx).get(username, username)
+# --- names ---------------------------------------------------------------------------------------
 
 
 def applicant_label(applicant: Applicant | None, form: Mapping[str, Any] | None) -> str:

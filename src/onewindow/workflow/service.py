@@ -1367,6 +1367,67 @@ def queue_page(
     )
 
 
+# --- the process diagram and the names of its elements -------------------------------------------
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def element_names(ctx: Ctx, process_definition_id: int) -> dict[str, str]:
+    """BPMN id -> the element's name (tasks, events, gateways) of one stored process version.
+
+    A stored version never changes, so the platform keeps the map by id after the first read.
+    """
+    from lxml import etree
+
+    key = ("element_names", process_definition_id)
+    names: dict[str, str] | None = ctx.shared.get(key)
+    if names is None:
+        xml = catalog.get_process(ctx, process_definition_id).bpmn_xml
+        parser = etree.XMLParser(resolve_entities=False, no_network=True)
+        root = etree.fromstring(xml.encode(), parser)
+        names = {}
+        for element in root.iter(f"{{{BPMN_NS}}}*"):
+            element_id, name = element.get("id"), element.get("name")
+            if element_id and name:
+                names[element_id] = " ".join(name.split())
+        ctx.shared[key] = names
+    return names
+
+
+def case_element_names(ctx: Ctx, case: Case) -> dict[str, str]:
+    """Names of the elements of a case's process and of the processes it calls."""
+    out: dict[str, str] = {}
+    for called in (case.called_versions or {}).values():
+        out.update(element_names(ctx, called))
+    out.update(element_names(ctx, case.process_definition_id))
+    return out
+
+
+@dataclass(frozen=True)
+class CaseDiagram:
+    """A case's process as drawn (BPMN XML) with where it stands: the elements of its open
+    tasks, and those it has passed through."""
+
+    xml: str
+    current: list[str]
+    done: list[str]
+
+
+def case_diagram(ctx: Ctx, case: Case) -> CaseDiagram:
+    xml = catalog.get_process(ctx, case.process_definition_id).bpmn_xml
+    current = [t.element_id for t in repo.open_tasks(ctx.session, case.id)]
+    done = {
+        e.activity_id
+        for e in eventlog.case_history(ctx, case.id)
+        if e.activity_id and e.lifecycle == "complete"
+    }
+    return CaseDiagram(
+        xml=xml,
+        current=sorted(set(current)),
+        done=sorted(done - set(current)),
+    )
+
+
 QueueQuery = repo.QueueQuery
 QueueCounts = repo.QueueCounts
 QUEUE_SORTS = tuple(repo.QUEUE_SORTS)

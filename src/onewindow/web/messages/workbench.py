@@ -65,4 +65,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This task was cancelled (the case moved on).",
     ),
     "wb_open_case": ("办件详情", "Case page"),
+    # history in words
+    "wb_list_sep": ("、", ", "),
+    "wb_ev_task_cancelled": ("{activity} · 已取消", "{activity} · cancelled"),
+    "wb_ev_task_reassigned": ("{activity} · 改派", "{activity} · reassigned"),
+    "wb_ev_task_transferred": ("{activity} · 转办", "{activity} · transferred"),
+    "wb_ev_task_unclaimed": ("{activity} · 收回待认领", "{activity} · taken back"),
+    "wb_ev_case_started": ("立案", "Case opened"),
+    "wb_ev_case_completed": ("流程结束", "Case closed"),
+    "wb_ev_case_not_accepted": ("不予受理", "Not accepted"),
+    "wb_ev_message_received": ("收到 {activity}", "Received: {activity}"),
+    "wb_ev_document_issued": ("出具文书 · {activity}", "Document issued · {activity}"),
 }
