@@ -299,3 +299,84 @@ def test_a_timer_in_the_history_reads_as_its_bpmn_name(
     page = client.get(f"/workbench/tasks/{manual}").text
     assert "3日未返回 · 计时到期" in page
     assert "Timer_check_late" not in page
+
+
+# --- the case page -----------------------------------------------------------------------------
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63f8"
+    "cfc0f01f0005000201e2a3a8f50000000049454e44ae426082"
+)
+
+
+def test_case_page_timeline_materials_versions_preview_and_diagram(
+    client: Any, city: Platform
+) -> None:
+    number = submit_hrss(city)
+    accept = open_task(city, number, "Task_window_accept")
+    city.run(
+        lambda ctx: workflow.complete_task(
+            ctx, accept, {"decision": "approve"}, actor=catalog.get_staff(ctx, "center_qian")
+        )
+    )
+    review = open_task(city, number, "Task_hrss_review")
+    city.run(
+        lambda ctx: workflow.send_back(
+            ctx, review, ["photo"], "照片不清晰", actor=catalog.get_staff(ctx, "hrss_hu")
+        )
+    )
+    city.run(
+        lambda ctx: flows.supplement(
+            ctx, number, [Upload("photo", "photo-new.png", PNG)], actor="applicant"
+        )
+    )
+    sign_in(client, "hrss_guo")
+    queue = client.get("/workbench", params={"q": number}).text
+    assert f'href="/workbench/cases/{number}"' in queue  # reachable from the search
+    page = client.get(f"/workbench/cases/{number}")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "照片不清晰" in html  # the opinion in the timeline
+    assert "受理通知书" in html  # and the documents
+    assert "胡斌" in html
+    assert "hrss_hu" not in html.split('id="main"', 1)[1]
+    # The photo twice: the new version current, the old one superseded (not a duplicate).
+    rows = re.findall(
+        r'<tr class="(wb-superseded)?">\s*<td>([^<]+)</td>\s*<td class="nowrap">v(\d)', html
+    )
+    photos = [(bool(old), v) for old, name, v in rows if "照片" in name]
+    assert photos == [(False, "2"), (True, "1")]
+    assert "已被替换" in html
+    # Inline previews: the image shown in the page, the PDFs in a frame of this site only.
+    image = re.search(rf'<img src="(/files/{number}/\d+\?inline=1)"', html)
+    assert image is not None
+    shown = client.get(image.group(1))
+    assert shown.headers["content-type"] == "image/png"
+    assert shown.headers["content-disposition"].startswith("inline")
+    assert "frame-ancestors 'self'" in shown.headers["content-security-policy"]
+    frame = re.search(rf'<iframe src="(/files/{number}/\d+)\?inline=1"', html)
+    assert frame is not None
+    pdf_inline = client.get(frame.group(1) + "?inline=1")
+    assert pdf_inline.headers["content-disposition"].startswith("inline")
+    assert pdf_inline.headers["x-frame-options"] == "SAMEORIGIN"
+    assert client.get(frame.group(1)).headers["content-disposition"].startswith("attachment")
+    # The diagram: its data comes from a JSON endpoint, the script from a static file.
+    assert 'data-diagram-url="/workbench/cases/' in html
+    assert '<script src="/static/workbench.js"' in html
+    assert "<script>" not in html
+    assert 'style="' not in html
+    drawn = client.get(f"/workbench/cases/{number}/diagram").json()
+    assert drawn["current"] == ["Task_hrss_review"]
+    assert "Task_window_accept" in drawn["done"]
+    assert drawn["xml"].lstrip().startswith("<?xml") or "<bpmn:definitions" in drawn["xml"]
+    assert client.get("/static/workbench.js").status_code == 200
+
+
+def test_case_page_is_hidden_from_departments_without_a_part_in_it(
+    client: Any, city: Platform
+) -> None:
+    number = submit_hrss(city)
+    sign_in(client, "samr_wang")  # SAMR never had a task in this HRSS case
+    assert client.get(f"/workbench/cases/{number}").status_code == 404
+    assert client.get(f"/workbench/cases/{number}/diagram").status_code == 404
+    assert client.get("/workbench/cases/NOPE-1").status_code == 404

@@ -857,6 +857,7 @@ def verify_upload(
 def material_file(
     number: str,
     material_id: int,
+    request: Request,
     ctx: PageCtx,
     who: Annotated[Principal, require_page("materials.read")],
 ) -> Response:
@@ -866,16 +867,24 @@ def material_file(
         raise NotFound("No such material", message_zh="材料不存在", code="material.unknown")
     content = intake.material_content(ctx, material.blob_sha256)
     blob = intake.get_blob(ctx, material.blob_sha256)
-    return Response(
-        content,
-        media_type=blob.content_type if blob else "application/octet-stream",
-        headers={
-            "Content-Disposition": "attachment; filename*=UTF-8''"
-            + quote(material.filename, safe=""),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "no-store",
-        },
-    )
+    media_type = blob.content_type if blob else "application/octet-stream"
+    headers = {
+        "Content-Disposition": "attachment; filename*=UTF-8''" + quote(material.filename, safe=""),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }
+    if request.query_params.get("inline") == "1" and media_type in case_views.PREVIEWABLE:
+        # Shown inside the case page (a PDF in a frame of this site only); nothing it holds
+        # may run script or reach out, and HTML or SVG are never shown inline.
+        headers["Content-Disposition"] = headers["Content-Disposition"].replace(
+            "attachment", "inline", 1
+        )
+        headers["X-Frame-Options"] = "SAMEORIGIN"
+        headers["Content-Security-Policy"] = (
+            "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
+            "object-src 'self'; frame-ancestors 'self'"
+        )
+    return Response(content, media_type=media_type, headers=headers)
 
 
 # --- department workbench -------------------------------------------------------------------

@@ -14,18 +14,22 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.datastructures import QueryParams
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from onewindow.catalog import service as catalog
 from onewindow.catalog.models import ServiceItem, Staff
-from onewindow.intake.models import Applicant
+from onewindow.feedback import service as feedback
+from onewindow.intake.models import Applicant, Application
+from onewindow.kit.errors import NotFound
 from onewindow.kit.platform import Ctx
-from onewindow.security.authz import require_page, staff_of
+from onewindow.security.authz import require_page, staff_of, visible_application
 from onewindow.security.schemas import Principal
+from onewindow.web import case_views
 from onewindow.web.case_views import person_name
 from onewindow.web.i18n import Lang, lang_of
 from onewindow.web.pages import mask_name, page, render_html
 from onewindow.web.routes import NEARING, PageCtx, PageRoute
+from onewindow.web.routes import _document_rows as document_rows
 from onewindow.workflow import service as workflow
 from onewindow.workflow.models import Case, Task
 
@@ -222,3 +226,71 @@ def workbench_queue(request: Request, ctx: PageCtx, who: Worker) -> Response:
         **queue_context(ctx, lang_of(request), who, staff, p),
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+# --- the case page -----------------------------------------------------------------------------
+
+
+def visible_case(ctx: Ctx, who: Principal, number: str) -> tuple[Case, Application | None]:
+    """The case by number, or 404 when it does not exist *or* the caller may not see it.
+
+    An application is seen as ``authz.visible_application`` says; a complaint or a
+    rectification by the departments that have (had) a task in it.
+    """
+    try:
+        case = workflow.case_by_number(ctx, number)
+    except NotFound:
+        case = None
+    if case is not None and case.application_id is not None:
+        return case, visible_application(ctx, who, number)
+    if case is None or not any(
+        t.department_id == who.department_id for t in workflow.tasks_of_case(ctx, case.id)
+    ):
+        raise NotFound(f"No case {number}", message_zh=f"案件 {number} 不存在", code="case.unknown")
+    return case, None
+
+
+@router.get("/workbench/cases/{number}")
+def case_page(number: str, request: Request, ctx: PageCtx, who: Worker) -> Response:
+    """办件详情: the whole case — where it stands, its history with the opinions and the
+    documents, the materials with their versions, and the process drawn."""
+    staff = staff_of(ctx, who)
+    lang = lang_of(request)
+    case, application = visible_case(ctx, who, number)
+    service = catalog.get_service_by_id(ctx, application.service_item_id) if application else None
+    open_tasks = [
+        t for t in workflow.open_tasks(ctx, case.id) if not t.for_applicant or application
+    ]
+    return page(
+        request,
+        "case.html",
+        principal=who,
+        zone=ctx.calendar.zone,
+        case=case,
+        application=application,
+        service=service,
+        applicant=application.applicant if application else None,
+        subject=None if application else feedback.subject_view(ctx, case),
+        open_tasks=case_views.open_tasks_named(ctx, lang, open_tasks),
+        history=case_views.history_rows(ctx, lang, case),
+        documents=document_rows(ctx, case, case.number) if application else [],
+        materials=case_views.material_groups(ctx, lang, application, service)
+        if application and service
+        else [],
+        material_names={m.code: m for m in service.materials} if service else {},
+        staff=staff,
+        head="head" in who.roles,
+        now=ctx.clock.now(),
+    )
+
+
+@router.get("/workbench/cases/{number}/diagram")
+def case_diagram(number: str, ctx: PageCtx, who: Worker) -> Response:
+    """The case's process (BPMN XML) and where it stands, for the diagram on the case page."""
+    staff_of(ctx, who)
+    case, _ = visible_case(ctx, who, number)
+    drawn = workflow.case_diagram(ctx, case)
+    return JSONResponse(
+        {"xml": drawn.xml, "current": drawn.current, "done": drawn.done},
+        headers={"Cache-Control": "no-store"},
+    )
