@@ -10,6 +10,9 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from onewindow.catalog import service as catalog
+from onewindow.eventlog import service as eventlog
+from onewindow.feedback import service as feedback
+from onewindow.feedback.schemas import TicketIn
 from onewindow.intake.schemas import ApplicantIn, Upload
 from onewindow.kit.clock import ManualClock
 from onewindow.kit.platform import Platform
@@ -380,3 +383,172 @@ def test_case_page_is_hidden_from_departments_without_a_part_in_it(
     assert client.get(f"/workbench/cases/{number}").status_code == 404
     assert client.get(f"/workbench/cases/{number}/diagram").status_code == 404
     assert client.get("/workbench/cases/NOPE-1").status_code == 404
+
+
+# --- a head's actions --------------------------------------------------------------------------
+
+
+def _task(city: Platform, task_id: int) -> tuple[str, str | None, int | None]:
+    with city.unit_of_work() as ctx:
+        task = workflow.get_task(ctx, task_id)
+        return task.status, task.claimed_by, task.department_id
+
+
+def _events_of(city: Platform, number: str) -> list[tuple[str, str | None, dict[str, Any]]]:
+    with city.unit_of_work() as ctx:
+        case = workflow.case_by_number(ctx, number)
+        return [
+            (e.event_type, e.resource, e.attributes) for e in eventlog.case_history(ctx, case.id)
+        ]
+
+
+def _at_review(city: Platform) -> tuple[str, int]:
+    number = submit_hrss(city)
+    accept = open_task(city, number, "Task_window_accept")
+    complete(city, accept, "center_qian")
+    review = open_task(city, number, "Task_hrss_review")
+    city.run(lambda ctx: workflow.claim_task(ctx, review, actor=catalog.get_staff(ctx, "hrss_hu")))
+    return number, review
+
+
+def test_head_reassigns_within_the_department_and_takes_back(client: Any, city: Platform) -> None:
+    number, review = _at_review(city)
+    csrf = sign_in(client, "hrss_ma")  # head of HRSS
+    page = client.get(f"/workbench/cases/{number}").text
+    assert "负责人操作" in page
+    assert '<option value="hrss_guo">郭静怡</option>' in page  # colleagues by name
+    r = client.post(
+        f"/workbench/tasks/{review}/reassign",
+        data={"csrf_token": csrf, "to": "hrss_guo", "reason": "胡斌休假"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    assert _task(city, review)[:2] == ("claimed", "hrss_guo")
+    shown = client.get(r.headers["location"]).text
+    assert "已改派" in shown
+    assert "· 改派" in shown  # the history says it in words
+    assert "胡斌 → 郭静怡" in shown
+    assert "胡斌休假" in shown
+    kinds = [k for k, _, _ in _events_of(city, number)]
+    assert kinds.count("task_reassigned") == 1
+    reassigned = next(e for e in _events_of(city, number) if e[0] == "task_reassigned")
+    assert reassigned[1] == "hrss_ma"
+    assert (reassigned[2]["from"], reassigned[2]["to"]) == ("hrss_hu", "hrss_guo")
+
+    r = client.post(
+        f"/workbench/tasks/{review}/take-back", data={"csrf_token": csrf}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+    assert _task(city, review)[:2] == ("ready", None)
+    assert "task_unclaimed" in [k for k, _, _ in _events_of(city, number)]
+    again = client.post(
+        f"/workbench/tasks/{review}/take-back", data={"csrf_token": csrf}, follow_redirects=False
+    )
+    assert again.status_code == 409
+    assert "尚未被认领" in again.text
+    # The new holder works it to the end: the history stays readable.
+    client.cookies.clear()
+    csrf_guo = sign_in(client, "hrss_guo")
+    r = client.post(
+        f"/workbench/tasks/{review}",
+        data={"csrf_token": csrf_guo, "action": "approve"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+
+
+def test_reassignment_outside_the_department_is_refused_and_nothing_changes(
+    client: Any, city: Platform
+) -> None:
+    number, review = _at_review(city)
+    before = _events_of(city, number)
+    csrf = sign_in(client, "hrss_ma")
+    for to in ("samr_wang", "nobody_here", "center_zhou", "", "hrss_hu"):
+        r = client.post(
+            f"/workbench/tasks/{review}/reassign",
+            data={"csrf_token": csrf, "to": to},
+            follow_redirects=False,
+        )
+        assert r.status_code in (409, 422), (to, r.status_code)
+        assert 'role="alert"' in r.text
+        assert _task(city, review)[:2] == ("claimed", "hrss_hu")
+    outside = client.post(
+        f"/workbench/tasks/{review}/reassign",
+        data={"csrf_token": csrf, "to": "samr_wang"},
+        follow_redirects=False,
+    )
+    assert outside.status_code == 422
+    assert "只能改派给本部门的工作人员" in outside.text
+    assert _events_of(city, number) == before  # no event, nothing changed
+    # The process fixes HRSS for the review: no transfer, said plainly.
+    moved = client.post(
+        f"/workbench/tasks/{review}/transfer",
+        data={"csrf_token": csrf, "department": "SAMR"},
+        follow_redirects=False,
+    )
+    assert moved.status_code == 409
+    assert "不能转办" in moved.text
+    assert _events_of(city, number) == before
+    # Not a head: no such power; another department's head: no such task.
+    client.cookies.clear()
+    csrf = sign_in(client, "hrss_guo")
+    r = client.post(
+        f"/workbench/tasks/{review}/reassign",
+        data={"csrf_token": csrf, "to": "hrss_guo"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403
+    client.cookies.clear()
+    csrf = sign_in(client, "samr_chen")
+    r = client.post(
+        f"/workbench/tasks/{review}/take-back", data={"csrf_token": csrf}, follow_redirects=False
+    )
+    assert r.status_code == 404
+    assert _task(city, review)[:2] == ("claimed", "hrss_hu")
+    assert _events_of(city, number) == before
+
+
+def test_transfer_where_the_process_lets_the_case_choose_its_department(
+    client: Any, city: Platform
+) -> None:
+    ticket = city.run(
+        lambda ctx: feedback.ticket_view(
+            ctx,
+            feedback.submit_ticket(
+                ctx,
+                TicketIn(
+                    text="鼓楼区五四路路口的红绿灯坏了好几天，早晚高峰堵车非常严重，请尽快处理",
+                    channel="hotline",
+                    contact_phone=PHONE,
+                    district="鼓楼区",
+                ),
+                actor=feedback.Actor.of_staff(catalog.get_staff(ctx, "center_qian")),
+            ),
+        )
+    )
+    number = str(ticket["case"])
+    with city.unit_of_work() as ctx:
+        case = workflow.case_by_number(ctx, number)
+        handle = next(
+            t.id for t in workflow.open_tasks(ctx, case.id) if t.element_id == "Task_handle"
+        )
+        housing = catalog.get_department(ctx, "HOUSING").id
+    csrf = sign_in(client, "psb_lin")  # head of the PSB, where dispatch sent it
+    assert "转办到部门" in client.get(f"/workbench/cases/{number}").text
+    r = client.post(
+        f"/workbench/tasks/{handle}/transfer",
+        data={"csrf_token": csrf, "department": "HOUSING", "reason": "属住建职责"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    assert _task(city, handle) == ("ready", None, housing)
+    moved = next(e for e in _events_of(city, number) if e[0] == "task_transferred")
+    assert (moved[1], moved[2]["from"], moved[2]["to"]) == ("psb_lin", "PSB", "HOUSING")
+    with city.unit_of_work() as ctx:  # the ticket follows its case
+        assert (
+            feedback.ticket_view(ctx, feedback.get_ticket(ctx, str(ticket["number"])))["department"]
+            == "HOUSING"
+        )
+    client.cookies.clear()
+    sign_in(client, "housing_song")
+    assert number in client.get("/workbench").text

@@ -7,29 +7,30 @@ usernames; the system's own steps read as words ("系统", "申请人", a timer'
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
-from starlette.datastructures import QueryParams
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.datastructures import FormData, QueryParams
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from onewindow.catalog import service as catalog
 from onewindow.catalog.models import ServiceItem, Staff
 from onewindow.feedback import service as feedback
 from onewindow.intake.models import Applicant, Application
-from onewindow.kit.errors import NotFound
+from onewindow.kit.errors import NotFound, OneWindowError
 from onewindow.kit.platform import Ctx
 from onewindow.security.authz import require_page, staff_of, visible_application
 from onewindow.security.schemas import Principal
 from onewindow.web import case_views
 from onewindow.web.case_views import person_name
-from onewindow.web.i18n import Lang, lang_of
+from onewindow.web.i18n import Lang, error_text, lang_of, translate
 from onewindow.web.pages import mask_name, page, render_html
-from onewindow.web.routes import NEARING, PageCtx, PageRoute
+from onewindow.web.routes import NEARING, FormDep, PageCtx, PageRoute
 from onewindow.web.routes import _document_rows as document_rows
+from onewindow.web.routes import _my_task as my_task
 from onewindow.workflow import service as workflow
 from onewindow.workflow.models import Case, Task
 
@@ -250,10 +251,16 @@ def visible_case(ctx: Ctx, who: Principal, number: str) -> tuple[Case, Applicati
     return case, None
 
 
-@router.get("/workbench/cases/{number}")
-def case_page(number: str, request: Request, ctx: PageCtx, who: Worker) -> Response:
-    """办件详情: the whole case — where it stands, its history with the opinions and the
-    documents, the materials with their versions, and the process drawn."""
+def _case_page(
+    request: Request,
+    ctx: Ctx,
+    who: Principal,
+    number: str,
+    *,
+    status: int = 200,
+    errors: Sequence[str] = (),
+    notice: str | None = None,
+) -> Response:
     staff = staff_of(ctx, who)
     lang = lang_of(request)
     case, application = visible_case(ctx, who, number)
@@ -261,9 +268,11 @@ def case_page(number: str, request: Request, ctx: PageCtx, who: Worker) -> Respo
     open_tasks = [
         t for t in workflow.open_tasks(ctx, case.id) if not t.for_applicant or application
     ]
+    head = "head" in who.roles
     return page(
         request,
         "case.html",
+        status=status,
         principal=who,
         zone=ctx.calendar.zone,
         case=case,
@@ -279,8 +288,120 @@ def case_page(number: str, request: Request, ctx: PageCtx, who: Worker) -> Respo
         else [],
         material_names={m.code: m for m in service.materials} if service else {},
         staff=staff,
-        head="head" in who.roles,
+        head=head,
+        manageable=[
+            {"task": t, "transfer": workflow.can_transfer(case, t)}
+            for t in open_tasks
+            if head and not t.for_applicant and t.department_id == staff.department_id
+        ],
+        colleagues=[
+            s
+            for s in catalog.list_staff(ctx, staff.department.code)
+            if s.active and set(s.roles) & set(workflow.STAFF_ROLES)
+        ]
+        if head
+        else [],
+        departments=[d for d in catalog.list_departments(ctx) if d.id != staff.department_id],
         now=ctx.clock.now(),
+        errors=list(errors),
+        notice=notice,
+    )
+
+
+@router.get("/workbench/cases/{number}")
+def case_page(number: str, request: Request, ctx: PageCtx, who: Worker) -> Response:
+    """办件详情: the whole case — where it stands, its history with the opinions and the
+    documents, the materials with their versions, and the process drawn."""
+    done = request.query_params.get("done", "")
+    notice = translate(lang_of(request), f"wb_done_{done}") if done in HEAD_ACTIONS else None
+    return _case_page(request, ctx, who, number, notice=notice)
+
+
+# --- a head's actions --------------------------------------------------------------------------
+
+Head = Annotated[Principal, require_page("tasks.assign")]
+HEAD_ACTIONS = ("reassigned", "transferred", "taken_back")
+
+
+def _head_action(
+    request: Request,
+    ctx: Ctx,
+    who: Principal,
+    task_id: int,
+    done: str,
+    act: Callable[[Staff, Task], object],
+) -> Response:
+    """Run one head action on a task of the caller's department, then show its case again:
+    on success after a redirect, on a refusal at once with the reason (nothing changed)."""
+    staff = staff_of(ctx, who)
+    task = my_task(ctx, who, task_id)
+    number = workflow.get_case(ctx, task.case_id).number
+    try:
+        act(staff, task)
+    except OneWindowError as exc:
+        ctx.session.rollback()
+        return _case_page(
+            request,
+            ctx,
+            who,
+            number,
+            status=exc.status,
+            errors=[error_text(lang_of(request), exc)],
+        )
+    ctx.session.commit()
+    return RedirectResponse(f"/workbench/cases/{quote(number)}?done={done}", status_code=303)
+
+
+def _field(form: FormData, name: str, limit: int) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+@router.post("/workbench/tasks/{task_id}/reassign")
+def task_reassign(
+    task_id: int, request: Request, ctx: PageCtx, form: FormDep, who: Head
+) -> Response:
+    """改派 to a named member of the department."""
+    to, reason = _field(form, "to", 64), _field(form, "reason", 500)
+    return _head_action(
+        request,
+        ctx,
+        who,
+        task_id,
+        "reassigned",
+        lambda staff, task: workflow.reassign_task(ctx, task.id, to, actor=staff, reason=reason),
+    )
+
+
+@router.post("/workbench/tasks/{task_id}/transfer")
+def task_transfer(
+    task_id: int, request: Request, ctx: PageCtx, form: FormDep, who: Head
+) -> Response:
+    """转办 to another department's queue, where the process allows it."""
+    to, reason = _field(form, "department", 32), _field(form, "reason", 500)
+    return _head_action(
+        request,
+        ctx,
+        who,
+        task_id,
+        "transferred",
+        lambda staff, task: workflow.transfer_task(ctx, task.id, to, actor=staff, reason=reason),
+    )
+
+
+@router.post("/workbench/tasks/{task_id}/take-back")
+def task_take_back(
+    task_id: int, request: Request, ctx: PageCtx, form: FormDep, who: Head
+) -> Response:
+    """收回 a claimed task into the queue."""
+    reason = _field(form, "reason", 500)
+    return _head_action(
+        request,
+        ctx,
+        who,
+        task_id,
+        "taken_back",
+        lambda staff, task: workflow.take_back_task(ctx, task.id, actor=staff, reason=reason),
     )
 
 

@@ -92,4 +92,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "wb_superseded": ("已被替换", "Superseded"),
     "wb_added": ("提交时间", "Handed in"),
     "wb_preview": ("预览", "Preview"),
+    # a head's actions
+    "wb_head_title": ("负责人操作", "Head's actions"),
+    "wb_reassign": ("改派", "Reassign"),
+    "wb_reassign_to": ("改派给", "Reassign to"),
+    "wb_transfer": ("转办", "Transfer"),
+    "wb_transfer_to": ("转办到部门", "Transfer to department"),
+    "wb_transfer_fixed": (
+        "该环节的办理部门由事项流程确定，不能转办。",
+        "The process fixes the department of this step: it cannot be transferred.",
+    ),
+    "wb_take_back": ("收回（退回待认领）", "Take back (to the queue)"),
+    "wb_take_back_confirm": (
+        "确定收回该任务？办理人的认领将被取消。",
+        "Take this task back? The person working it loses it.",
+    ),
+    "wb_reason": ("说明（可选）", "Note (optional)"),
+    "wb_choose": ("请选择", "Choose"),
+    "wb_done_reassigned": ("已改派。", "Reassigned."),
+    "wb_done_transferred": ("已转办。", "Transferred."),
+    "wb_done_taken_back": (
+        "已收回，任务回到待认领。",
+        "Taken back: the task is in the queue again.",
+    ),
 }
