@@ -22,6 +22,8 @@ from onewindow.workflow.models import Case, Decision, Task
 
 # Shown inline on the case page; anything else is only downloaded.
 PREVIEWABLE = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"})
+# What an online submission records as its actor (the portal, on the applicant's behalf).
+ONLINE_RESOURCE = "portal"
 TONES = {
     "application_submitted": "done",
     "task_claimed": "start",
@@ -53,8 +55,10 @@ def person_name(ctx: Ctx, lang: Lang, username: str | None) -> str:
         return ""
     if username == workflow.SYSTEM_RESOURCE:
         return translate(lang, "wb_who_system")
-    if username == workflow.APPLICANT_RESOURCE:
+    if username in (workflow.APPLICANT_RESOURCE, ONLINE_RESOURCE):
         return translate(lang, "wb_who_applicant")
+    if username.startswith("system:"):  # a department's own system, by its token's name
+        return translate(lang, "wb_who_department_system", name=username[7:])
     return staff_names(ctx).get(username, username)
 
 

@@ -50,6 +50,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # who did it, in words
     "wb_who_system": ("系统", "System"),
     "wb_who_applicant": ("申请人", "Applicant"),
+    "wb_who_department_system": ("部门系统（{name}）", "Department system ({name})"),
     # a closed task, said as what happened
     "wb_closed_send_back": (
         "该任务已退回申请人补正，等待申请人补交材料。",
