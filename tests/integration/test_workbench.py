@@ -107,6 +107,7 @@ def add_open_tasks(
                     "status": "ready",
                     "created_at": now,
                     "sla_due": due(i),
+                    "escalated": i < 7,  # 督办 on the seven longest overdue
                     "form_fields": [],
                     "data": {},
                 }
@@ -144,6 +145,7 @@ def test_a_department_with_1000_open_tasks_shows_the_true_total_and_pages_throug
     assert kpi(overdue, "已超时") == 300
     assert kpi(overdue, "待办") == 1000
     assert results(client.get("/workbench?due=nearing").text) == 200
+    assert results(client.get("/workbench?due=escalated").text) == 7
     # The most urgent first by default; the latest first when sorted the other way.
     asc = TASK_LINK.findall(client.get("/workbench?size=20").text)
     desc = TASK_LINK.findall(client.get("/workbench?size=20&sort=sla_due&dir=desc").text)
@@ -552,3 +554,15 @@ def test_transfer_where_the_process_lets_the_case_choose_its_department(
     client.cookies.clear()
     sign_in(client, "housing_song")
     assert number in client.get("/workbench").text
+
+
+def test_every_workbench_route_names_its_permission() -> None:
+    from fastapi.routing import APIRoute
+
+    from onewindow.security import authz
+    from onewindow.web import workbench as pages
+
+    for route in pages.router.routes:
+        assert isinstance(route, APIRoute)
+        perms = [authz.route_permission(d.call) for d in route.dependant.dependencies]
+        assert any(perms), route.path

@@ -40,7 +40,7 @@ Worker = Annotated[Principal, require_page("tasks.work")]
 PAGE_SIZES = (20, 50, 100)
 DEFAULT_SIZE = 50
 STATUSES = ("ready", "claimed")
-URGENCIES = ("overdue", "nearing")
+URGENCIES = ("overdue", "nearing", "escalated")
 COMPANY_FIELDS = ("company_name", "business_name", "developer_name", "venue_name")
 
 

@@ -274,8 +274,8 @@ class QueueQuery:
 
     ``department_ids`` are the queues searched; ``involving_department_id`` keeps only cases
     that department has (had) a task in (a head looking beyond their own queue sees no more
-    cases than they may open). ``urgency`` is ``overdue`` or ``nearing`` (due within
-    ``nearing``), measured at ``now``.
+    cases than they may open). ``urgency`` is ``overdue``, ``nearing`` (due within
+    ``nearing``, measured at ``now``) or ``escalated`` (督办).
     """
 
     department_ids: Sequence[int]
@@ -370,6 +370,8 @@ def _queue_where(query: QueueQuery, *, facets: bool) -> list[ColumnElement[bool]
         elif query.urgency == "nearing":
             where.append(Task.sla_due >= query.now)
             where.append(Task.sla_due < query.now + query.nearing)
+        elif query.urgency == "escalated":  # 督办: past its SLA and flagged, or a 督办 task
+            where.append(Task.escalated.is_(True) | Task.escalates_task_id.is_not(None))
         if query.claimed_by is not None:
             where.append(Task.claimed_by == query.claimed_by)
     return where
