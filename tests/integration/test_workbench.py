@@ -284,6 +284,13 @@ def test_after_a_send_back_the_task_says_so_and_history_shows_names(
     assert "系统" in main  # the 补正 notice is the system's
     assert ">system<" not in main
     assert "照片不清晰" in main  # the opinion
+    again = client.post(
+        f"/workbench/tasks/{review}",
+        data={"csrf_token": csrf, "action": "approve"},
+        follow_redirects=False,
+    )
+    assert again.status_code == 409
+    assert "任务已退回补正，不能重复办理" in again.text
     client.cookies.clear()
     client.cookies.set("lang", "en")
     sign_in(client, "hrss_hu")

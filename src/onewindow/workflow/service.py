@@ -731,7 +731,7 @@ def _check_actor(task: Task, case: Case, who: Staff | Actor) -> Actor:
     if task.status not in repo.OPEN:
         raise Conflict(
             f"Task {task.id} is already {task.status}",
-            message_zh=f"任务已{'办结' if task.status == 'completed' else '取消'}，不能重复办理",
+            message_zh=f"任务已{_closed_zh(task)}，不能重复办理",
             code="task.already_completed" if task.status == "completed" else "task.cancelled",
         )
     if task.status == "claimed" and task.claimed_by != actor.username:
@@ -741,6 +741,13 @@ def _check_actor(task: Task, case: Case, who: Staff | Actor) -> Actor:
             code="task.claimed_by_other",
         )
     return actor
+
+
+def _closed_zh(task: Task) -> str:
+    """What happened to a closed task, in Chinese: a 补正 is not "办结"."""
+    if task.status != "completed":
+        return "取消"
+    return "退回补正" if (task.data or {}).get("decision") == "send_back" else "办结"
 
 
 def claim_task(ctx: Ctx, task_id: int, *, actor: Staff | Actor) -> Task:
@@ -821,7 +828,7 @@ def _as_head(ctx: Ctx, task: Task, who: Staff) -> Actor:
     if task.status not in repo.OPEN:
         raise Conflict(
             f"Task {task.id} is already {task.status}",
-            message_zh=f"任务已{'办结' if task.status == 'completed' else '取消'}，不能再调整",
+            message_zh=f"任务已{_closed_zh(task)}，不能再调整",
             code="task.already_completed" if task.status == "completed" else "task.cancelled",
         )
     return actor
