@@ -11,6 +11,7 @@ through today's services.
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -21,8 +22,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from onewindow.feedback import repository as feedback_repo
 from onewindow.feedback import service as feedback
-from onewindow.intake.models import Applicant
+from onewindow.intake.models import Applicant, Application
 from onewindow.kit.clock import ManualClock
 from onewindow.kit.db import make_engine
 from onewindow.kit.migrate import current_revision, head_revision, upgrade
@@ -133,7 +135,7 @@ def _seed_0009(url: str) -> dict[str, Any]:
             process_definition_id=licence_id,
             applicant_id=applicant_id,
             channel="window",
-            form_data={},
+            form_data={"legal_rep_mobile": PHONE, "company_name": "福州闽江科技有限公司"},
             status="in_progress",
             submitted_at=START,
             deadline=START.date() + timedelta(days=3),
@@ -335,6 +337,16 @@ def test_feedback_and_application_cases_move_into_the_one_engine(
             {"t": seeded["accept_task"]},
         ).one()
         assert tuple(opinion) == ("accept", "材料齐全，予以受理")
+        # 0015: personal data once stored plain is encrypted at rest
+        phone, phone_index = conn.execute(
+            sa.text("SELECT contact_phone, contact_phone_bidx FROM feedback_tickets")
+        ).one()
+        assert PHONE not in phone
+        assert phone_index
+        form = conn.execute(sa.text("SELECT form_data FROM applications")).scalar_one()
+        assert PHONE not in str(form)
+        plain = json.loads(form) if isinstance(form, str) else form
+        assert plain["company_name"] == "福州闽江科技有限公司"  # the rest stays plain JSON
     engine.dispose()
     before = _counts(old_url)
     upgrade(make_engine(old_url))  # a second run is a no-op
@@ -360,8 +372,15 @@ def test_feedback_and_application_cases_move_into_the_one_engine(
         with platform.unit_of_work() as ctx:
             ticket = feedback.get_ticket(ctx, "T20260302AAAA0001")
             assert ticket.status == "pending_closure"
+            assert ticket.contact_phone == PHONE
+            assert [t.number for t in feedback_repo.tickets(ctx.session, contact_phone=PHONE)] == [
+                "T20260302AAAA0001"
+            ]
             assert ticket.reply == "已责令停业整改"
             app_case = workflow.application_case(ctx, seeded["app"])
+            application = ctx.session.get(Application, seeded["app"])
+            assert application is not None
+            assert application.form_data["legal_rep_mobile"] == PHONE
             (review,) = workflow.open_tasks(ctx, app_case.id)
             workflow.complete_task(ctx, review.id, {"decision": "approve"}, actor=samr)
             assert {t.element_id for t in workflow.open_tasks(ctx, app_case.id)} == {

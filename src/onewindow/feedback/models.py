@@ -5,6 +5,11 @@ review excludes keeps its row (``excluded`` is set, with the reason), a reopened
 every earlier task and event. The complaint loop of a ticket and the rectification of a bad
 rating run as cases of the one case engine (``workflow``): ``case_id`` points at them, their
 tasks sit in the departments' ordinary queues and their events in the one event log.
+
+Raters', visitors', complainants' and respondents' phones and names are stored AES-256-GCM
+encrypted like applicants' (``security.crypto.EncryptedText``); the phones looked up by value
+(a rater's ratings, a complainant's tickets) have an HMAC blind index beside them, kept by
+``@validates``. A targeted survey keeps its invitees as blind indexes, never as numbers.
 """
 
 from __future__ import annotations
@@ -21,9 +26,24 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from onewindow.kit.db import Base, UTCDateTime
+from onewindow.security.crypto import EncryptedText, blind_index
+
+# The column names the ciphertexts and blind indexes are bound to (AES-GCM associated data).
+VISITOR_PHONE = "feedback_visits.visitor_phone"
+VISITOR_NAME = "feedback_visits.visitor_name"
+RATER_PHONE = "feedback_ratings.rater_phone"
+CONTACT_NAME = "feedback_tickets.contact_name"
+CONTACT_PHONE = "feedback_tickets.contact_phone"
+RESPONDENT_PHONE = "feedback_survey_responses.respondent_phone"
+INVITEE_PHONE = "feedback_surveys.invitees"
+
+
+def invitee_key(phone: str) -> str:
+    """How a targeted survey remembers an invitee: the phone's blind index."""
+    return blind_index(INVITEE_PHONE, phone)
 
 
 class Visit(Base):
@@ -39,8 +59,8 @@ class Visit(Base):
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="RESTRICT"))
     window: Mapped[str] = mapped_column(String(32))
     staff_username: Mapped[str] = mapped_column(String(64))
-    visitor_phone: Mapped[str | None] = mapped_column(String(32), default=None)
-    visitor_name: Mapped[str | None] = mapped_column(String(100), default=None)
+    visitor_phone: Mapped[str | None] = mapped_column(EncryptedText(VISITOR_PHONE), default=None)
+    visitor_name: Mapped[str | None] = mapped_column(EncryptedText(VISITOR_NAME), default=None)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
@@ -95,7 +115,8 @@ class Rating(Base):
     )
     window: Mapped[str | None] = mapped_column(String(32), default=None)
     staff_username: Mapped[str | None] = mapped_column(String(64), default=None)
-    rater_phone: Mapped[str | None] = mapped_column(String(32), default=None)
+    rater_phone: Mapped[str | None] = mapped_column(EncryptedText(RATER_PHONE), default=None)
+    rater_phone_bidx: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
     real_name: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     # counted | excluded (a review found it mistaken or malicious)
@@ -106,6 +127,11 @@ class Rating(Base):
     case_id: Mapped[int | None] = mapped_column(
         ForeignKey("cases.id", ondelete="RESTRICT"), unique=True, default=None
     )
+
+    @validates("rater_phone")
+    def _index_rater_phone(self, _key: str, value: str | None) -> str | None:
+        self.rater_phone_bidx = blind_index(RATER_PHONE, value) if value else None
+        return value
 
 
 class Ticket(Base):
@@ -133,8 +159,9 @@ class Ticket(Base):
     street: Mapped[str | None] = mapped_column(String(64), default=None)
     latitude: Mapped[float | None] = mapped_column(Float, default=None)
     longitude: Mapped[float | None] = mapped_column(Float, default=None)
-    contact_name: Mapped[str | None] = mapped_column(String(100), default=None)
-    contact_phone: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
+    contact_name: Mapped[str | None] = mapped_column(EncryptedText(CONTACT_NAME), default=None)
+    contact_phone: Mapped[str | None] = mapped_column(EncryptedText(CONTACT_PHONE), default=None)
+    contact_phone_bidx: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
     # pending_acceptance | pending_assignment | pending_at_department | pending_closure |
     # resolved (waiting for the citizen's rating or reopening) | closed | not_accepted
     status: Mapped[str] = mapped_column(String(24), index=True)
@@ -157,6 +184,11 @@ class Ticket(Base):
         ForeignKey("cases.id", ondelete="RESTRICT"), unique=True, default=None
     )
 
+    @validates("contact_phone")
+    def _index_contact_phone(self, _key: str, value: str | None) -> str | None:
+        self.contact_phone_bidx = blind_index(CONTACT_PHONE, value) if value else None
+        return value
+
 
 class Survey(Base):
     """问卷: questions, audience (open, or everyone who used a service in a period), dates."""
@@ -170,7 +202,8 @@ class Survey(Base):
     anonymous: Mapped[bool] = mapped_column(default=True)
     # {"service": code, "since": iso date, "until": iso date} or {} for an open survey
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    invitees: Mapped[list[str]] = mapped_column(JSON, default=list)  # phones, when targeted
+    # blind indexes of the invitees' phones (``invitee_key``), when targeted
+    invitees: Mapped[list[str]] = mapped_column(JSON, default=list)
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_early_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
@@ -189,7 +222,9 @@ class SurveyResponse(Base):
         ForeignKey("feedback_surveys.id", ondelete="RESTRICT"), index=True
     )
     respondent_key: Mapped[str | None] = mapped_column(String(64), default=None)
-    respondent_phone: Mapped[str | None] = mapped_column(String(32), default=None)
+    respondent_phone: Mapped[str | None] = mapped_column(
+        EncryptedText(RESPONDENT_PHONE), default=None
+    )
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # free-text answers' categories, by question id: {"q3": {"category": ..., "confidence": ...}}
     categories: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from onewindow.catalog.models import ServiceItem
 from onewindow.feedback.models import (
+    CONTACT_PHONE,
+    RATER_PHONE,
     ClassifierVersion,
     ImprovementItem,
     ImprovementSource,
@@ -21,6 +23,7 @@ from onewindow.feedback.models import (
     Visit,
 )
 from onewindow.intake.models import Applicant, Application
+from onewindow.security.crypto import blind_index
 
 
 def add(session: Session, row: object) -> None:
@@ -73,7 +76,8 @@ def rating(session: Session, rating_id: int) -> Rating | None:
 
 
 def ratings_of_phone(session: Session, phone: str) -> Sequence[Rating]:
-    return session.scalars(select(Rating).where(Rating.rater_phone == phone)).all()
+    index = blind_index(RATER_PHONE, phone)
+    return session.scalars(select(Rating).where(Rating.rater_phone_bidx == index)).all()
 
 
 def rating_of_case(session: Session, case_id: int) -> Rating | None:
@@ -138,7 +142,7 @@ def tickets(
     if department_id is not None:
         q = q.where(Ticket.department_id == department_id)
     if contact_phone is not None:
-        q = q.where(Ticket.contact_phone == contact_phone)
+        q = q.where(Ticket.contact_phone_bidx == blind_index(CONTACT_PHONE, contact_phone))
     if status is not None:
         q = q.where(Ticket.status == status)
     if since is not None:

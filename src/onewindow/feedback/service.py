@@ -41,6 +41,7 @@ from onewindow.feedback.models import (
     SurveyResponse,
     Ticket,
     Visit,
+    invitee_key,
 )
 from onewindow.feedback.schemas import (
     CaseRatingIn,
@@ -1681,7 +1682,8 @@ def create_survey(ctx: Ctx, data: SurveyIn, *, actor: str) -> Survey:
         zone = ctx.calendar.zone
         since = datetime.combine(data.audience.since, time(0), tzinfo=zone)
         until = datetime.combine(data.audience.until, time(0), tzinfo=zone) + timedelta(days=1)
-        invitees = repo.phones_of_service_users(ctx.session, data.audience.service, since, until)
+        phones = repo.phones_of_service_users(ctx.session, data.audience.service, since, until)
+        invitees = [invitee_key(p) for p in phones]
         audience = data.audience.model_dump(mode="json")
     survey = Survey(
         code=data.code,
@@ -1770,7 +1772,7 @@ def submit_response(
             message_zh="该问卷需登录后作答",
             code="survey.sign_in_required",
         )
-    if survey.audience and phone not in survey.invitees:
+    if survey.audience and (phone is None or invitee_key(phone) not in survey.invitees):
         raise PermissionDenied(
             "This survey is for the people who used the service in the period",
             message_zh="该问卷仅面向相应时段办理过该事项的群众",

@@ -3,12 +3,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ColumnElement, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ColumnElement, ForeignKey, String, UniqueConstraint
 from sqlalchemy.ext.hybrid import Comparator, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from onewindow.kit.db import Base, UTCDateTime
-from onewindow.security.crypto import EncryptedText, blind_index, keyring
+from onewindow.security.crypto import EncryptedText, SealedJSON, blind_index, keyring
 
 ID_NUMBER_COLUMN = "applicants.id_number"
 PHONE_COLUMN = "applicants.phone"
@@ -116,7 +116,10 @@ class Application(Base):
     )
     applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id", ondelete="RESTRICT"))
     channel: Mapped[str] = mapped_column(String(16))  # online | window | hotline
-    form_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The form's ID and phone values sealed at rest (SealedJSON), the rest plain JSON.
+    form_data: Mapped[dict[str, Any]] = mapped_column(
+        SealedJSON("applications.form_data"), default=dict
+    )
     # submitted -> in_progress -> returned (补正) -> in_progress -> approved | rejected
     status: Mapped[str] = mapped_column(String(16), index=True)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -35,7 +35,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Text
+from sqlalchemy import JSON, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -318,3 +318,57 @@ class EncryptedText(TypeDecorator[str]):
         if value is None:
             return None
         return keyring().decrypt(value, self.column)
+
+
+SEALED_KEY = "$sealed"
+
+
+class SealedJSON(TypeDecorator[dict[str, Any]]):
+    """A JSON object whose values holding a citizen ID or a mobile number are stored sealed.
+
+    Each such top-level string value is stored as ``{"$sealed": <AES-GCM ciphertext>}``; the
+    other values stay plain JSON, so reports and JSON queries on them work as before. Python
+    sees the plain object. Used for application forms, whose ID and phone fields repeat the
+    applicant's (GB/T 35273-2020 §6.3: personal identifiers encrypted at rest).
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, column: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.column = column
+
+    def process_bind_param(
+        self, value: dict[str, Any] | None, dialect: Dialect
+    ) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        personal = sealed_values(value)
+        if not personal:
+            return value
+        ring = keyring()
+        return {
+            k: {SEALED_KEY: ring.encrypt(v, self.column)} if k in personal else v
+            for k, v in value.items()
+        }
+
+    def process_result_value(
+        self, value: dict[str, Any] | None, dialect: Dialect
+    ) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        ring = keyring()
+        return {
+            k: ring.decrypt(v[SEALED_KEY], self.column)
+            if isinstance(v, dict) and set(v) == {SEALED_KEY}
+            else v
+            for k, v in value.items()
+        }
+
+
+def sealed_values(value: dict[str, Any]) -> set[str]:
+    """The keys of ``value`` that ``SealedJSON`` stores sealed."""
+    from onewindow.security.masking import contains_identifier
+
+    return {k for k, v in value.items() if isinstance(v, str) and contains_identifier(v)}

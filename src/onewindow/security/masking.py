@@ -236,6 +236,13 @@ def _mask_mobile_match(m: re.Match[str]) -> str:
     return text[:-11] + mask_mobile(digits)
 
 
+def contains_identifier(text: str) -> bool:
+    """Whether ``text`` holds a citizen ID (check digit confirmed) or a mobile number."""
+    if any(_id_check_ok(m.group(0)) for m in _ID_RE.finditer(text)):
+        return True
+    return _MOBILE_RE.search(text) is not None
+
+
 def redact_text(text: str) -> str:
     """Mask every citizen ID, bank card, mobile, landline, e-mail and secret in free text."""
     if not text:

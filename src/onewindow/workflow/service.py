@@ -30,6 +30,7 @@ from onewindow.integration import service as integration
 from onewindow.kit.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from onewindow.kit.platform import Ctx
 from onewindow.security import ledger
+from onewindow.security.crypto import sealed_values
 from onewindow.workflow import documents
 from onewindow.workflow import repository as repo
 from onewindow.workflow.engine import EngineCase, ProcessRuntimeError, ReadyTask
@@ -612,8 +613,11 @@ def start_case(
 ) -> StepOutcome:
     """Start an application's case on the process version it was taken under."""
     compiled = catalog.compiled_process(ctx, application.process_definition_id)
+    # The form's ID and phone values stay with the application (sealed), out of the engine's
+    # state: no process decides on them, and the state is stored in plain JSON.
+    personal = sealed_values(application.form_data)
     data: dict[str, Any] = {
-        **application.form_data,
+        **{k: v for k, v in application.form_data.items() if k not in personal},
         "applicant_kind": application.applicant.kind,
         "channel": application.channel,
         "materials_complete": True,
