@@ -573,3 +573,25 @@ def test_every_workbench_route_names_its_permission() -> None:
         assert isinstance(route, APIRoute)
         perms = [authz.route_permission(d.call) for d in route.dependant.dependencies]
         assert any(perms), route.path
+
+
+def test_a_head_follows_the_cases_of_the_department_into_other_queues(
+    client: Any, city: Platform
+) -> None:
+    ours = submit_hrss(city)
+    complete(city, open_task(city, ours, "Task_window_accept"), "center_qian")
+    complete(city, open_task(city, ours, "Task_hrss_review"), "hrss_hu")
+    issue = open_task(city, ours, "Task_window_issue")  # back at the window (CENTER)
+    untouched = submit_hrss(city, person=OTHER_PERSON, phone=OTHER_PHONE)  # never at HRSS
+    sign_in(client, "hrss_ma")
+    own = client.get("/workbench").text
+    assert results(own) == 0
+    wider = client.get("/workbench?scope=involved").text
+    assert results(wider) == 1
+    assert set(CASE_LINK.findall(wider)) == {ours}
+    assert untouched not in wider
+    assert "政务服务中心" in wider  # whose queue it is in
+    assert f'href="/workbench/tasks/{issue}"' not in wider  # seen, not worked
+    client.cookies.clear()
+    sign_in(client, "hrss_hu")  # not a head: the scope is their own queue whatever is asked
+    assert results(client.get("/workbench?scope=involved").text) == 0
