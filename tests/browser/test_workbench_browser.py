@@ -108,4 +108,8 @@ def test_reviewer_searches_opens_the_case_and_a_head_reassigns(
     assert "已改派" in page.inner_text("[role=status]")
     assert f"→ {name}" in page.inner_text(".timeline")
     shot(page, "05_reassigned_zh")
+    page.locator("a.btn-sm[href^='/workbench/tasks/']").first.click()
+    page.wait_for_load_state("networkidle")
+    assert "samr_" not in page.inner_text("main")  # names, not usernames
+    shot(page, "06_task_zh")
     assert errors == []
