@@ -382,6 +382,11 @@ def test_case_page_timeline_materials_versions_preview_and_diagram(
     assert "Task_window_accept" in drawn["done"]
     assert drawn["xml"].lstrip().startswith("<?xml") or "<bpmn:definitions" in drawn["xml"]
     assert client.get("/static/workbench.js").status_code == 200
+    # The task page lists the versions the same way, not as two photos.
+    again = open_task(city, number, "Task_hrss_review")
+    task_page = client.get(f"/workbench/tasks/{again}").text
+    assert task_page.count("已被替换") == 1
+    assert "v2" in task_page
 
 
 def test_case_page_is_hidden_from_departments_without_a_part_in_it(

@@ -965,6 +965,7 @@ def _task_page(
             "subject": None,
             "applicant": application.applicant,
             "material_names": {m.code: m for m in service.materials},
+            "materials": case_views.material_groups(ctx, lang_of(request), application, service),
             "form_labels": {f["name"]: f for f in service.form_fields},
             "inputs": [f for f in task.form_fields if f["id"] not in ACTION_FIELDS],
             "approve_key": "task_complete"
