@@ -8,7 +8,7 @@ usernames; the system's own steps read as words ("系统", "申请人", a timer'
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -166,6 +166,11 @@ def queue_context(
         offset=(p.page - 1) * p.size,
     )
     found, total, counts = workflow.search_queue(ctx, query, me=staff.username)
+    last_page = max((total + p.size - 1) // p.size, 1)
+    if p.page > last_page:  # past the end (the queue shrank, or a typed URL): the last page
+        p = replace(p, page=last_page)
+        query = replace(query, offset=(last_page - 1) * p.size)
+        found, total, counts = workflow.search_queue(ctx, query, me=staff.username)
     rows = []
     for task, case, application, applicant in found:
         dept = departments.get(task.department_id or 0)

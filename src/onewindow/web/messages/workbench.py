@@ -31,6 +31,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "共 {total} 条，第 {first}–{last} 条",
         "{total} found, showing {first}–{last}",
     ),
+    "wb_results_zero": ("共 0 条", "0 found"),
     "wb_no_results": ("没有符合条件的待办任务。", "No open task matches."),
     "wb_page_of": ("第 {page} / {pages} 页", "Page {page} of {pages}"),
     "wb_prev": ("上一页", "Previous"),
