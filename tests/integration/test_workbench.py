@@ -449,6 +449,9 @@ def test_head_reassigns_within_the_department_and_takes_back(client: Any, city: 
     reassigned = next(e for e in _events_of(city, number) if e[0] == "task_reassigned")
     assert reassigned[1] == "hrss_ma"
     assert (reassigned[2]["from"], reassigned[2]["to"]) == ("hrss_hu", "hrss_guo")
+    # ... and the step starts again in the new hands (handling time is theirs from now on).
+    last = _events_of(city, number)[-1]
+    assert (last[0], last[1], last[2]["assigned_by"]) == ("task_claimed", "hrss_guo", "hrss_ma")
 
     r = client.post(
         f"/workbench/tasks/{review}/take-back", data={"csrf_token": csrf}, follow_redirects=False

@@ -907,8 +907,8 @@ def reassign_task(
             code="task.already_theirs",
         )
     _one_voice(ctx, task, Actor.of(target))
-    previous = task.claimed_by
-    task.status, task.claimed_by, task.claimed_at = "claimed", target.username, ctx.clock.now()
+    previous, now = task.claimed_by, ctx.clock.now()
+    task.status, task.claimed_by, task.claimed_at = "claimed", target.username, now
     _head_event(
         ctx,
         case,
@@ -917,6 +917,22 @@ def reassign_task(
         "reassign",
         head,
         {"from": previous, "to": target.username, "comment": _text(reason, REASON_MAX)},
+    )
+    # The step starts again in the new hands: handling times are theirs from now on.
+    _record(
+        ctx,
+        case,
+        NewEvent(
+            EventType.TASK_CLAIMED,
+            task.name,
+            "start",
+            now,
+            resource=target.username,
+            department=head.department_code,
+            activity_id=task.element_id,
+            attributes={"assigned_by": head.username},
+            task_id=task.id,
+        ),
     )
     ctx.session.flush()
     return task
