@@ -41,7 +41,6 @@ PAGE_SIZES = (20, 50, 100)
 DEFAULT_SIZE = 50
 STATUSES = ("ready", "claimed")
 URGENCIES = ("overdue", "nearing", "escalated")
-COMPANY_FIELDS = ("company_name", "business_name", "developer_name", "venue_name")
 
 
 # --- names ---------------------------------------------------------------------------------------
@@ -53,7 +52,7 @@ def applicant_label(applicant: Applicant | None, form: Mapping[str, Any] | None)
     if applicant is None:
         return ""
     shown = applicant.name if applicant.kind == "business" else mask_name(applicant.name)
-    company = next((str(form[f]) for f in COMPANY_FIELDS if form and form.get(f)), "")
+    company = next((str(form[f]) for f in workflow.COMPANY_FIELDS if form and form.get(f)), "")
     return f"{shown} · {company}" if company and company != applicant.name else shown
 
 

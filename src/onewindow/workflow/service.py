@@ -1661,6 +1661,7 @@ def case_diagram(ctx: Ctx, case: Case) -> CaseDiagram:
 QueueQuery = repo.QueueQuery
 QueueCounts = repo.QueueCounts
 QUEUE_SORTS = tuple(repo.QUEUE_SORTS)
+COMPANY_FIELDS = repo.COMPANY_FIELDS
 SEARCH_MAX = 100
 _PHONE = re.compile(r"1\d{10}")
 _ID_NUMBER = re.compile(r"[0-9A-Z]{18}")
