@@ -162,7 +162,7 @@ def work_task(page: Page, base: str, username: str, case_number: str, shot_name:
     sign_in(page, base, username)
     page.goto(f"{base}/workbench")
     row = page.locator("tr", has_text=case_number).first
-    row.locator("a").first.click()
+    row.locator("a[href^='/workbench/tasks/']").first.click()
     page.wait_for_load_state("networkidle")
     fill_task_form(page)
     shot(page, shot_name)
@@ -311,7 +311,9 @@ def _taken_and_accepted(platform: Platform, phone: str) -> str:
 
 def _open_task(page: Page, base: str, case_number: str) -> None:
     page.goto(f"{base}/workbench")
-    page.locator("tr", has_text=case_number).first.locator("a").first.click()
+    page.locator("tr", has_text=case_number).first.locator(
+        "a[href^='/workbench/tasks/']"
+    ).first.click()
     page.wait_for_load_state("networkidle")
 
 

@@ -33,6 +33,9 @@ class EventType(enum.StrEnum):
     TICKET_CLOSED = "ticket_closed"
     RATING_EXCLUDED = "rating_excluded"
     RATING_REINSTATED = "rating_reinstated"
+    TASK_REASSIGNED = "task_reassigned"
+    TASK_TRANSFERRED = "task_transferred"
+    TASK_UNCLAIMED = "task_unclaimed"
 
 
 class Event(Base):

@@ -389,6 +389,8 @@ def _after_step(ctx: Ctx, case: Case, out: workflow.StepOutcome) -> None:
             return
         tasks = workflow.tasks_of_case(ctx, case.id)
         ticket.escalations = sum(t.escalated for t in tasks)
+        if case.subject_department_id is not None:  # a head's 转办 moves the handling department
+            ticket.department_id = case.subject_department_id
     elif repo.rating_of_case(ctx.session, case.id) is None:
         return
     main = [

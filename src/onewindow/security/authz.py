@@ -36,6 +36,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "applications.supplement": frozenset({"clerk", "applicant"}),
     "materials.read": frozenset({"clerk", "reviewer", "head", "auditor", "applicant", "system"}),
     "tasks.work": frozenset({"clerk", "reviewer", "head", "system"}),
+    # a head's hand on their department's queue: reassign, transfer, take back
+    "tasks.assign": frozenset({"head"}),
     "cases.search": frozenset(
         {"clerk", "reviewer", "head", "analyst", "auditor", "admin", "system"}
     ),

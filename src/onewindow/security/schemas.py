@@ -30,6 +30,9 @@ class Principal:
     phone: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
     csrf_token: str | None = None
+    # What pages show for a member of staff: their name and their department's, never codes.
+    display_name: str | None = None
+    department_names: tuple[str, str] | None = None  # (中文, English)
 
     @property
     def is_staff(self) -> bool:

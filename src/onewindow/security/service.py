@@ -231,6 +231,8 @@ def principal_from_session(ctx: Ctx, token: str) -> Principal | None:
         department_id=staff.department_id,
         department_code=staff.department.code,
         csrf_token=row.csrf_token,
+        display_name=staff.name,
+        department_names=(staff.department.name_zh, staff.department.name_en),
     )
 
 

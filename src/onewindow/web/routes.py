@@ -22,7 +22,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from onewindow.catalog import service as catalog
-from onewindow.catalog.models import ServiceItem, Staff
+from onewindow.catalog.models import ServiceItem
 from onewindow.datahub import service as datahub
 from onewindow.datahub.schemas import AggregateTotal, PrefillSource
 from onewindow.documents import DocumentKind
@@ -48,6 +48,7 @@ from onewindow.security.authz import (
 from onewindow.security.endpoints import set_session_cookie
 from onewindow.security.schemas import Principal
 from onewindow.simulation import publish
+from onewindow.web import case_views
 from onewindow.web.i18n import LANG_COOKIE, LANGS, Lang, error_text, lang_of, translate
 from onewindow.web.pages import home_for, mask_name, mask_phone, page, render_html
 from onewindow.workflow import documents, flows
@@ -57,7 +58,6 @@ from onewindow.workflow.models import Case, Task
 
 PRE_COOKIE = "ow_pre"  # double-submit token of the sign-in forms (no session exists yet)
 NEARING = timedelta(hours=24)
-QUEUE_LIMIT = 200
 # Fields the workbench's buttons fill in; the rest of a task's form is shown as inputs.
 ACTION_FIELDS = frozenset({"decision", "missing_materials", "materials_complete"})
 
@@ -848,6 +848,7 @@ def verify_upload(
 def material_file(
     number: str,
     material_id: int,
+    request: Request,
     ctx: PageCtx,
     who: Annotated[Principal, require_page("materials.read")],
 ) -> Response:
@@ -857,81 +858,30 @@ def material_file(
         raise NotFound("No such material", message_zh="材料不存在", code="material.unknown")
     content = intake.material_content(ctx, material.blob_sha256)
     blob = intake.get_blob(ctx, material.blob_sha256)
-    return Response(
-        content,
-        media_type=blob.content_type if blob else "application/octet-stream",
-        headers={
-            "Content-Disposition": "attachment; filename*=UTF-8''"
-            + quote(material.filename, safe=""),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "no-store",
-        },
-    )
+    media_type = blob.content_type if blob else "application/octet-stream"
+    headers = {
+        "Content-Disposition": "attachment; filename*=UTF-8''" + quote(material.filename, safe=""),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }
+    if request.query_params.get("inline") == "1" and media_type in case_views.PREVIEWABLE:
+        # Shown inside the case page (a PDF in a frame of this site only); nothing it holds
+        # may run script or reach out, and HTML or SVG are never shown inline.
+        headers["Content-Disposition"] = headers["Content-Disposition"].replace(
+            "attachment", "inline", 1
+        )
+        headers["X-Frame-Options"] = "SAMEORIGIN"
+        headers["Content-Security-Policy"] = (
+            "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
+            "object-src 'self'; frame-ancestors 'self'"
+        )
+    return Response(content, media_type=media_type, headers=headers)
 
 
 # --- department workbench -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class QueueRow:
-    task: Task
-    case: Case
-    service: ServiceItem | None  # None for a complaint or rectification case
-    urgency: str  # overdue | nearing | ok
-
-
-def _queue(ctx: Ctx, staff: Staff) -> dict[str, Any]:
-    now = ctx.clock.now()
-    services = {s.code: s for s in catalog.list_services(ctx)}
-    rows: list[QueueRow] = []
-    page_rows, _ = workflow.queue_page(ctx, staff.department_id, limit=QUEUE_LIMIT)
-    for task, case in page_rows:
-        if task.sla_due < now:
-            urgency = "overdue"
-        elif task.sla_due < now + NEARING:
-            urgency = "nearing"
-        else:
-            urgency = "ok"
-        rows.append(QueueRow(task, case, services.get(case.service_code), urgency))
-    return {
-        "rows": rows,
-        "counts": {
-            "total": len(rows),
-            "overdue": sum(r.urgency == "overdue" for r in rows),
-            "nearing": sum(r.urgency == "nearing" for r in rows),
-            "mine": sum(r.task.claimed_by == staff.username for r in rows),
-        },
-        "staff": staff,
-    }
-
-
-@router.get("/workbench")
-def workbench(
-    request: Request,
-    ctx: PageCtx,
-    who: Annotated[Principal, require_page("tasks.work")],
-) -> Response:
-    staff = staff_of(ctx, who)
-    return page(
-        request,
-        "workbench.html",
-        principal=who,
-        zone=_zone(ctx),
-        done=request.query_params.get("done", "")[:40],
-        **_queue(ctx, staff),
-    )
-
-
-@router.get("/workbench/queue")
-def workbench_queue(
-    request: Request,
-    ctx: PageCtx,
-    who: Annotated[Principal, require_page("tasks.work")],
-) -> Response:
-    """htmx: the queue table alone, refreshed in place."""
-    staff = staff_of(ctx, who)
-    html = render_html(request, "_queue.html", principal=who, zone=_zone(ctx), **_queue(ctx, staff))
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+# The queue, the case page and a head's actions: onewindow.web.workbench.
 
 
 def _my_task(ctx: Ctx, who: Principal, task_id: int) -> Task:
@@ -974,7 +924,11 @@ def _task_page(
         "task": task,
         "case": case,
         "is_open": task.status in ("ready", "claimed"),
-        "history": workflow.case_history(ctx, case),
+        "history": case_views.history_rows(ctx, lang_of(request), case),
+        "claimed_name": case_views.person_name(ctx, lang_of(request), task.claimed_by),
+        "closed_text": ""
+        if task.status in ("ready", "claimed")
+        else case_views.closed_text(ctx, lang_of(request), task),
         "documents": _document_rows(ctx, case, case.number) if case.application_id else [],
         "departments": departments,
         "entered": entered or TaskInput(),
@@ -1002,6 +956,7 @@ def _task_page(
             "subject": None,
             "applicant": application.applicant,
             "material_names": {m.code: m for m in service.materials},
+            "materials": case_views.material_groups(ctx, lang_of(request), application, service),
             "form_labels": {f["name"]: f for f in service.form_fields},
             "inputs": [f for f in task.form_fields if f["id"] not in ACTION_FIELDS],
             "approve_key": "task_complete"
@@ -1126,7 +1081,8 @@ def task_decide(
         )
     number = case.number
     _commit(ctx)
-    return _redirect(f"/workbench?done={quote(number)}")
+    done = f"/workbench?done={quote(number)}"
+    return _redirect(done + (f"&action={action}" if action in ("send_back", "reject") else ""))
 
 
 # --- applicant portal -----------------------------------------------------------------------

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import case as case_when
 from sqlalchemy.orm import Session
 
 from onewindow.catalog.models import ServiceItem
@@ -260,3 +263,155 @@ def documents_not_rendered(session: Session, limit: int) -> Sequence[Document]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
+
+
+# --- the workbench's queue: search, filters, sort, true totals ---------------------------------
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """What a workbench queue asks for; every field is a filter except the paging and sort.
+
+    ``department_ids`` are the queues searched; ``involving_department_id`` keeps only cases
+    that department has (had) a task in (a head looking beyond their own queue sees no more
+    cases than they may open). ``urgency`` is ``overdue``, ``nearing`` (due within
+    ``nearing``, measured at ``now``) or ``escalated`` (督办).
+    """
+
+    department_ids: Sequence[int]
+    now: datetime
+    nearing: timedelta
+    text: str = ""
+    phone: str | None = None
+    id_number: str | None = None
+    service_code: str | None = None
+    status: str | None = None
+    urgency: str | None = None
+    claimed_by: str | None = None
+    involving_department_id: int | None = None
+    sort: str = "sla_due"
+    descending: bool = False
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """Counters over the whole filtered set (urgency and "mine" left out, so each counter says
+    how many rows its own filter would give)."""
+
+    total: int
+    overdue: int
+    nearing: int
+    mine: int
+
+
+_S = TypeVar("_S", bound=Select[*tuple[Any, ...]])
+
+QUEUE_SORTS = {
+    "sla_due": Task.sla_due,
+    "created_at": Task.created_at,
+    "number": Case.number,
+    "status": Task.status,
+}
+# Application form fields that name a company, a business, a venue or an employer.
+COMPANY_FIELDS = (
+    "company_name",
+    "business_name",
+    "developer_name",
+    "venue_name",
+    "employer_name",
+)
+
+
+def like_pattern(text: str) -> str:
+    """``%text%`` with LIKE's own metacharacters escaped (``\\`` is the escape character)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _queue_where(query: QueueQuery, *, facets: bool) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [
+        Task.status.in_(OPEN),
+        Task.for_applicant.is_(False),
+        Task.department_id.in_(list(query.department_ids)),
+    ]
+    if query.involving_department_id is not None:
+        where.append(
+            Task.case_id.in_(
+                select(Task.case_id)
+                .where(Task.department_id == query.involving_department_id)
+                .scalar_subquery()
+            )
+        )
+    if query.text:
+        pattern = like_pattern(query.text)
+        matches: list[ColumnElement[bool]] = [
+            Case.number.like(pattern, escape="\\"),
+            Applicant.name.like(pattern, escape="\\"),
+        ]
+        matches += [
+            Application.form_data[name].as_string().like(pattern, escape="\\")
+            for name in COMPANY_FIELDS
+        ]
+        # Exact matches through the blind indexes: the plaintext is neither stored nor compared.
+        if query.phone is not None:
+            matches.append(Applicant.phone == query.phone)
+        if query.id_number is not None:
+            matches.append(Applicant.id_number == query.id_number)
+        where.append(or_(*matches))
+    if query.service_code:
+        where.append(Case.service_code == query.service_code)
+    if query.status:
+        where.append(Task.status == query.status)
+    if facets:
+        if query.urgency == "overdue":
+            where.append(Task.sla_due < query.now)
+        elif query.urgency == "nearing":
+            where.append(Task.sla_due >= query.now)
+            where.append(Task.sla_due < query.now + query.nearing)
+        elif query.urgency == "escalated":  # 督办: past its SLA and flagged, or a 督办 task
+            where.append(Task.escalated.is_(True) | Task.escalates_task_id.is_not(None))
+        if query.claimed_by is not None:
+            where.append(Task.claimed_by == query.claimed_by)
+    return where
+
+
+def _queue_from(statement: _S) -> _S:
+    return (
+        statement.join(Case, Case.id == Task.case_id)
+        .outerjoin(Application, Application.id == Case.application_id)
+        .outerjoin(Applicant, Applicant.id == Application.applicant_id)
+    )
+
+
+def search_queue(
+    session: Session, query: QueueQuery, *, me: str
+) -> tuple[Sequence[tuple[Task, Case, Application | None, Applicant | None]], int, QueueCounts]:
+    """One page of open tasks, the total matching every filter, and the counters."""
+    where = _queue_where(query, facets=True)
+    total = session.scalar(_queue_from(select(func.count(Task.id))).where(*where)) or 0
+    column = QUEUE_SORTS.get(query.sort, Task.sla_due)
+    order = [column.desc() if query.descending else column.asc(), Task.id]
+    rows = session.execute(
+        _queue_from(select(Task, Case, Application, Applicant))
+        .where(*where)
+        .order_by(*order)
+        .limit(query.limit)
+        .offset(query.offset)
+    ).all()
+    soon = query.now + query.nearing
+    counted = session.execute(
+        _queue_from(
+            select(
+                func.count(Task.id),
+                func.sum(case_when((Task.sla_due < query.now, 1), else_=0)),
+                func.sum(
+                    case_when(((Task.sla_due >= query.now) & (Task.sla_due < soon), 1), else_=0)
+                ),
+                func.sum(case_when((Task.claimed_by == me, 1), else_=0)),
+            )
+        ).where(*_queue_where(query, facets=False))
+    ).one()
+    counts = QueueCounts(*(int(v or 0) for v in counted))
+    return [(t, c, a, p) for t, c, a, p in rows], int(total), counts

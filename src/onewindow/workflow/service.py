@@ -13,8 +13,9 @@ tasks of one case at once either both succeed or one gets a clean ``ConcurrentUp
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -734,7 +735,7 @@ def _check_actor(task: Task, case: Case, who: Staff | Actor) -> Actor:
     if task.status not in repo.OPEN:
         raise Conflict(
             f"Task {task.id} is already {task.status}",
-            message_zh=f"任务已{'办结' if task.status == 'completed' else '取消'}，不能重复办理",
+            message_zh=f"任务已{_closed_zh(task)}，不能重复办理",
             code="task.already_completed" if task.status == "completed" else "task.cancelled",
         )
     if task.status == "claimed" and task.claimed_by != actor.username:
@@ -744,6 +745,13 @@ def _check_actor(task: Task, case: Case, who: Staff | Actor) -> Actor:
             code="task.claimed_by_other",
         )
     return actor
+
+
+def _closed_zh(task: Task) -> str:
+    """What happened to a closed task, in Chinese: a 补正 is not "办结"."""
+    if task.status != "completed":
+        return "取消"
+    return "退回补正" if (task.data or {}).get("decision") == "send_back" else "办结"
 
 
 def claim_task(ctx: Ctx, task_id: int, *, actor: Staff | Actor) -> Task:
@@ -793,6 +801,225 @@ def _claim(ctx: Ctx, task: Task, case: Case, *, actor: Actor) -> None:
             task_id=task.id,
         ),
     )
+
+
+# --- a head's hand on the queue: reassign, transfer, take back ---------------------------------
+
+HEAD_ROLE = "head"
+REASON_MAX = 500
+
+
+def _as_head(ctx: Ctx, task: Task, who: Staff) -> Actor:
+    """The acting head of the task's department, the task still open; refused otherwise.
+
+    Raises:
+        PermissionDenied: not a head, or a task of another department (or the party's).
+        Conflict: the task is no longer open.
+    """
+    actor = Actor.of(who)
+    if HEAD_ROLE not in actor.roles:
+        raise PermissionDenied(
+            "Only the head of the department may do this",
+            message_zh="只有部门负责人可以改派、转办或收回任务",
+            code="task.head_only",
+        )
+    if task.for_applicant or task.department_id != actor.department_id:
+        raise PermissionDenied(
+            "This task belongs to another department",
+            message_zh="该任务属于其他部门，无权调整",
+            code="task.wrong_department",
+        )
+    if task.status not in repo.OPEN:
+        raise Conflict(
+            f"Task {task.id} is already {task.status}",
+            message_zh=f"任务已{_closed_zh(task)}，不能再调整",
+            code="task.already_completed" if task.status == "completed" else "task.cancelled",
+        )
+    return actor
+
+
+def _head_event(
+    ctx: Ctx,
+    case: Case,
+    task: Task,
+    kind: EventType,
+    lifecycle: str,
+    head: Actor,
+    attributes: dict[str, Any],
+) -> None:
+    _record(
+        ctx,
+        case,
+        NewEvent(
+            kind,
+            task.name,
+            lifecycle,
+            ctx.clock.now(),
+            resource=head.username,
+            department=head.department_code,
+            activity_id=task.element_id,
+            attributes=attributes,
+            task_id=task.id,
+        ),
+    )
+
+
+def reassign_task(
+    ctx: Ctx, task_id: int, to_username: str, *, actor: Staff, reason: str = ""
+) -> Task:
+    """改派: a head puts an open task into the hands of a member of their department.
+
+    Raises:
+        PermissionDenied: not the task department's head.
+        ValidationFailed: nobody by that name, someone of another department, inactive, or
+            without a role that works tasks.
+        Conflict: the task is closed, already theirs, or a 会签 instance named for another.
+    """
+    task = get_task(ctx, task_id)
+    case = get_case(ctx, task.case_id)
+    head = _as_head(ctx, task, actor)
+    try:
+        target = catalog.get_staff(ctx, to_username)
+    except NotFound:
+        target = None
+    if target is None or target.department_id != task.department_id:
+        raise ValidationFailed(
+            "A task can be reassigned only to a member of its own department",
+            message_zh="只能改派给本部门的工作人员",
+            code="task.reassign_outside_department",
+        )
+    if not target.active or not set(target.roles) & set(STAFF_ROLES):
+        raise ValidationFailed(
+            f"{target.name} cannot work tasks (inactive or without a working role)",
+            message_zh=f"{target.name} 不能办理任务（已停用或没有办件角色）",
+            code="task.reassign_cannot_work",
+        )
+    if task.assignee and task.assignee != target.username:
+        raise Conflict(
+            "This instance of a joint review is named for one person",
+            message_zh="该会签任务已指定办理人，不能改派",
+            code="task.assigned_to_other",
+        )
+    if task.claimed_by == target.username:
+        raise Conflict(
+            f"The task is already {target.name}'s",
+            message_zh=f"该任务已由 {target.name} 办理",
+            code="task.already_theirs",
+        )
+    _one_voice(ctx, task, Actor.of(target))
+    previous, now = task.claimed_by, ctx.clock.now()
+    task.status, task.claimed_by, task.claimed_at = "claimed", target.username, now
+    _head_event(
+        ctx,
+        case,
+        task,
+        EventType.TASK_REASSIGNED,
+        "reassign",
+        head,
+        {"from": previous, "to": target.username, "comment": _text(reason, REASON_MAX)},
+    )
+    # The step starts again in the new hands: handling times are theirs from now on.
+    _record(
+        ctx,
+        case,
+        NewEvent(
+            EventType.TASK_CLAIMED,
+            task.name,
+            "start",
+            now,
+            resource=target.username,
+            department=head.department_code,
+            activity_id=task.element_id,
+            attributes={"assigned_by": head.username},
+            task_id=task.id,
+        ),
+    )
+    ctx.session.flush()
+    return task
+
+
+def take_back_task(ctx: Ctx, task_id: int, *, actor: Staff, reason: str = "") -> Task:
+    """收回: a head takes a claimed task out of someone's hands, back into the queue.
+
+    Raises:
+        PermissionDenied: not the task department's head.
+        Conflict: the task is closed or nobody has claimed it.
+    """
+    task = get_task(ctx, task_id)
+    case = get_case(ctx, task.case_id)
+    head = _as_head(ctx, task, actor)
+    if task.status != "claimed":
+        raise Conflict(
+            "Nobody has claimed this task",
+            message_zh="该任务尚未被认领，无需收回",
+            code="task.not_claimed",
+        )
+    previous = task.claimed_by
+    task.status, task.claimed_by, task.claimed_at = "ready", None, None
+    _head_event(
+        ctx,
+        case,
+        task,
+        EventType.TASK_UNCLAIMED,
+        "withdraw",
+        head,
+        {"from": previous, "comment": _text(reason, REASON_MAX)},
+    )
+    ctx.session.flush()
+    return task
+
+
+def can_transfer(case: Case, task: Task) -> bool:
+    """Whether the process lets a task go to another department: only when its lane is worked
+    by a department chosen per case (``subject:``), never one the service catalogue fixes."""
+    route = case.routes.get(task.lane or "", case.routes.get("*")) or ""
+    return route.startswith("subject:") and not task.assignee
+
+
+def transfer_task(
+    ctx: Ctx, task_id: int, to_department: str, *, actor: Staff, reason: str = ""
+) -> Task:
+    """转办: a head sends an open task to another department's queue, where the process
+    allows it; the case's subject department follows.
+
+    Raises:
+        PermissionDenied: not the task department's head.
+        ValidationFailed: an unknown department or the task's own.
+        Conflict: the process fixes the department of this step.
+    """
+    task = get_task(ctx, task_id)
+    case = get_case(ctx, task.case_id)
+    head = _as_head(ctx, task, actor)
+    target_id = _department_ids(ctx).get(to_department)
+    if target_id is None or target_id == task.department_id:
+        raise ValidationFailed(
+            "Choose another department",
+            message_zh="请选择其他部门",
+            code="task.transfer_department_invalid",
+        )
+    if not can_transfer(case, task):
+        raise Conflict(
+            "The process fixes which department works this step: it cannot be transferred",
+            message_zh="该环节的办理部门由事项流程确定，不能转办到其他部门",
+            code="task.transfer_not_allowed",
+        )
+    previous = department_code(ctx, task.department_id)
+    task.department_id = case.subject_department_id = target_id
+    task.status, task.claimed_by, task.claimed_at = "ready", None, None
+    _head_event(
+        ctx,
+        case,
+        task,
+        EventType.TASK_TRANSFERRED,
+        "reassign",
+        head,
+        {"from": previous, "to": to_department, "comment": _text(reason, REASON_MAX)},
+    )
+    hooks = _hooks(case.kind)
+    if hooks.after_step is not None:
+        hooks.after_step(ctx, case, StepOutcome(case=case))
+    ctx.session.flush()
+    return task
 
 
 # --- the step's data -------------------------------------------------------------------------
@@ -1368,6 +1595,97 @@ def queue_page(
         limit=min(max(limit, 1), 500),
         offset=max(offset, 0),
     )
+
+
+# --- the process diagram and the names of its elements -------------------------------------------
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def element_names(ctx: Ctx, process_definition_id: int) -> dict[str, str]:
+    """BPMN id -> the element's name (tasks, events, gateways) of one stored process version.
+
+    A stored version never changes, so the platform keeps the map by id after the first read.
+    """
+    from lxml import etree
+
+    key = ("element_names", process_definition_id)
+    names: dict[str, str] | None = ctx.shared.get(key)
+    if names is None:
+        xml = catalog.get_process(ctx, process_definition_id).bpmn_xml
+        parser = etree.XMLParser(resolve_entities=False, no_network=True)
+        root = etree.fromstring(xml.encode(), parser)
+        names = {}
+        for element in root.iter(f"{{{BPMN_NS}}}*"):
+            element_id, name = element.get("id"), element.get("name")
+            if element_id and name:
+                names[element_id] = " ".join(name.split())
+        ctx.shared[key] = names
+    return names
+
+
+def case_element_names(ctx: Ctx, case: Case) -> dict[str, str]:
+    """Names of the elements of a case's process and of the processes it calls."""
+    out: dict[str, str] = {}
+    for called in (case.called_versions or {}).values():
+        out.update(element_names(ctx, called))
+    out.update(element_names(ctx, case.process_definition_id))
+    return out
+
+
+@dataclass(frozen=True)
+class CaseDiagram:
+    """A case's process as drawn (BPMN XML) with where it stands: the elements of its open
+    tasks, and those it has passed through."""
+
+    xml: str
+    current: list[str]
+    done: list[str]
+
+
+def case_diagram(ctx: Ctx, case: Case) -> CaseDiagram:
+    xml = catalog.get_process(ctx, case.process_definition_id).bpmn_xml
+    current = [t.element_id for t in repo.open_tasks(ctx.session, case.id)]
+    done = {
+        e.activity_id
+        for e in eventlog.case_history(ctx, case.id)
+        if e.activity_id and e.lifecycle == "complete"
+    }
+    return CaseDiagram(
+        xml=xml,
+        current=sorted(set(current)),
+        done=sorted(done - set(current)),
+    )
+
+
+QueueQuery = repo.QueueQuery
+QueueCounts = repo.QueueCounts
+QUEUE_SORTS = tuple(repo.QUEUE_SORTS)
+COMPANY_FIELDS = repo.COMPANY_FIELDS
+SEARCH_MAX = 100
+_PHONE = re.compile(r"1\d{10}")
+_ID_NUMBER = re.compile(r"[0-9A-Z]{18}")
+
+
+def search_terms(text: str) -> tuple[str, str | None, str | None]:
+    """(the text, as a mobile number, as an ID number or credit code) of a workbench search.
+
+    A number that looks like a phone or an 18-character ID is also looked up exactly, through
+    its blind index; the text itself matches case numbers, names and company names.
+    """
+    text = " ".join(text.split())[:SEARCH_MAX]
+    compact = re.sub(r"[\s-]", "", text)
+    phone = compact if _PHONE.fullmatch(compact) else None
+    id_number = compact.upper() if _ID_NUMBER.fullmatch(compact.upper()) else None
+    return text, phone, id_number
+
+
+def search_queue(
+    ctx: Ctx, query: QueueQuery, *, me: str
+) -> tuple[Sequence[tuple[Task, Case, Application | None, Any]], int, QueueCounts]:
+    """A page of open staff tasks matching the query, the true total and the counters."""
+    bounded = replace(query, limit=min(max(query.limit, 1), 500), offset=max(query.offset, 0))
+    return repo.search_queue(ctx.session, bounded, me=me)
 
 
 @dataclass(frozen=True)
