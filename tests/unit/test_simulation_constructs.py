@@ -179,8 +179,9 @@ def test_non_executable_process_is_refused_as_validate_refuses_it(name: str) -> 
 def test_validate_uses_the_same_sentence() -> None:
     from onewindow.workflow.engine import validate_bpmn
 
-    problems = validate_bpmn(_fixture("not_executable.bpmn"), [], {})
-    assert NOT_EXECUTABLE in [p.message for p in problems if p.element_id is None]
+    for name in ("not_executable.bpmn", "executable_missing.bpmn"):
+        problems = validate_bpmn(_fixture(name), [], {})
+        assert NOT_EXECUTABLE in [p.message for p in problems if p.element_id is None], name
 
 
 # --------------------------------------------------------------------------- multi-instance

@@ -151,7 +151,7 @@ def bpmn_keys(bpmn: bytes) -> tuple[str | None, list[str]]:
         return None, []
     ns = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
     processes = root.findall(f"{ns}process")
-    executable = [p for p in processes if p.get("isExecutable", "true") == "true"]
+    executable = [p for p in processes if p.get("isExecutable") == "true"]
     own = {str(p.get("id")) for p in processes}
     key = str(executable[0].get("id")) if len(executable) == 1 else None
     called = {

@@ -1280,7 +1280,7 @@ def _analyse(
         result.add(problem)
 
     processes = [p for p in root.iterfind("bpmn:process", _NS)]
-    executable = [p for p in processes if p.get("isExecutable", "true") == "true"]
+    executable = [p for p in processes if p.get("isExecutable") == "true"]
     if not executable:
         result.add(ProcessProblem(None, 'no executable process (isExecutable="true")'))
     elif len(executable) > 1:
