@@ -557,7 +557,8 @@ def _schedule_arrivals(
 
 def _simulate(city: _City, end: datetime, console: Console) -> None:
     """Run the queued actions up to ``end``; later ones stay queued for a continuation."""
-    total = len(city.queue)
+    total = sum(1 for a in city.queue if a.when < end)
+    done = 0
     with Progress(
         TextColumn("[bold]demo city[/] {task.description}"),
         BarColumn(),
@@ -572,16 +573,17 @@ def _simulate(city: _City, end: datetime, console: Console) -> None:
                 break
             action = heapq.heappop(city.queue)
             city.clock.set(action.when)
+            queued = len(city.queue)
             try:
                 _dispatch(city, action)
             except OneWindowError as exc:  # a demo step that breaks a rule is skipped, not fatal
                 console.print(f"[yellow]skipped {action.kind}: {exc}")
+            done += 1
+            total += len(city.queue) - queued  # what this action scheduled (most before end)
             progress.update(
-                bar,
-                completed=min(progress.tasks[0].completed + 1, total),
-                total=max(total, action.seq),
-                description=f"{action.when:%Y-%m-%d}",
+                bar, completed=done, total=max(total, done), description=f"{action.when:%Y-%m-%d}"
             )
+        progress.update(bar, completed=done, total=done)  # the rest lies after ``end``
     if city.clock.now() < end:
         city.clock.set(end)
 
