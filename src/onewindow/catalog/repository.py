@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from onewindow.catalog.models import Department, ProcessDefinition, ServiceItem, Staff
@@ -27,6 +27,36 @@ def staff_list(session: Session, department_id: int | None = None) -> Sequence[S
     if department_id is not None:
         q = q.where(Staff.department_id == department_id)
     return session.scalars(q).all()
+
+
+def staff_page(
+    session: Session,
+    *,
+    query: str = "",
+    department_id: int | None = None,
+    active: bool | None = None,
+    offset: int = 0,
+    limit: int = 25,
+) -> tuple[Sequence[Staff], int]:
+    """One page of staff by username, and how many match in all."""
+    q = select(Staff)
+    if query:
+        # LIKE metacharacters typed by the user are matched literally.
+        escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        q = q.where(
+            or_(
+                func.lower(Staff.username).like(pattern, escape="\\"),
+                func.lower(Staff.name).like(pattern, escape="\\"),
+            )
+        )
+    if department_id is not None:
+        q = q.where(Staff.department_id == department_id)
+    if active is not None:
+        q = q.where(Staff.active.is_(active))
+    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    page = session.scalars(q.order_by(Staff.username).offset(offset).limit(limit)).all()
+    return page, int(total)
 
 
 def service_by_code(session: Session, code: str) -> ServiceItem | None:

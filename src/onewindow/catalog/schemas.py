@@ -106,3 +106,22 @@ class ServiceFile(_Strict):
     acceptance_task: str | None = Field(default=None, max_length=200)
     legal_bases: list[LegalBasisIn] = []
     review: ReviewIn = ReviewIn()
+
+
+class StaffEdit(_Strict):
+    """What an administrator may change on a member of staff (the username stays)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    department: str = Field(min_length=1, max_length=32)
+    roles: list[Literal["clerk", "reviewer", "head", "analyst", "data_admin", "auditor", "admin"]]
+
+
+class ServiceEdit(_Strict):
+    """What an administrator edits on a service item's page: materials (and which are key,
+    i.e. required), the legal time limit, the application form and the legal bases a refusal
+    may cite. Codes and names must be unique within each list."""
+
+    time_limit_days: int = Field(gt=0, le=365)
+    materials: list[MaterialIn]
+    form: list[FormFieldIn]
+    legal_bases: list[LegalBasisIn]

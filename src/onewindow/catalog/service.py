@@ -20,7 +20,15 @@ from onewindow.catalog.models import (
     ServiceMaterial,
     Staff,
 )
-from onewindow.catalog.schemas import APPLICANT_LANE, DepartmentsFile, ServiceFile
+from onewindow.catalog.schemas import (
+    APPLICANT_LANE,
+    DepartmentsFile,
+    MaterialIn,
+    ServiceEdit,
+    ServiceFile,
+    StaffEdit,
+    StaffIn,
+)
 from onewindow.kit.errors import NotFound, ValidationFailed
 from onewindow.kit.platform import Ctx
 from onewindow.workflow.engine import (
@@ -274,6 +282,270 @@ def department_for_lane(service: ServiceItem, lane: str | None) -> str | None:
     return None if code == APPLICANT_LANE else code
 
 
+# --- staff and service items, as an administrator edits them ---------------------------------
+
+
+class StaffInvalid(ValidationFailed):
+    code = "staff.invalid"
+
+
+class ServiceInvalid(ValidationFailed):
+    code = "service.invalid"
+
+
+# pydantic error type -> (English, 中文); {placeholders} come from the error's context
+_FIELD_MESSAGES: dict[str, tuple[str, str]] = {
+    "missing": ("required", "必填"),
+    "string_too_short": ("required", "必填"),
+    "string_too_long": ("at most {max_length} characters", "最多 {max_length} 个字符"),
+    "string_pattern_mismatch": (
+        "lower-case letters, digits and _ only, starting with a letter",
+        "只能用小写字母、数字和下划线，并以字母开头",
+    ),
+    "greater_than": ("must be more than {gt}", "应大于 {gt}"),
+    "less_than_equal": ("must be at most {le}", "不能超过 {le}"),
+    "int_parsing": ("a whole number", "应为整数"),
+    "int_type": ("a whole number", "应为整数"),
+    "literal_error": ("not one of the allowed values", "不是允许的取值"),
+    "too_short": ("choose at least one", "至少选择一项"),
+}
+
+
+def _field(en: str, zh: str) -> dict[str, str]:
+    return {"en": en, "zh": zh}
+
+
+def field_problems(exc: ValidationError) -> dict[str, dict[str, str]]:
+    """Pydantic's errors keyed by the field's dotted path (``materials.2.code``), each in both
+    languages; the first problem of a field wins."""
+    out: dict[str, dict[str, str]] = {}
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        if loc and loc[-1].startswith(("literal[", "function-")):
+            loc = loc[:-1]
+        key = ".".join(loc)
+        values = {k: v for k, v in (err.get("ctx") or {}).items() if isinstance(v, int | str)}
+        en, zh = _FIELD_MESSAGES.get(err["type"], (err["msg"], err["msg"]))
+        if err["type"] == "string_too_short" and values.get("min_length", 1) != 1:
+            en, zh = "at least {min_length} characters", "至少 {min_length} 个字符"
+        try:
+            en, zh = en.format(**values), zh.format(**values)
+        except (KeyError, IndexError):
+            pass
+        out.setdefault(key, _field(en, zh))
+    return out
+
+
+def _invalid(cls: type[ValidationFailed], fields: Mapping[str, dict[str, str]]) -> Exception:
+    first = next(iter(fields.items()))
+    return cls(
+        f"{len(fields)} field(s) to correct; first {first[0]}: {first[1]['en']}",
+        message_zh=f"有 {len(fields)} 处需要更正",
+        details={"fields": dict(fields)},
+    )
+
+
+def staff_page(
+    ctx: Ctx,
+    *,
+    query: str = "",
+    department_code: str | None = None,
+    active: bool | None = None,
+    page: int = 1,
+    size: int = 25,
+) -> tuple[Sequence[Staff], int]:
+    """One page of staff (username or name containing ``query``) and the true total."""
+    dept_id = get_department(ctx, department_code).id if department_code else None
+    return repo.staff_page(
+        ctx.session,
+        query=query.strip()[:100],
+        department_id=dept_id,
+        active=active,
+        offset=(max(page, 1) - 1) * size,
+        limit=size,
+    )
+
+
+def get_staff_any(ctx: Ctx, username: str) -> Staff:
+    """A member of staff, active or not."""
+    staff = repo.staff_by_username(ctx.session, username)
+    if staff is None:
+        raise NotFound(
+            f"Unknown staff member {username!r}",
+            message_zh=f"工作人员 {username} 不存在",
+            code="staff.unknown",
+        )
+    return staff
+
+
+def _known_department(ctx: Ctx, code: str, fields: dict[str, dict[str, str]]) -> int | None:
+    dept = repo.department_by_code(ctx.session, code)
+    if dept is None and "department" not in fields:
+        fields["department"] = _field("unknown department", "部门不存在")
+    return dept.id if dept else None
+
+
+def _some_role(data: Mapping[str, Any], fields: dict[str, dict[str, str]]) -> None:
+    if not data.get("roles") and "roles" not in fields:
+        fields["roles"] = _field("choose at least one role", "请至少选择一个角色")
+
+
+def create_staff(ctx: Ctx, data: Mapping[str, Any], *, actor: str) -> Staff:
+    """Add a member of staff (no password yet: the administrator gives them a reset link).
+
+    Raises:
+        StaffInvalid: ``details["fields"]`` maps each bad field to its problem, e.g. a
+            username already taken.
+    """
+    fields: dict[str, dict[str, str]] = {}
+    try:
+        spec = StaffIn.model_validate(data)
+    except ValidationError as exc:
+        fields = field_problems(exc)
+        spec = None
+    username = str(data.get("username", "")).strip()
+    if username and repo.staff_by_username(ctx.session, username) is not None:
+        fields["username"] = _field("this username is already taken", "该用户名已被使用")
+    dept_id = _known_department(ctx, str(data.get("department", "")), fields)
+    _some_role(data, fields)
+    if fields or spec is None or dept_id is None:
+        raise _invalid(StaffInvalid, fields)
+    staff = Staff(
+        username=spec.username, name=spec.name.strip(), department_id=dept_id, active=True
+    )
+    staff.roles = sorted(set(spec.roles))
+    ctx.session.add(staff)
+    ctx.session.flush()
+    return staff
+
+
+def update_staff(ctx: Ctx, username: str, data: Mapping[str, Any], *, actor: str) -> Staff:
+    """Change a member of staff's name, department and roles.
+
+    Raises:
+        NotFound: no such member of staff.
+        StaffInvalid: with the bad fields.
+    """
+    staff = get_staff_any(ctx, username)
+    fields: dict[str, dict[str, str]] = {}
+    try:
+        spec = StaffEdit.model_validate(data)
+    except ValidationError as exc:
+        fields = field_problems(exc)
+        spec = None
+    dept_id = _known_department(ctx, str(data.get("department", "")), fields)
+    _some_role(data, fields)
+    if fields or spec is None or dept_id is None:
+        raise _invalid(StaffInvalid, fields)
+    staff.name, staff.department_id = spec.name.strip(), dept_id
+    roles: list[str] = sorted(set(spec.roles))
+    if roles != sorted(staff.roles or []):
+        staff.roles = roles
+    ctx.session.flush()
+    ctx.session.refresh(staff, ["department"])
+    return staff
+
+
+def set_staff_active(ctx: Ctx, username: str, active: bool, *, actor: str) -> Staff:
+    staff = get_staff_any(ctx, username)
+    if staff.active != active:
+        staff.active = active
+        ctx.session.flush()
+    return staff
+
+
+def service_for_edit(ctx: Ctx, code: str) -> ServiceItem:
+    """A service item by code, whether or not it is open for applications."""
+    item = repo.service_by_code(ctx.session, code)
+    if item is None:
+        raise NotFound(
+            f"Unknown service item {code!r}",
+            message_zh=f"事项 {code} 不存在",
+            code="service.unknown",
+        )
+    return item
+
+
+def service_edit_of(item: ServiceItem) -> dict[str, Any]:
+    """The editable parts of a service item, in ``ServiceEdit``'s shape."""
+    return {
+        "time_limit_days": item.time_limit_days,
+        "materials": [
+            {
+                "code": m.code,
+                "name_zh": m.name_zh,
+                "name_en": m.name_en,
+                "required": m.required,
+                "certificate": m.certificate,
+                "valid_days": m.valid_days,
+            }
+            for m in item.materials
+        ],
+        "form": [dict(f) for f in item.form_fields],
+        "legal_bases": [dict(b) for b in item.legal_bases],
+    }
+
+
+def _duplicates(
+    rows: Sequence[Mapping[str, Any]], attribute: str, prefix: str
+) -> dict[str, dict[str, str]]:
+    seen: set[str] = set()
+    out = {}
+    for i, row in enumerate(rows):
+        value = str(row.get(attribute) or "")
+        if value and value in seen:
+            out[f"{prefix}.{i}.{attribute}"] = _field(
+                f"{value!r} is already used above", f"「{value}」与上面重复"
+            )
+        seen.add(value)
+    return out
+
+
+def _list_problems(data: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """What the schema cannot see row by row: codes used twice, options on the wrong fields."""
+    fields = {
+        **_duplicates(data.get("materials") or [], "code", "materials"),
+        **_duplicates(data.get("form") or [], "name", "form"),
+        **_duplicates(data.get("legal_bases") or [], "code", "legal_bases"),
+    }
+    for i, f in enumerate(data.get("form") or []):
+        key, options = f"form.{i}.options", list(f.get("options") or [])
+        if f.get("type") == "enum" and not options:
+            fields[key] = _field("a select field needs its options", "下拉选择字段需要填写选项")
+        elif f.get("type") != "enum" and options:
+            fields[key] = _field("options are only for select fields", "只有下拉选择字段才有选项")
+        elif len(set(options)) != len(options):
+            fields[key] = _field("an option is listed twice", "选项有重复")
+    return fields
+
+
+def update_service_item(ctx: Ctx, code: str, data: Mapping[str, Any], *, actor: str) -> ServiceItem:
+    """Replace a service item's materials, time limit, form and legal bases.
+
+    New applications use the new lists; cases already running keep their deadline.
+
+    Raises:
+        NotFound: no such service item.
+        ServiceInvalid: ``details["fields"]`` keyed by dotted path (``form.1.options``), every
+            problem of the form at once.
+    """
+    item = service_for_edit(ctx, code)
+    fields = _list_problems(data)
+    try:
+        spec = ServiceEdit.model_validate(data)
+    except ValidationError as exc:
+        fields = {**fields, **field_problems(exc)}
+        spec = None
+    if fields or spec is None:
+        raise _invalid(ServiceInvalid, fields)
+    item.time_limit_days = spec.time_limit_days
+    _set_materials(item, spec.materials)
+    item.form_fields = [f.model_dump() for f in spec.form]
+    item.legal_bases = [b.model_dump() for b in spec.legal_bases]
+    ctx.session.flush()
+    return item
+
+
 # --- state changes -------------------------------------------------------------------------
 
 
@@ -515,7 +787,14 @@ def _upsert_service(ctx: Ctx, spec: ServiceFile, proc: ProcessDefinition) -> Ser
     item.acceptance_task = spec.acceptance_task
     item.legal_bases = [b.model_dump() for b in spec.legal_bases]
     item.review = spec.review.model_dump()
-    wanted = {m.code: (i, m) for i, m in enumerate(spec.materials)}
+    _set_materials(item, spec.materials)
+    ctx.session.flush()
+    return item
+
+
+def _set_materials(item: ServiceItem, materials: Sequence[MaterialIn]) -> None:
+    """The item's materials become ``materials``, in order; a kept code keeps its row."""
+    wanted = {m.code: (i, m) for i, m in enumerate(materials)}
     item.materials = [m for m in item.materials if m.code in wanted]
     have = {m.code: m for m in item.materials}
     for code, (position, m) in wanted.items():
@@ -524,10 +803,8 @@ def _upsert_service(ctx: Ctx, spec: ServiceFile, proc: ProcessDefinition) -> Ser
             mat = ServiceMaterial(code=code, name_zh=m.name_zh, name_en=m.name_en)
             item.materials.append(mat)
         mat.position = position
-        mat.name_zh, mat.name_en = m.name_zh, m.name_en
-        mat.required, mat.certificate, mat.valid_days = m.required, m.certificate, m.valid_days
-    ctx.session.flush()
-    return item
+        for attribute, value in m.model_dump(exclude={"code"}).items():
+            setattr(mat, attribute, value)
 
 
 def _problem(path: Path, message: str, element_id: str | None = None) -> dict[str, Any]:

@@ -47,7 +47,7 @@ class RequestUnit:
             p = self.platform
             session = p.sessions()
             event.listen(session, "after_commit", self._committed)
-            self.ctx = Ctx(session, p.clock, p.settings, p.calendar, shared=p.shared)
+            self.ctx = Ctx(session, p.clock, p.settings, p.current_calendar(), shared=p.shared)
             if self.on_open is not None:
                 self.on_open(self.ctx)
         return self.ctx

@@ -10,6 +10,7 @@ import importlib
 MODEL_MODULES = (
     "onewindow.kit.idempotency",
     "onewindow.kit.heartbeat",
+    "onewindow.kit.calendar_store",
     "onewindow.catalog.models",
     "onewindow.intake.models",
     "onewindow.workflow.models",

@@ -60,6 +60,7 @@ class EntryKind(StrEnum):
     SHARED_DATA_READ = "shared_data_read"
     PERSONAL_DATA_REQUESTED = "personal_data_requested"
     DOCUMENT_ISSUED = "document_issued"
+    CATALOG_CHANGED = "catalog_changed"
 
 
 def _iso(at: datetime) -> str:

@@ -23,6 +23,9 @@ from onewindow.security.crypto import blind_index
 from onewindow.security.ledger import EntryKind
 
 RECORD_KEY_INDEX = "ledger.record_key"
+# Who is changing staff rows in this session (set by the administrator's actions); the
+# permission-change entries the hook writes name them instead of "unknown".
+ACTOR_KEY = "ledger.actor"
 
 Item = tuple[EntryKind, Mapping[str, Any], str]
 
@@ -105,7 +108,7 @@ def _collect(session: Session) -> list[tuple[datetime | None, Item]]:
                             "roles": sorted(s.roles or []),
                             "active": bool(s.active),
                         },
-                        "unknown",
+                        str(session.info.get(ACTOR_KEY) or "unknown"),
                     ),
                 )
             )

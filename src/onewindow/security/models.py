@@ -21,6 +21,23 @@ class StaffPassword(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class StaffPasswordReset(Base):
+    """重置密码链接: a one-time link an administrator gives a member of staff to set a new
+    password. Only the token's SHA-256 is kept; the link works once and expires."""
+
+    __tablename__ = "staff_password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # a newer link, or the account's deactivation, voids the links given before it
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
 class AuthSession(Base):
     """登录会话: a server-side session; the cookie holds a random token, we keep its hash."""
 
