@@ -270,6 +270,14 @@ def admin_staff_active(
     return _redirect(f"/admin/staff/{username}?{'activated' if active else 'deactivated'}=1")
 
 
+@router.get("/admin/staff/{username}/reset")
+def admin_staff_reset_again(username: str, ctx: PageCtx, who: Admin) -> Response:
+    """Reloading (or switching language on) the page that showed a link goes back to the
+    member of staff's page: the link is never shown a second time."""
+    catalog.get_staff_any(ctx, username)
+    return _redirect(f"/admin/staff/{username}")
+
+
 @router.post("/admin/staff/{username}/reset")
 def admin_staff_reset(
     username: str, request: Request, ctx: PageCtx, form: FormDep, who: Admin
