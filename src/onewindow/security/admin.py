@@ -338,8 +338,8 @@ def save_calendar_year(
     fields: dict[str, dict[str, str]] = {}
     for p in entry.problems:
         slot = fields.setdefault(p.field, {"en": "", "zh": ""})
-        slot["en"] = f"{slot['en']}; {p.en}" if slot["en"] else p.en
-        slot["zh"] = f"{slot['zh']}；{p.zh}" if slot["zh"] else p.zh
+        slot["en"] = f"{slot['en']}\n{p.en}" if slot["en"] else p.en
+        slot["zh"] = f"{slot['zh']}\n{p.zh}" if slot["zh"] else p.zh
     if not fields:
         others = [
             (y, h, m)
