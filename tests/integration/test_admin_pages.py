@@ -538,3 +538,47 @@ def test_a_yaml_file_in_the_shipped_shape_is_accepted(client: Any, city: Platfor
         assert row.makeup_workdays == ["2027-09-26"]
         assert len(row.holidays) == 8
         assert not ctx.calendar.is_workday(date(2027, 10, 4))
+
+
+def test_the_notice_text_fills_the_lists_for_checking_then_saves(
+    client: Any, city: Platform
+) -> None:
+    csrf = sign_in(client, ADMIN)
+    text = (
+        "二、春节：2月6日（农历除夕、周六）至13日（农历正月初七、周六）放假调休，共8天。"
+        "2月14日（周日）上班。"
+    )
+    r = client.post(
+        "/admin/calendar",
+        data={"csrf_token": csrf, "year": "2027", "notice_text": text, "action": "extract"},
+    )
+    assert r.status_code == 200, r.text
+    assert "请逐行核对后保存" in r.text
+    holidays = re.search(r'<textarea id="holidays"[^>]*>([^<]*)</textarea>', r.text)
+    makeups = re.search(r'<textarea id="makeup_workdays"[^>]*>([^<]*)</textarea>', r.text)
+    assert holidays is not None
+    assert makeups is not None
+    assert holidays.group(1) == "2027-02-06..2027-02-13  # 春节"
+    assert makeups.group(1) == "2027-02-14  # 春节"
+    with city.unit_of_work() as ctx:
+        assert admin.calendar_years(ctx) == []  # nothing saved until checked
+    r = client.post(
+        "/admin/calendar",
+        data={"csrf_token": csrf, "year": "2027", "notice_text": "无日期", "action": "extract"},
+    )
+    assert r.status_code == 422
+    assert 'id="err-notice_text"' in r.text
+    r = client.post(
+        "/admin/calendar",
+        data={
+            "csrf_token": csrf,
+            "year": "2027",
+            "holidays": html.unescape(holidays.group(1)),
+            "makeup_workdays": html.unescape(makeups.group(1)),
+            "action": "save",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    with city.unit_of_work() as ctx:
+        assert ctx.calendar.is_workday(date(2027, 2, 14))

@@ -224,6 +224,69 @@ def _run_text(run: Sequence[date]) -> str:
     return f"{run[0].isoformat()}..{run[-1].isoformat()}"
 
 
+# --- the notice's own words -------------------------------------------------------------------
+
+_ASIDE = re.compile(r"（[^）]*）|\([^)]*\)")
+_HEADING = re.compile(r"[一二三四五六七八九十]+、\s*([^：:，。]+)[：:]")
+_DAY = r"(?:(\d{4})年)?(?:(\d{1,2})月)?(\d{1,2})日"
+_BREAK = re.compile(_DAY + r"(?:\s*至\s*" + _DAY + r")?\s*放假")
+_WORKED = re.compile(_DAY)
+
+
+def dates_from_notice(text: str, year: int) -> tuple[str, str]:
+    """The holidays and make-up working days of a State Council holiday notice, pasted as
+    published (``二、春节：1月28日（农历除夕、周二）至2月4日（农历正月初七、周二）放假调休，
+    共8天。1月26日（周日）、2月8日（周六）上班。``), as the lines ``check_year`` reads, each
+    with its festival as a comment. Days the text does not make clear are left to the
+    administrator: the lines are shown for checking before anything is saved.
+    """
+    holidays: list[str] = []
+    makeups: list[str] = []
+    festival = ""
+    for sentence in re.split(r"[。；;\n]", _ASIDE.sub("", text)):
+        heading = _HEADING.search(sentence)
+        if heading:
+            festival = heading.group(1).strip()
+            sentence = sentence[heading.end() :]
+        note = f"  # {festival}" if festival else ""
+        found = _BREAK.search(sentence)
+        if found:
+            g = found.groups()
+            first = _notice_day(g[0], g[1], g[2], year, None)
+            if first is not None:
+                last = _notice_day(g[3], g[4], g[5], year, first) if g[5] else first
+                if last is not None and first.month == 12 and last.year > year and not g[0]:
+                    # 元旦 from late December: the break begins in the year before
+                    first, last = first.replace(year=year - 1), last.replace(year=year)
+                if last is not None and last != first:
+                    holidays.append(f"{first.isoformat()}..{last.isoformat()}{note}")
+                else:
+                    holidays.append(f"{first.isoformat()}{note}")
+        elif "上班" in sentence:
+            before = sentence.split("上班", 1)[0]
+            month: str | None = None
+            for y, m, d in _WORKED.findall(before):
+                month = m or month
+                day = _notice_day(y or None, month, d, year, None)
+                if day is not None:
+                    makeups.append(f"{day.isoformat()}{note}")
+    return "\n".join(holidays), "\n".join(makeups)
+
+
+def _notice_day(y: str | None, m: str | None, d: str, year: int, after: date | None) -> date | None:
+    """A day of the notice: ``至3日`` takes the month (and year) of the day it follows; a
+    December day in a 元旦 break that ends in January belongs to the year before."""
+    month = int(m) if m else (after.month if after else 0)
+    the_year = int(y) if y else (after.year if after else year)
+    try:
+        day = date(the_year, month, int(d))
+    except ValueError:
+        return None
+    if after is not None and day < after and not y:
+        day = day.replace(year=day.year + 1)
+    return day
+
+
 # --- storage and the running calendar ---------------------------------------------------------
 
 

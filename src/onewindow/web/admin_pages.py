@@ -684,6 +684,36 @@ def _uploaded_lists(upload: UploadFile) -> tuple[str, str, str] | None:
     return lines("holidays"), lines("makeup_workdays"), year
 
 
+def _extract_from_notice(
+    request: Request, ctx: Ctx, who: Principal, base: WorkingCalendar, values: dict[str, str]
+) -> Response:
+    """Fill the two lists from the notice's pasted text, to be checked before saving."""
+    lang = lang_of(request)
+    try:
+        year = int(values["year"])
+    except ValueError:
+        year = 0
+    if not calendar_store.FIRST_YEAR <= year <= calendar_store.LAST_YEAR:
+        problem = translate(lang, "am_cal_year_first")
+        return _calendar_page(
+            request, ctx, who, base, status=422, form=values, errors={"year": problem}
+        )
+    holidays, makeups = calendar_store.dates_from_notice(values["notice_text"], year)
+    if not holidays:
+        problem = translate(lang, "am_cal_nothing_found", year=year)
+        return _calendar_page(
+            request, ctx, who, base, status=422, form=values, errors={"notice_text": problem}
+        )
+    values["holidays"], values["makeup_workdays"] = holidays, makeups
+    notice = translate(
+        lang,
+        "am_cal_extracted",
+        h=len(holidays.splitlines()),
+        m=len(makeups.splitlines()) if makeups else 0,
+    )
+    return _calendar_page(request, ctx, who, base, form=values, notice=notice)
+
+
 @router.post("/admin/calendar")
 def admin_calendar_save(
     request: Request, ctx: PageCtx, platform: PlatformDep, form: FormDep, who: Admin
@@ -696,6 +726,9 @@ def admin_calendar_save(
         "holidays": _text(form, "holidays", 20000),
         "makeup_workdays": _text(form, "makeup_workdays", 20000),
     }
+    values["notice_text"] = _text(form, "notice_text", 20000)
+    if _text(form, "action", 16) == "extract":
+        return _extract_from_notice(request, ctx, who, base, values)
     upload = form.get("file")
     if isinstance(upload, UploadFile) and upload.filename:
         lists = _uploaded_lists(upload)

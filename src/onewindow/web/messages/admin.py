@@ -143,6 +143,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "如：国务院办公厅关于2027年部分节假日安排的通知",
         "e.g. the notice's title and number",
     ),
+    "am_cal_notice_text": ("通知原文（可选）", "The notice's text (optional)"),
+    "am_cal_notice_text_hint": (
+        "粘贴通知正文，如：二、春节：2月6日（农历除夕、周六）至13日放假调休，共8天。2月14日（周日）上班。",
+        "Paste the notice as published: its sentences on days off and days worked are read.",
+    ),
+    "am_cal_extract": ("从原文提取日期", "Take the dates from the text"),
+    "am_cal_extracted": (
+        "已从原文提取 {h} 段放假、{m} 个调休上班日，请逐行核对后保存。",
+        "Took {h} holiday lines and {m} make-up working days from the text; check each line, "
+        "then save.",
+    ),
+    "am_cal_nothing_found": (
+        "原文中没有找到“…日至…日放假”样式的日期（年份按 {year} 年理解），"
+        "请检查粘贴的内容或直接填写日期。",
+        'No "…日至…日放假" dates found in the text (read as {year}); check what was pasted, or '
+        "enter the dates below.",
+    ),
+    "am_cal_year_first": (
+        "请先填写年份（2000 至 2100），通知中的月日按该年理解",
+        "Enter the year first (2000 to 2100): the notice's days are read in it",
+    ),
     "am_cal_holidays": ("放假日期", "Holidays"),
     "am_cal_makeups": ("调休上班日期", "Make-up working days"),
     "am_cal_format": (
