@@ -22,6 +22,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 # Reported by the page itself as well as by Chromium's console, so neither can be missed.
+NOTICE = (
+    "二、春节：2月6日（农历除夕、周六）至13日（农历正月初七、周六）放假调休，共8天。"
+    "2月14日（周日）上班。"
+)
 CSP_LISTENER = """
 document.addEventListener('securitypolicyviolation', e => {
   window.__csp = (window.__csp || []).concat([e.violatedDirective + ' ' + e.blockedURI]);
@@ -137,7 +141,7 @@ def test_admin_creates_staff_resets_password_and_the_staff_member_signs_in(
     page.fill("#year", "2027")
     page.fill("#holidays", "2027-02-06..2027-02-13\n2027-02-30")
     page.fill("#makeup_workdays", "2027-02-10")
-    page.click("form[action='/admin/calendar'] button[type=submit]")
+    page.click("button[value=save]")
     page.wait_for_load_state("networkidle")
     assert "2027-02-30" in page.inner_text("#err-holidays")
     assert "weekday" in page.inner_text("#err-makeup_workdays")
@@ -146,7 +150,18 @@ def test_admin_creates_staff_resets_password_and_the_staff_member_signs_in(
     csp += _csp(page)
     _lang(page)
     page.goto(f"{base}/admin/calendar")
-    shot(page, "07_calendar_zh")
+    page.fill("#year", "2027")
+    page.fill("#notice", "国务院办公厅关于2027年部分节假日安排的通知")
+    page.fill("#notice_text", NOTICE)
+    page.click("button[value=extract]")
+    page.wait_for_load_state("networkidle")
+    assert page.input_value("#holidays") == "2027-02-06..2027-02-13  # 春节"
+    assert page.input_value("#makeup_workdays") == "2027-02-14  # 春节"
+    shot(page, "07_calendar_extracted_zh")
+    page.click("button[value=save]")
+    page.wait_for_load_state("networkidle")
+    assert "2027 年节假日安排已保存" in page.inner_text("[role=status]")
+    shot(page, "07b_calendar_saved_zh")
     page.goto(f"{base}/admin/services")
     page.locator("a[href^='/admin/services/']").first.click()
     page.wait_for_load_state("networkidle")
