@@ -582,3 +582,31 @@ def test_the_notice_text_fills_the_lists_for_checking_then_saves(
     assert r.status_code == 303
     with city.unit_of_work() as ctx:
         assert ctx.calendar.is_workday(date(2027, 2, 14))
+
+
+def test_another_process_sees_a_saved_year_when_it_next_looks(
+    city: Platform, settings: Any, clock: ManualClock
+) -> None:
+    other = Platform.create(settings, clock=clock)
+    try:
+        with other.unit_of_work() as ctx:
+            assert ctx.calendar.is_workday(date(2027, 2, 8))  # read now: nothing entered
+        with city.unit_of_work() as ctx:
+            admin.save_calendar_year(
+                ctx,
+                city.base_calendar or city.calendar,
+                "2027",
+                "2027-02-06..2027-02-13",
+                "",
+                notice="",
+                actor=ADMIN,
+            )
+        # within CALENDAR_RECHECK seconds the other process keeps what it read ...
+        with other.unit_of_work() as ctx:
+            assert ctx.calendar.is_workday(date(2027, 2, 8))
+        # ... and the next look finds the saved year
+        assert not other.reload_calendar().is_workday(date(2027, 2, 8))
+        with other.unit_of_work() as ctx:
+            assert not ctx.calendar.is_workday(date(2027, 2, 8))
+    finally:
+        other.dispose()
