@@ -470,16 +470,9 @@ def service_edit_of(item: ServiceItem) -> dict[str, Any]:
     """The editable parts of a service item, in ``ServiceEdit``'s shape."""
     return {
         "time_limit_days": item.time_limit_days,
+        # every field the catalogue file gives a material, so a new one is edited and compared
         "materials": [
-            {
-                "code": m.code,
-                "name_zh": m.name_zh,
-                "name_en": m.name_en,
-                "required": m.required,
-                "certificate": m.certificate,
-                "valid_days": m.valid_days,
-            }
-            for m in item.materials
+            {name: getattr(m, name) for name in MaterialIn.model_fields} for m in item.materials
         ],
         "form": [dict(f) for f in item.form_fields],
         "legal_bases": [dict(b) for b in item.legal_bases],
@@ -530,6 +523,14 @@ def update_service_item(ctx: Ctx, code: str, data: Mapping[str, Any], *, actor: 
             problem of the form at once.
     """
     item = service_for_edit(ctx, code)
+    # A material field the editor does not show keeps its stored value.
+    stored = {m["code"]: m for m in service_edit_of(item)["materials"]}
+    data = {
+        **data,
+        "materials": [
+            {**stored.get(str(row.get("code")), {}), **row} for row in data.get("materials") or []
+        ],
+    }
     fields = _list_problems(data)
     try:
         spec = ServiceEdit.model_validate(data)
