@@ -10,6 +10,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from onewindow.catalog import service as catalog
@@ -610,3 +611,50 @@ def test_another_process_sees_a_saved_year_when_it_next_looks(
             assert not ctx.calendar.is_workday(date(2027, 2, 8))
     finally:
         other.dispose()
+
+
+def test_new_applications_follow_the_edited_time_limit_and_key_materials(
+    city: Platform,
+) -> None:
+    from onewindow.intake.schemas import ApplicantIn, Upload
+    from onewindow.intake.service import MaterialsMissing
+    from onewindow.workflow import flows
+
+    from .helpers import COMPANY, pdf, valid_form
+
+    with city.unit_of_work() as ctx:
+        item = catalog.get_service(ctx, "SAMR-001")
+        data = catalog.service_edit_of(item)
+        dropped = data["materials"][-1]["code"]
+        assert data["materials"][-1]["required"]
+    with city.unit_of_work() as ctx:
+        service = catalog.get_service(ctx, "SAMR-001")
+        uploads = [
+            Upload(m.code, f"{m.code}.pdf", pdf(m.code))
+            for m in service.materials
+            if m.required and m.code != dropped
+        ]
+        form = valid_form(service)
+        form["registered_capital"] = 100
+
+    def submit(ctx: Any) -> Any:
+        return flows.submit_application(
+            ctx,
+            "SAMR-001",
+            ApplicantIn("business", COMPANY, "闽江贸易有限公司"),
+            channel="window",
+            form=form,
+            uploads=uploads,
+            actor=CLERK,
+        )
+
+    with pytest.raises(MaterialsMissing), city.unit_of_work() as ctx:
+        submit(ctx)  # before the edit the material is key
+    with city.unit_of_work() as ctx:
+        data["time_limit_days"] = 3
+        data["materials"][-1]["required"] = False
+        admin.update_service_item(ctx, "SAMR-001", data, actor=ADMIN)
+    submitted = city.run(submit)
+    # submitted on Monday 2026-03-02: three working days later
+    assert submitted.application.deadline == date(2026, 3, 5)
+    assert dropped not in [u.material_code for u in uploads]
