@@ -413,6 +413,17 @@ def test_language_switch_changes_the_texts(client: Any) -> None:
     assert client.get("/lang/xx").status_code == 404
 
 
+def test_language_switch_keeps_the_path_and_the_query(client: Any) -> None:
+    sign_in(client, "center_li")
+    page = client.get("/desk?service=HRSS-001").text
+    link = re.search(r'class="lang" href="([^"]+)"', page)
+    assert link is not None
+    assert link.group(1) == "/lang/en?next=/desk%3Fservice%3DHRSS-001"
+    r = client.get(link.group(1).replace("&amp;", "&"), follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (303, "/desk?service=HRSS-001")
+    assert "lang=en" in r.headers["set-cookie"]
+
+
 def test_dashboard_and_admin_pages(client: Any, city: Platform, tmp_path: Path) -> None:
     submit_hrss(city)
     sign_in(client, "center_li")
