@@ -146,6 +146,7 @@ def start_study(
     replications: int = 5,
     seed: int = 0,
     actor: str,
+    actor_name: str | None = None,
 ) -> dict[str, Any]:
     """Fit the simulation of ``service_code``'s current process from its own log and validate
     the fitted baseline against that log; the study is stored (status ``fitted``).
@@ -225,6 +226,7 @@ def start_study(
         "task_names": {t.id: t.name or t.id for t in model.tasks},
         "created_at": ctx.clock.now().isoformat(),
         "created_by": actor,
+        "created_by_name": actor_name or actor,
         "log_since": first.isoformat() if isinstance(first, datetime) else None,
         "log_cases": log_cases,
         "log_events": log.height,
@@ -413,6 +415,7 @@ def publish_from_study(
     department: str | None,
     evaluate_after_weeks: int = 4,
     actor: str,
+    actor_name: str | None = None,
 ) -> Prediction:
     """Publish proposal ``key`` of the study as the service's next process version, with
     its prediction (see :func:`publish.publish_redesign`); a study publishes once.
@@ -494,6 +497,7 @@ def publish_from_study(
         "prediction_id": prediction.id,
         "version": version,
         "by": actor,
+        "by_name": actor_name or actor,
         "at": ctx.clock.now().isoformat(),
     }
     # Written before the request commits: should the commit fail, the study wrongly says

@@ -12,6 +12,7 @@ The proposals run in a thread and write their progress into the study (see
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -80,7 +81,10 @@ def _index(
         principal=who,
         zone=_zone(ctx),
         services=services,
-        studies=studies.list_studies(ctx.settings.data_dir),
+        studies=[
+            {**s, "created": datetime.fromisoformat(s["created_at"])}
+            for s in studies.list_studies(ctx.settings.data_dir)
+        ],
         redesigns=[publish.prediction_summary(p) for p in publish.list_predictions(ctx)],
         may_run=allowed(who, "simulation.run"),
         limits={
@@ -109,6 +113,7 @@ def fit(request: Request, ctx: PageCtx, who: Analyst, form: FormDep) -> Response
             cases=_int(form, "cases", 1000),
             replications=_int(form, "replications", 5),
             actor=who.name,
+            actor_name=who.display_name,
         )
     except OneWindowError as exc:
         ctx.session.rollback()
@@ -264,6 +269,7 @@ def do_publish(
         department=who.department_code,
         evaluate_after_weeks=weeks,
         actor=who.name,
+        actor_name=who.display_name,
     )
     ctx.session.commit()
     return RedirectResponse(f"{BASE}/{study_id}?published=1", status_code=303)
