@@ -130,44 +130,32 @@ def fit(request: Request, ctx: PageCtx, who: Analyst, form: FormDep) -> Response
     return RedirectResponse(f"{BASE}/{study['id']}", status_code=303)
 
 
-def _study_page(
-    request: Request, ctx: Ctx, who: Principal, study: dict[str, Any], **extra: Any
-) -> Response:
-    prediction = None
-    if study.get("published"):
-        found = publish.get_prediction(ctx, study["published"]["prediction_id"])
-        prediction = publish.prediction_summary(found)
-    return page(
-        request,
-        "redesign_study.html",
-        principal=who,
-        zone=_zone(ctx),
-        study=study,
-        kpis=KPI_ORDER,
-        may_run=allowed(who, "simulation.run"),
-        may_publish=_publisher(who, study),
-        redesigns=[prediction] if prediction else [],
-        **extra,
-    )
+def _study_context(ctx: Ctx, who: Principal, study: dict[str, Any]) -> dict[str, Any]:
+    """What every page of one study shows: the study, who may run and who may publish."""
+    return {
+        "principal": who,
+        "zone": _zone(ctx),
+        "study": study,
+        "kpis": KPI_ORDER,
+        "may_run": allowed(who, "simulation.run"),
+        "may_publish": _publisher(who, study),
+    }
 
 
 @router.get(BASE + "/{study_id}")
 def study_page(request: Request, ctx: PageCtx, who: Reader, study_id: str) -> Response:
     study = studies.load_study(ctx.settings.data_dir, study_id)
-    return _study_page(request, ctx, who, study)
+    redesigns = []
+    if study.get("published"):
+        found = publish.get_prediction(ctx, study["published"]["prediction_id"])
+        redesigns.append(publish.prediction_summary(found))
+    return page(
+        request, "redesign_study.html", redesigns=redesigns, **_study_context(ctx, who, study)
+    )
 
 
 def _run_fragment(request: Request, ctx: Ctx, who: Principal, study: dict[str, Any]) -> Response:
-    html = render_html(
-        request,
-        "_redesign_run.html",
-        principal=who,
-        zone=_zone(ctx),
-        study=study,
-        kpis=KPI_ORDER,
-        may_run=allowed(who, "simulation.run"),
-        may_publish=_publisher(who, study),
-    )
+    html = render_html(request, "_redesign_run.html", **_study_context(ctx, who, study))
     return Response(html, media_type="text/html", headers={"Cache-Control": "no-store"})
 
 
@@ -197,16 +185,7 @@ def run_status(request: Request, ctx: PageCtx, who: Reader, study_id: str) -> Re
 def proposal_page(request: Request, ctx: PageCtx, who: Reader, study_id: str, key: str) -> Response:
     study = studies.load_study(ctx.settings.data_dir, study_id)
     row = studies.proposal_of(study, key)
-    return page(
-        request,
-        "redesign_proposal.html",
-        principal=who,
-        zone=_zone(ctx),
-        study=study,
-        row=row,
-        kpis=KPI_ORDER,
-        may_publish=_publisher(who, study),
-    )
+    return page(request, "redesign_proposal.html", row=row, **_study_context(ctx, who, study))
 
 
 @router.get(BASE + "/{study_id}/proposals/{key}/diagram")
@@ -228,15 +207,7 @@ def confirm_publish(
     row = studies.proposal_of(study, key)
     if not _publisher(who, study):
         raise _refusal()
-    return page(
-        request,
-        "redesign_publish.html",
-        principal=who,
-        zone=_zone(ctx),
-        study=study,
-        row=row,
-        kpis=KPI_ORDER,
-    )
+    return page(request, "redesign_publish.html", row=row, **_study_context(ctx, who, study))
 
 
 @router.post(BASE + "/{study_id}/proposals/{key}/publish")
@@ -253,13 +224,10 @@ def do_publish(
             request,
             "redesign_publish.html",
             status=422,
-            principal=who,
-            zone=_zone(ctx),
-            study=study,
             row=row,
-            kpis=KPI_ORDER,
             weeks=weeks,
             error_key="rd_confirm_missing",
+            **_study_context(ctx, who, study),
         )
     studies.publish_from_study(
         ctx,
