@@ -178,4 +178,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Published as process version v{v} (by {by}); the measured effect follows after "
         "{weeks} weeks.",
     ),
+    "rd_change_parallel": (
+        "相互独立的部门审查改为并联办理，不再一个接一个",
+        "Independent department steps run in parallel instead of one after another",
+    ),
+    "rd_change_precheck": (
+        "在第一步之前增加在线完整性预审（一次性告知）",
+        "An online completeness pre-check before the first step",
+    ),
+    "rd_change_held_materials": (
+        "本市已持有的证照材料（电子证照）不再要求申请人提交",
+        "Materials the city already holds are no longer asked for",
+    ),
+    "rd_change_post_delivery": (
+        "办理结果免费寄递或以电子证照送达，申请人无需再跑一次领取",
+        "The result is posted or issued electronically: no trip to collect it",
+    ),
+    "rd_change_move_staff": (
+        "从最空闲的岗位调一名工作人员到最忙的岗位",
+        "One member of staff moves from the least to the most busy lane",
+    ),
+    "rd_change_merge": (
+        "重复录入同样信息的步骤取消，数据由前一步传递（一次录入）",
+        "A step that captures the same data again is dropped (captured once)",
+    ),
+    "rd_model_notes": ("仿真模型的原始说明（英文）", "The model's own notes"),
 }
