@@ -92,10 +92,12 @@ def test_analyst_fits_runs_compares_and_a_head_publishes_once(
     proposal = client.get(f"{study_url}/proposals/{key}")
     assert proposal.status_code == 200
     assert 'data-diagram-url="' in proposal.text
-    assert "/static/redesign.js" in proposal.text
+    assert "/static/workbench.js" in proposal.text
     diagram = client.get(f"{study_url}/proposals/{key}/diagram").json()
     assert diagram["xml"].startswith("<?xml")
     assert "isExecutable" in diagram["xml"]
+    assert diagram["markers"]["rd-added"]
+    assert all(f'id="{i}"' in diagram["xml"] for i in diagram["markers"]["rd-added"])
     assert client.get(f"{study_url}/proposals/nope").status_code == 404
 
     # the analyst may not publish: a clear refusal, nothing changed

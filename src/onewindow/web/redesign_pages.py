@@ -196,7 +196,10 @@ def diagram(ctx: PageCtx, who: Reader, study_id: str, key: str) -> Response:
     import re
 
     added = sorted(set(re.findall(r'id="([A-Za-z]+_redesign_\d+)"', row["bpmn"])))
-    return JSONResponse({"xml": row["bpmn"], "added": added}, headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {"xml": row["bpmn"], "markers": {"rd-added": added}},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get(BASE + "/{study_id}/proposals/{key}/publish")
