@@ -35,6 +35,7 @@ __all__ = [
     "begin_run",
     "list_studies",
     "load_study",
+    "may_publish",
     "proposal_of",
     "publish_from_study",
     "run_proposals",
