@@ -146,8 +146,13 @@ def effect(
 
 @router.post("/assignments", status_code=status.HTTP_201_CREATED)
 def assign(ctx: CtxDep, body: AssignIn, who: Lead) -> dict[str, Any]:
-    item = training.assign_course(
-        ctx, body.course_key, body.username, due_on=body.due_on, reason=body.reason, actor=who.name
+    item = training.assign_to_team(
+        ctx,
+        body.course_key,
+        body.username,
+        due_on=body.due_on,
+        reason=body.reason,
+        actor=staff_of(ctx, who),
     )
     return {"id": item.id, "due_on": item.due_on}
 
