@@ -327,7 +327,7 @@ def _team_page(
         notice=notice,
         department=staff.department,
         needs=[
-            (n, names.get(n.resource, n.resource), _need_text(lang, n, names.get(n.resource)))
+            (n, names.get(n.resource, n.resource))
             for n in training.needs(ctx, department_code=dept)
         ],
         plan=plan,
