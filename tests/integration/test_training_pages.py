@@ -21,6 +21,7 @@ from onewindow.training import service as training
 from onewindow.training.models import Assignment, Attempt, Certificate, Plan, Question
 
 from ..conftest import START, login
+from .test_training_flows import _bank
 from .training_support import ACTIVITY, SLOW, slow_colleague_log
 
 HOSTILE = """# 受理要点
@@ -54,19 +55,7 @@ def _visible(html: str) -> str:
 
 def _bank_and_exam(city: Platform, *, minutes: int = 20) -> None:
     with city.unit_of_work() as ctx:
-        training.add_question(
-            ctx, kind="single", text="消防审查时限？", options=["2日", "5日"], answer=[0]
-        )
-        training.add_question(
-            ctx,
-            kind="multiple",
-            text="须核验哪些材料？",
-            options=["执照", "平面图", "菜单"],
-            answer=[0, 1],
-        )
-        training.add_question(
-            ctx, kind="true_false", text="可以容缺受理", options=["对", "错"], answer=[1]
-        )
+        _bank(ctx)  # 消防审查时限？ / 须核验哪些材料？ (multiple) / 可以容缺受理 (true or false)
         training.create_exam(
             ctx, key="fire1", title="消防审查考试", question_count=3, pass_mark=80, minutes=minutes
         )
