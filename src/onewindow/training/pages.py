@@ -125,6 +125,7 @@ def my_training(request: Request, ctx: PageCtx, who: Self) -> Response:
     staff = staff_of(ctx, who)
     lang = lang_of(request)
     basis = training.plan_basis(ctx, staff)
+    exams = training.my_exams(ctx, staff)
     assignments = [
         (
             a,
@@ -146,7 +147,8 @@ def my_training(request: Request, ctx: PageCtx, who: Self) -> Response:
             (n, _need_text(lang, n, None)) for n in training.needs(ctx, username=staff.username)
         ],
         assignments=assignments,
-        exams=training.my_exams(ctx, staff),
+        exams=exams,
+        certified={exam.id for exam, _ in exams["certificates"]},
         completed=request.query_params.get("completed") == "1",
     )
 

@@ -9,7 +9,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "trp_reason_process_changed": ("流程变更", "The process changed"),
     "trp_exam_open": ("参加考试", "Take the exam"),
     "trp_exam_result": ("查看", "View"),
-    "trp_minutes": ("{n} 分钟", "{n} minutes"),
+    "trp_minutes": ("{n} 分钟", "{n} min"),
     "trp_questions": ("{n} 道题", "{n} questions"),
     "trp_passed_chip": ("已通过", "Passed"),
     "trp_failed_chip": ("未通过", "Not passed"),
