@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from onewindow.catalog.models import Staff
 from onewindow.kit.errors import Conflict, OneWindowError, ValidationFailed
 from onewindow.kit.platform import Ctx
-from onewindow.security.authz import require_page, staff_of
+from onewindow.security.authz import allowed, require_page, staff_of
 from onewindow.security.schemas import Principal
 from onewindow.training import service as training
 from onewindow.training.effect import MIN_PEOPLE, Effect
@@ -50,6 +50,7 @@ def _page(
         status=status,
         principal=principal,
         zone=ctx.calendar.zone,
+        lead=allowed(principal, "training.lead"),
         **context,
     )
 
@@ -117,6 +118,12 @@ def _effect_reason(lang: Lang, effect: Effect) -> str:
     return effect.reason
 
 
+def _skill(lang: Lang, key: str) -> str:
+    """A skill tag in words; a tag the catalogue does not know is shown as written."""
+    label = translate(lang, f"trp_skill_{key}")
+    return key if label == f"trp_skill_{key}" else label
+
+
 # --------------------------------------------------------------------------- a learner's
 
 
@@ -172,6 +179,7 @@ def course_page(request: Request, ctx: PageCtx, key: str, who: Self) -> Response
         principal=who,
         course=course,
         body=Markup(render_course(course.content_md)),  # noqa: S704 - sanitised by nh3
+        skills=[_skill(lang_of(request), s) for s in course.skills],
         stale=training.stale_activities(ctx, course),
         exams=exams,
     )

@@ -16,6 +16,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "trp_expired_chip": ("超时未交", "Not handed in"),
     "trp_running_chip": ("进行中", "In progress"),
     # a course
+    "trp_skill_speed": ("业务熟练度", "speed"),
+    "trp_skill_quality": ("办理质量", "quality"),
+    "trp_skill_deadlines": ("时限管理", "deadlines"),
+    "trp_skill_service": ("服务礼仪", "service"),
+    "trp_skill_communication": ("沟通", "communication"),
+    "trp_skill_process_change": ("流程变更", "process change"),
     "trp_course_exams": ("本课程的考试", "Exams of this course"),
     "trp_attachments": ("附件", "Attachments"),
     "trp_back_training": ("返回我的培训", "Back to my training"),
