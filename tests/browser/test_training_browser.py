@@ -86,7 +86,7 @@ def _training_data(platform: Platform) -> None:
         training.create_course(
             ctx,
             key="naming-rules",
-            title="名称自主申报审查要点",
+            title="名称审查规则与常见退件",
             content_md=COURSE,
             skills=["quality"],
             actor="samr_chen",
@@ -157,6 +157,8 @@ def test_staff_read_and_sit_an_exam_and_a_head_plans(
     # --- the exam: the clock runs, the paper is answered and handed in
     page.click("a[href='/training/exams/naming-exam']")
     page.wait_for_load_state("networkidle")
+    assert "共 4 道题，限时 30 分钟，及格线 75%" in _main_text(page)
+    shot(page, "02b_exam_zh")
     page.click("form.trp-start button[type=submit]")
     page.wait_for_load_state("networkidle")
     match = re.search(r"/training/attempts/(\d+)$", page.url)
@@ -168,6 +170,11 @@ def test_staff_read_and_sit_an_exam_and_a_head_plans(
     for qid, answer in _answer_key(platform, int(match.group(1))):
         for index in answer:
             page.check(f"input[name='q_{qid}'][value='{index}']")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    box = page.locator("#trp-timer").bounding_box()
+    assert box is not None
+    assert 0 <= box["y"] < 768  # the clock stays in view at the bottom of the paper
+    page.evaluate("window.scrollTo(0, 0)")
     shot(page, "03_paper_zh")
     page.click("#trp-submit")
     page.wait_for_load_state("networkidle")
