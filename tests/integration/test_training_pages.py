@@ -315,6 +315,10 @@ def test_own_needs_are_addressed_to_the_reader(
     assert SLOW not in english
     assert "同事" not in english
     assert "您" not in english
+    # the API says it the same way to the caller
+    (row,) = client.get("/api/v1/training/me/needs").json()
+    assert row["message_zh"].startswith("您办理「名称自主申报审查」比同事慢 2.6 倍")
+    assert row["message_en"].startswith("You handle 名称自主申报审查 2.6×")
     # a colleague with no need reads that there is none
     client.cookies.set("lang", "zh")
     login(client, "samr_wang")

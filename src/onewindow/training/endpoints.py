@@ -87,7 +87,12 @@ def _need_rows(found: list[Need]) -> list[dict[str, Any]]:
 
 @router.get("/me/needs")
 def my_needs(ctx: CtxDep, who: Self) -> list[dict[str, Any]]:
-    return _need_rows(training.needs(ctx, username=staff_of(ctx, who).username))
+    """The caller's own needs, the messages addressed to them ("您办理…" / "You handle…")."""
+    found = training.needs(ctx, username=staff_of(ctx, who).username)
+    return [
+        {**n.as_row(), "message_zh": n.addressed("zh"), "message_en": n.addressed("en")}
+        for n in found
+    ]
 
 
 @router.get("/me/assignments")

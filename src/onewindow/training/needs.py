@@ -56,6 +56,19 @@ class Need:
     message_en: str
     course: str | None = None  # the course title that answers it, when there is one
 
+    def addressed(self, lang: str, *, subject: str | None = None) -> str:
+        """The need in words: to the person themself, or about them by ``subject``'s name."""
+        return phrase(
+            lang,
+            activity=self.activity,
+            metric=self.metric,
+            value=self.value,
+            peer_median=self.peer_median,
+            cases=self.cases,
+            subject=subject,
+            course=self.course,
+        )
+
     def as_row(self) -> dict[str, Any]:
         """The CLI's JSON row."""
         return {

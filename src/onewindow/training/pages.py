@@ -25,7 +25,7 @@ from onewindow.security.schemas import Principal
 from onewindow.training import service as training
 from onewindow.training.effect import MIN_PEOPLE, Effect
 from onewindow.training.markdown import render_course
-from onewindow.training.needs import Need, phrase
+from onewindow.training.needs import phrase
 from onewindow.web import pages as web_pages
 from onewindow.web.i18n import Lang, error_text, lang_of, translate
 from onewindow.web.routes import FormDep, PageCtx, PageRoute
@@ -57,19 +57,6 @@ def _page(
 
 def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-def _need_text(lang: Lang, need: Need, subject: str | None) -> str:
-    return phrase(
-        lang,
-        activity=need.activity,
-        metric=need.metric,
-        value=need.value,
-        peer_median=need.peer_median,
-        cases=need.cases,
-        subject=subject,
-        course=need.course,
-    )
 
 
 def _basis_text(lang: Lang, item: dict[str, Any], subject: str | None) -> str | None:
@@ -150,9 +137,7 @@ def my_training(request: Request, ctx: PageCtx, who: Self) -> Response:
         ctx,
         "training_my.html",
         principal=who,
-        needs=[
-            (n, _need_text(lang, n, None)) for n in training.needs(ctx, username=staff.username)
-        ],
+        needs=[(n, n.addressed(lang)) for n in training.needs(ctx, username=staff.username)],
         assignments=assignments,
         exams=exams,
         certified={exam.id for exam, _ in exams["certificates"]},
