@@ -9,6 +9,7 @@ the renderer let through.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Final
 
 __all__ = ["ALLOWED_TAGS", "render_course"]
@@ -24,6 +25,7 @@ _ATTRIBUTES: Final = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
 _SCHEMES: Final = frozenset({"http", "https", "mailto"})
 
 
+@lru_cache(maxsize=128)  # courses change rarely and are read often; pure Python is ~8 ms/KB
 def render_course(source: str) -> str:
     """Sanitised HTML of a course's Markdown (tables and strikethrough included).
 
