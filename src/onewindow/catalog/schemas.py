@@ -50,11 +50,15 @@ class FormFieldIn(_Strict):
     type: Literal["string", "number", "integer", "boolean", "date", "enum", "multi"] = "string"
     required: bool = False
     options: list[str] = []
+    # The options' English labels, in the same order (the stored value is the option itself).
+    options_en: list[str] = []
 
     @model_validator(mode="after")
     def _options_for_choices(self) -> FormFieldIn:
         if self.type in ("enum", "multi") and not self.options:
             raise ValueError(f"{self.name}: a field of type {self.type} needs its options")
+        if self.options_en and len(self.options_en) != len(self.options):
+            raise ValueError(f"{self.name}: options_en must label every option, in order")
         return self
 
 

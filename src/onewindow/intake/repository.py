@@ -227,6 +227,7 @@ def applications_taken_between(
     end: datetime,
     *,
     channel: str | None,
+    submitted_by: str | None,
     limit: int,
     offset: int,
 ) -> tuple[Sequence[Application], int]:
@@ -234,6 +235,8 @@ def applications_taken_between(
     where = [Application.submitted_at >= start, Application.submitted_at < end]
     if channel:
         where.append(Application.channel == channel)
+    if submitted_by:
+        where.append(Application.submitted_by == submitted_by)
     total = session.scalar(select(func.count()).select_from(Application).where(*where)) or 0
     rows = session.scalars(
         select(Application)

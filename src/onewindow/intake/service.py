@@ -467,7 +467,13 @@ def lapse_due_promises(ctx: Ctx, *, limit: int = 200) -> list[MaterialPromise]:
 
 
 def applications_taken_on(
-    ctx: Ctx, day: date, *, channel: str | None, limit: int, offset: int
+    ctx: Ctx,
+    day: date,
+    *,
+    channel: str | None,
+    submitted_by: str | None = None,
+    limit: int,
+    offset: int,
 ) -> tuple[Sequence[Application], int]:
     """One local day's applications (the desk's 今日受理), newest first, and their total."""
     zone = ctx.calendar.zone
@@ -477,6 +483,7 @@ def applications_taken_on(
         start,
         start + timedelta(days=1),
         channel=channel,
+        submitted_by=submitted_by,
         limit=min(max(limit, 1), 200),
         offset=max(offset, 0),
     )
