@@ -173,5 +173,3 @@ def fulfil(number: str, request: Request, ctx: PageCtx, form: FormDep, who: Cler
         )
     _commit(ctx)
     return _redirect(f"/desk/receipt/{quote(application.number)}")
-
-
