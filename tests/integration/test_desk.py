@@ -67,7 +67,8 @@ def test_files_chosen_on_a_failed_submission_are_kept_and_reused(
     assert r.status_code == 422
     assert hidden(r.text, "staging") == batch
     assert r.text.count(">已暂存<") == 2
-    assert "身份证.pdf" in r.text and "登记表.pdf" in r.text
+    assert "身份证.pdf" in r.text
+    assert "登记表.pdf" in r.text
     assert "已选择的 2 份文件已暂存" in r.text
     assert r.text.count("不允许的文件类型") == 1  # the rejected file: beside its row, once
     assert r.text.count("校验位应为 X") == 1
@@ -235,7 +236,8 @@ def test_accepted_on_a_promise_waits_for_it_and_the_fulfilment_is_visible(
     receipt_url = r.headers["location"]
     number = receipt_url.rsplit("/", 1)[1]
     receipt = client.get(receipt_url)
-    assert "容缺承诺材料" in receipt.text and "待补交" in receipt.text
+    assert "容缺承诺材料" in receipt.text
+    assert "待补交" in receipt.text
     with city.unit_of_work() as ctx:
         app = intake.get_application_by_number(ctx, number)
         app_id = app.id
@@ -326,13 +328,15 @@ def test_a_promise_not_kept_lapses_visibly_and_a_key_material_cannot_be_promised
     with city.unit_of_work() as ctx:
         app = intake.get_application_by_number(ctx, number)
         (promise,) = intake.promises_of(ctx, app)
-        assert promise.state == "lapsed" and promise.settled_at is not None
+        assert promise.state == "lapsed"
+        assert promise.settled_at is not None
         lapsed = [
             e
             for e in eventlog.history_of_number(ctx, number)
             if e.event_type == "material_promise_lapsed"
         ]
-        assert len(lapsed) == 1 and lapsed[0].attributes["material_code"] == "officer_appointment"
+        assert len(lapsed) == 1
+        assert lapsed[0].attributes["material_code"] == "officer_appointment"
         assert workflow.application_case(ctx, app.id).completed is False
     worker.run_once(city)  # a lapse is recorded once
     with city.unit_of_work() as ctx:
@@ -347,9 +351,11 @@ def test_a_promise_not_kept_lapses_visibly_and_a_key_material_cannot_be_promised
 def test_service_search_todays_list_and_the_one_time_notice(client: Any, city: Platform) -> None:
     csrf = sign_in(client, "center_qian")
     r = client.get("/desk", params={"q": "营业执照"})
-    assert "SAMR-001" in r.text and "HRSS-001" not in r.text
+    assert "SAMR-001" in r.text
+    assert "HRSS-001" not in r.text
     r = client.get("/desk", params={"q": "social security"})
-    assert "HRSS-001" in r.text and "SAMR-001" not in r.text
+    assert "HRSS-001" in r.text
+    assert "SAMR-001" not in r.text
     r = client.get("/desk", params={"q": "<script>alert(1)</script>' OR 1=1 --"})
     assert r.status_code == 200
     assert "<script>alert(1)" not in r.text

@@ -38,8 +38,8 @@ from onewindow.simulation import endpoints as simulation_endpoints
 from onewindow.training import endpoints as training_endpoints
 from onewindow.training import pages as training_pages
 from onewindow.web import audit_pages, datahub_pages
-from onewindow.web import routes as web_routes
 from onewindow.web import desk as desk_pages
+from onewindow.web import routes as web_routes
 from onewindow.web import workbench as workbench_pages
 from onewindow.workflow import endpoints as workflow_endpoints
 

@@ -49,8 +49,7 @@ from onewindow.security.authz import (
 from onewindow.security.endpoints import set_session_cookie
 from onewindow.security.schemas import Principal
 from onewindow.simulation import publish
-from onewindow.web import case_views
-from onewindow.web import desk_forms
+from onewindow.web import case_views, desk_forms
 from onewindow.web.i18n import LANG_COOKIE, LANGS, Lang, error_text, lang_of, translate
 from onewindow.web.pages import home_for, mask_name, mask_phone, page, render_html
 from onewindow.workflow import documents, flows
