@@ -61,17 +61,7 @@ def staged_remove(request: Request, ctx: PageCtx, form: FormDep, who: Clerk) -> 
         )
     staging.unstage(ctx, batch, code, actor=who.name)
     _commit(ctx)
-    html = render_html(
-        request,
-        "_desk_upload_cell.html",
-        principal=who,
-        c=check,
-        kept=None,
-        error=None,
-        form={"batch": batch},
-        service=service,
-        removed=True,
-    )
+    html = render_html(request, "_desk_upload_cell.html", principal=who, c=check)
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
