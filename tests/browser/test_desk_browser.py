@@ -69,6 +69,9 @@ def test_desk_intake_keeps_files_across_an_error_and_takes_a_case_on_a_promise(
     page.click("form button[type=submit].btn-primary")
     page.wait_for_load_state("networkidle")
     assert page.locator(".staged").count() == 4  # the four chosen files are kept
+    page.wait_for_selector("#id-check.ok")  # the ID check ran again and kept their states
+    assert page.inner_text("#mstate-id_card") == "已上传"
+    assert page.inner_text("#mstate-officer_appointment") == "需上传"
     field_errors = page.locator(".field-error")
     texts = [field_errors.nth(i).inner_text() for i in range(field_errors.count())]
     assert texts.count("法定代表人：必填") == 1

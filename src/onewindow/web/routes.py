@@ -570,7 +570,9 @@ def desk_check_id(
     if code:
         service = catalog.get_service(ctx, code)
         applicant = intake.find_applicant(ctx, kind, number) if ok else None
-        checks = intake.check_completeness(ctx, service, applicant, [])
+        # files kept from a failed submission of this form count as handed in
+        kept = staging.staged(ctx, request.query_params.get("staging", "")[:64], actor=who.name)
+        checks = intake.check_completeness(ctx, service, applicant, {r.material_code for r in kept})
         if ok:  # what the clerk has typed so far comes along (hx-include): it is kept
             data.applicant_name = request.query_params.get("applicant_name", "")[:200].strip()
             data.phone = request.query_params.get("phone", "")[:32].strip()
