@@ -267,6 +267,10 @@ def test_accepted_on_a_promise_waits_for_it_and_the_fulfilment_is_visible(
         assert [p.state for p in intake.promises_of(ctx, app)] == ["fulfilled"]
         types = [e.event_type for e in eventlog.history_of_number(ctx, number)]
     assert "material_promise_fulfilled" in types
+    case_page = client.get(f"/workbench/cases/{number}")
+    assert case_page.status_code == 200
+    assert "容缺受理 · 承诺补交材料" in case_page.text
+    assert "容缺材料已补交" in case_page.text
     complete(city, review, "samr_wang")
     # Twice is refused with a clear message, nothing changes.
     r = client.post(

@@ -38,7 +38,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "dk_fulfil_title": ("补交容缺材料", "Hand in promised materials"),
     "dk_fulfil": ("补交", "Hand in"),
-    "dk_fulfil_choose": ("请选择要补交的文件", "Choose the file to hand in"),
+    # the case's history (workbench case page and portal timeline read ev_<event type>)
+    "ev_material_promised": ("容缺受理 · 承诺补交材料", "Accepted on a promise to hand in"),
+    "ev_material_promise_fulfilled": ("容缺材料已补交", "Promised material handed in"),
+    "ev_material_promise_lapsed": ("容缺承诺逾期未补交", "Promised material overdue"),
     # pick page
     "dk_search": ("搜索事项", "Find a service"),
     "dk_search_label": ("事项编码或名称", "Service code or name"),
