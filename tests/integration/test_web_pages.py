@@ -214,10 +214,12 @@ def test_desk_reports_every_problem_at_once_and_keeps_what_was_typed(client: Any
     )
     assert r.status_code == 422
     text = r.text
-    assert "缺少 2 项必要材料：居民身份证、社会保障卡申领登记表" in text
-    assert "校验位应为 X" in text
-    assert "不允许的文件类型" in text
-    assert "金融功能合作银行：必填" in text
+    # Every problem at once, each shown once, beside its field; the summary only counts.
+    assert "缺少 2 项必要材料，已在材料表中标出" in text
+    assert text.count("必要材料，未提交") == 2
+    assert text.count("校验位应为 X") == 1
+    assert text.count("不允许的文件类型") == 1
+    assert text.count("金融功能合作银行：必填") == 1
     assert 'value="110105194912310020"' in text
     assert 'value="张三"' in text
 

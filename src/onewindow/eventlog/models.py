@@ -36,6 +36,9 @@ class EventType(enum.StrEnum):
     TASK_REASSIGNED = "task_reassigned"
     TASK_TRANSFERRED = "task_transferred"
     TASK_UNCLAIMED = "task_unclaimed"
+    MATERIAL_PROMISED = "material_promised"
+    MATERIAL_PROMISE_FULFILLED = "material_promise_fulfilled"
+    MATERIAL_PROMISE_LAPSED = "material_promise_lapsed"
 
 
 class Event(Base):

@@ -29,7 +29,8 @@ from onewindow.documents import DocumentKind
 from onewindow.eventlog import service as eventlog
 from onewindow.feedback import service as feedback
 from onewindow.intake import service as intake
-from onewindow.intake.models import Application
+from onewindow.intake import staging
+from onewindow.intake.models import Application, StagedUpload
 from onewindow.intake.schemas import ApplicantIn, Upload
 from onewindow.integration import service as integration
 from onewindow.kit.errors import NotFound, OneWindowError, PermissionDenied, ValidationFailed
@@ -48,7 +49,7 @@ from onewindow.security.authz import (
 from onewindow.security.endpoints import set_session_cookie
 from onewindow.security.schemas import Principal
 from onewindow.simulation import publish
-from onewindow.web import case_views
+from onewindow.web import case_views, desk_forms
 from onewindow.web.i18n import LANG_COOKIE, LANGS, Lang, error_text, lang_of, translate
 from onewindow.web.pages import home_for, mask_name, mask_phone, page, render_html
 from onewindow.workflow import documents, flows
@@ -430,6 +431,10 @@ class DeskForm:
     problems: list[str] = field(default_factory=list)
     missing: set[str] = field(default_factory=set)
     files_chosen: bool = False
+    # the form's staging key and the files kept under it from a failed submission
+    batch: str = ""
+    staged: list[StagedUpload] = field(default_factory=list)
+    promised: set[str] = field(default_factory=set)  # 容缺: materials ticked as promised
     # input name (applicant_name, phone, f_<field>) -> where its pre-filled value came from
     prefilled: dict[str, PrefillSource] = field(default_factory=dict)
     prefill_missing: int = 0
@@ -481,7 +486,11 @@ def _desk_page(
             applicant = intake.find_applicant(ctx, data.kind, data.id_number)
         except ValidationFailed:
             applicant = None
-    checks = intake.check_completeness(ctx, service, applicant, [])
+    if not data.batch:
+        data.batch = staging.new_batch()
+    staged = {r.material_code: r for r in data.staged}
+    checks = intake.check_completeness(ctx, service, applicant, staged)
+    deferrable = intake.deferrable_codes(service)
     return page(
         request,
         "desk_form.html",
@@ -491,6 +500,10 @@ def _desk_page(
         service=service,
         checks=checks,
         form=data,
+        staged=staged,
+        deferrable=deferrable,
+        promise_due=intake.promise_due_on(ctx, service) if deferrable else None,
+        field_errors=len(data.errors),
     )
 
 
@@ -503,12 +516,14 @@ def desk(
     _staff_only(who)
     code = request.query_params.get("service")
     if not code:
+        query = request.query_params.get("q", "")[:100].strip()
         return page(
             request,
             "desk_pick.html",
             principal=who,
             zone=_zone(ctx),
-            services=catalog.list_services(ctx),
+            services=desk_forms.search_services(catalog.list_services(ctx), query),
+            query=query,
         )
     service = catalog.get_service(ctx, code)
     kind = service.applicant_kind if service.applicant_kind != "any" else "person"
@@ -555,12 +570,14 @@ def desk_check_id(
     if code:
         service = catalog.get_service(ctx, code)
         applicant = intake.find_applicant(ctx, kind, number) if ok else None
-        checks = intake.check_completeness(ctx, service, applicant, [])
+        # files kept from a failed submission of this form count as handed in
+        kept = staging.staged(ctx, request.query_params.get("staging", "")[:64], actor=who.name)
+        checks = intake.check_completeness(ctx, service, applicant, {r.material_code for r in kept})
         if ok:  # what the clerk has typed so far comes along (hx-include): it is kept
             data.applicant_name = request.query_params.get("applicant_name", "")[:200].strip()
             data.phone = request.query_params.get("phone", "")[:32].strip()
             data.fields = {
-                f["name"]: request.query_params.get(f"f_{f['name']}", "")[:2000].strip()
+                f["name"]: "；".join(request.query_params.getlist(f"f_{f['name']}"))[:2000].strip()
                 for f in service.form_fields
             }
             _desk_prefill(ctx, who, service, data)
@@ -602,8 +619,14 @@ def desk_submit(
         id_number=_text(form, "id_number", 40),
         applicant_name=_text(form, "applicant_name", 200),
         phone=_text(form, "phone", 32),
-        fields={f["name"]: _text(form, f"f_{f['name']}") for f in service.form_fields},
+        fields={f["name"]: desk_forms.field_value(form, f) for f in service.form_fields},
     )
+    try:
+        data.batch = staging.check_batch(_text(form, "staging", 64))
+    except ValidationFailed:  # a form from before staging existed, or a forged key
+        data.batch = staging.new_batch()
+    deferrable = intake.deferrable_codes(service)
+    data.promised = {c for c in deferrable if _text(form, f"promise_{c}", 8)}
     # Every check runs, so the clerk sees every problem at once (一次性告知).
     try:
         intake.normalise_applicant(ctx, ApplicantIn(data.kind, data.id_number, "-"))
@@ -646,20 +669,25 @@ def desk_submit(
             data.errors[f"file_{m.code}"] = error_text(lang, exc)
             continue
         uploads.append(upload)
+    # Files kept from an earlier failed submission of this form count as handed in, unless a
+    # new file for the same material passed its checks (it replaces them).
+    kept = staging.as_uploads(
+        ctx, service, data.batch, actor=who.name, skip={u.material_code for u in uploads}
+    )
     applicant = None
     if "id_number" not in data.errors and "kind" not in data.errors:
         applicant = intake.find_applicant(ctx, data.kind, data.id_number)
-    checks = intake.check_completeness(ctx, service, applicant, {u.material_code for u in uploads})
-    lacking = [c for c in checks if c.state == "missing" and c.code not in tried]
-    if lacking:
-        data.missing = {c.code for c in lacking}
-        names = ("、" if lang == "zh" else ", ").join(
-            c.name_en if lang == "en" else c.name_zh for c in lacking
-        )
-        data.problems.insert(0, translate(lang, "missing_all", n=len(lacking), names=names))
-    if data.errors or data.problems:
-        ctx.session.rollback()
-        return _desk_page(request, ctx, who, service, data, status=422)
+    provided = {u.material_code for u in uploads} | {u.material_code for u in kept}
+    checks = intake.check_completeness(ctx, service, applicant, provided)
+    lacking = [
+        c
+        for c in checks
+        if c.state == "missing" and c.code not in tried and c.code not in data.promised
+    ]
+    # Each missing material is marked on its own row; the summary above only counts.
+    data.missing = {c.code for c in lacking}
+    if data.errors or data.problems or data.missing:
+        return _desk_failed(request, ctx, who, service, data, uploads, status=422)
     try:
         submitted = flows.submit_application(
             ctx,
@@ -667,16 +695,35 @@ def desk_submit(
             ApplicantIn(data.kind, data.id_number, data.applicant_name, phone),
             channel="window",
             form=values,
-            uploads=uploads,
+            uploads=[*uploads, *kept],
             actor=who.name,
+            promised=data.promised,
         )
     except OneWindowError as exc:
-        ctx.session.rollback()
         data.problems.append(error_text(lang, exc))
-        return _desk_page(request, ctx, who, service, data, status=exc.status)
+        return _desk_failed(request, ctx, who, service, data, uploads, status=exc.status)
+    staging.discard(ctx, data.batch, actor=who.name)
     number = submitted.application.number
     _commit(ctx)
     return _redirect(f"/desk/receipt/{quote(number)}")
+
+
+def _desk_failed(
+    request: Request,
+    ctx: Ctx,
+    who: Principal,
+    service: ServiceItem,
+    data: DeskForm,
+    uploads: Sequence[Upload],
+    *,
+    status: int,
+) -> Response:
+    """Nothing of the application is written, but the files that passed their checks are
+    staged, so the clerk fixes the errors without choosing them again."""
+    ctx.session.rollback()
+    data.staged = staging.stage(ctx, service, data.batch, uploads, actor=who.name)
+    _commit(ctx)
+    return _desk_page(request, ctx, who, service, data, status=status)
 
 
 def _receipt_context(ctx: Ctx, application: Application) -> dict[str, Any]:
@@ -708,6 +755,7 @@ def _receipt_context(ctx: Ctx, application: Application) -> dict[str, Any]:
         "clerk_name": clerk_name,
         "accepted": accepted or service.acceptance_task is None,
         "acceptance_task": acceptance[0] if acceptance else None,
+        "promises": intake.promises_of(ctx, application),
     }
 
 
