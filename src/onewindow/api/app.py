@@ -38,6 +38,7 @@ from onewindow.simulation import endpoints as simulation_endpoints
 from onewindow.training import endpoints as training_endpoints
 from onewindow.training import pages as training_pages
 from onewindow.web import audit_pages, datahub_pages
+from onewindow.web import portal as portal_pages
 from onewindow.web import routes as web_routes
 from onewindow.web import workbench as workbench_pages
 from onewindow.workflow import endpoints as workflow_endpoints
@@ -158,6 +159,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app.include_router(training_pages.router)
     app.include_router(workbench_pages.router)
     app.include_router(web_routes.router)
+    app.include_router(portal_pages.router)
     app.include_router(datahub_pages.router)
     app.include_router(audit_pages.router)
 

@@ -933,6 +933,16 @@ def answer_appeal(ctx: Ctx, rating: Rating, data: dict[str, Any], *, actor: Acto
     return rating
 
 
+def rating_of_application(ctx: Ctx, application_id: int) -> Rating | None:
+    """The 一事一评 rating of a case, if it has been rated (one per case)."""
+    return repo.rating_for_application(ctx.session, application_id)
+
+
+def rectify_due(ctx: Ctx, rating: Rating) -> datetime:
+    """When a bad rating's rectification and answer are due (working days from the rating)."""
+    return ctx.calendar.deadline(rating.created_at, policy(ctx).rectify_days)
+
+
 def recent_ratings(ctx: Ctx, *, limit: int = 100) -> Sequence[Rating]:
     return repo.ratings(ctx.session, limit=min(max(limit, 1), 500))
 
