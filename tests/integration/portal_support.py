@@ -14,15 +14,20 @@ from onewindow.kit.platform import Ctx, Platform
 from onewindow.workflow import flows
 from onewindow.workflow import service as workflow
 
-from .feedback_support import PHONE, SSC_FORM, closed_case, open_task, staff
+from .feedback_support import PHONE, SSC_FORM, open_task, staff
 from .helpers import PERSON, pdf
 
-__all__ = ["PHONE", "closed_case", "returned_case", "running_case", "work_ticket"]
 ASKED = ["photo", "card_application"]
 NOTE = "照片不清晰；登记表缺少签名"
 
 
-def running_case(city: Platform, phone: str = PHONE) -> str:
+OTHER_PHONE = "13900139000"
+OTHER_PERSON = "110105198506151236"  # another valid citizen ID (GB 11643)
+
+
+def running_case(
+    city: Platform, phone: str = PHONE, person: str = PERSON, name: str = "张伟"
+) -> str:
     """A social security card case taken at the window, not yet accepted."""
 
     def submit(ctx: Ctx) -> str:
@@ -31,9 +36,9 @@ def running_case(city: Platform, phone: str = PHONE) -> str:
         return flows.submit_application(
             ctx,
             "HRSS-001",
-            ApplicantIn("person", PERSON, "张伟", phone),
+            ApplicantIn("person", person, name, phone),
             channel="window",
-            form=SSC_FORM,
+            form={**SSC_FORM, "applicant_name": name, "id_number": person, "mobile": phone},
             uploads=uploads,
             actor="center_qian",
         ).application.number
@@ -41,23 +46,45 @@ def running_case(city: Platform, phone: str = PHONE) -> str:
     return city.run(submit)
 
 
-def returned_case(city: Platform, phone: str = PHONE) -> str:
-    """A case the reviewer sent back asking for two of its seven materials."""
-    number = running_case(city, phone)
-    for element, data in (
-        ("Task_window_accept", {"decision": "approve"}),
-        (
-            "Task_hrss_review",
-            {"decision": "send_back", "missing_materials": ASKED, "comment": NOTE},
-        ),
-    ):
+def _work(city: Platform, number: str, steps: list[tuple[str, str, dict[str, Any]]]) -> None:
+    for element, user, data in steps:
         task_id = open_task(city, number, element)
-        user = "center_qian" if element == "Task_window_accept" else "hrss_hu"
         city.run(
             lambda ctx, t=task_id, d=data, u=user: workflow.complete_task(
                 ctx, t, d, actor=catalog.get_staff(ctx, u)
             )
         )
+
+
+def returned_case(city: Platform, phone: str = PHONE, person: str = PERSON) -> str:
+    """A case the reviewer sent back asking for two of its materials."""
+    number = running_case(city, phone, person)
+    send_back = {"decision": "send_back", "missing_materials": ASKED, "comment": NOTE}
+    _work(
+        city,
+        number,
+        [
+            ("Task_window_accept", "center_qian", {"decision": "approve"}),
+            ("Task_hrss_review", "hrss_hu", send_back),
+        ],
+    )
+    return number
+
+
+def closed_case(
+    city: Platform, phone: str = PHONE, person: str = PERSON, name: str = "张伟"
+) -> str:
+    """A case worked to its end: accepted, approved, the card issued."""
+    number = running_case(city, phone, person, name)
+    _work(
+        city,
+        number,
+        [
+            ("Task_window_accept", "center_qian", {"decision": "approve"}),
+            ("Task_hrss_review", "hrss_hu", {"decision": "approve"}),
+            ("Task_window_issue", "center_qian", {}),
+        ],
+    )
     return number
 
 

@@ -72,7 +72,15 @@ _STEP_OF_STATUS = {
     "closed": 4,
     "not_accepted": 4,
 }
-FINISHED = frozenset({"approved", "rejected", "not_accepted"})
+# Form fields that repeat who the applicant is: filled from what they told us before.
+OWN_FIELDS = {
+    "applicant_name": "applicant",
+    "name": "applicant",
+    "id_number": "id",
+    "mobile": "phone",
+    "phone": "phone",
+    "contact_phone": "phone",
+}
 
 
 def _applicant_only(who: Principal) -> str:
@@ -255,6 +263,8 @@ def _case_page(
     asked = {i["code"] for i in send_back.items} if send_back else set()
     requested = [m for m in service.materials if m.code in asked]
     rating = feedback.rating_of_application(ctx, application.id)
+    if rating_form is not None and (application.closed_at is None or rating is not None):
+        errors = [*errors, *rating_form.errors]  # no rating form to show them beside
     return page(
         request,
         "portal_case.html",
@@ -683,6 +693,11 @@ def apply_form(code: str, request: Request, ctx: PageCtx, who: Reader) -> Respon
     mine = [a for a in known if a.kind == kind]
     if len(mine) == 1:  # the applicant applied before: their own details, unmasked
         data.id_number, data.applicant_name = mine[0].id_number, mine[0].name
+    own = {"applicant": data.applicant_name, "id": data.id_number, "phone": phone}
+    for f in service.form_fields:
+        what = OWN_FIELDS.get(str(f.get("name")))
+        if what and own[what]:
+            data.fields[str(f["name"])] = own[what]
     return _apply_page(request, ctx, who, service, data)
 
 

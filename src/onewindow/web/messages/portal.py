@@ -177,7 +177,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "pt_apply_form": ("申请信息", "Application details"),
     "pt_apply_materials": ("申请材料（一次性告知）", "Materials (all listed at once)"),
-    "pt_apply_on_file": ("已有电子证照，免提交", "On file: no need to upload"),
     "pt_apply_submit": ("提交申请", "Submit application"),
     "pt_apply_done": (
         "申请已提交，办件编号 {number}。窗口受理后开始计算办理时限。",
