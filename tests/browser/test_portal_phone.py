@@ -116,7 +116,9 @@ class Browser:
         page.screenshot(path=str(ARTIFACTS / f"portal_{name}.png"), full_page=True)
         if phone:
             widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-            assert widths[0] <= widths[1], (name, page.url, widths)
+            # With mobile emulation a too-wide page widens the layout viewport itself, so
+            # innerWidth must also still be the phone's 390 px.
+            assert widths[0] <= widths[1] == PHONE_VIEW["width"], (name, page.url, widths)
         assert page.evaluate("window.__csp") == [], (name, page.url)
         assert self.errors == [], (name, page.url, self.errors)
 

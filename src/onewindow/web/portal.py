@@ -14,7 +14,6 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from pydantic import ValidationError
 from starlette.responses import Response
 
 from onewindow.catalog import service as catalog
@@ -506,10 +505,6 @@ def complaint_submit(
         ctx.session.rollback()
         data.errors["text"] = error_text(lang, exc)
         return _complaint_page(request, ctx, who, data, status=exc.status)
-    except ValidationError:
-        ctx.session.rollback()
-        data.errors["street"] = translate(lang, "field_invalid", label="", problem=data.street)
-        return _complaint_page(request, ctx, who, data, status=422)
     number = ticket.number
     _commit(ctx)
     return _redirect(f"/portal/complaints/{quote(number)}?sent=1")
