@@ -247,7 +247,7 @@ def test_citizen_day_on_a_phone_in_both_languages(
     b.check("13_apply_form")
     page.click("form button.btn-primary[type=submit]")
     page.wait_for_load_state("networkidle")
-    assert "还缺少" in page.inner_text("main")
+    assert "项必要材料" in page.inner_text("main")
     b.check("14_apply_missing")
     for el in page.query_selector_all("input[type=file]"):
         name = el.get_attribute("name") or "file"

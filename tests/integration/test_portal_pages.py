@@ -5,18 +5,16 @@ completeness rules. Bad input gets a clear answer and changes nothing."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.routing import APIRoute
 
 from onewindow.feedback import service as feedback
 from onewindow.intake import service as intake
 from onewindow.kit.platform import Platform
 from onewindow.security import authz
-from onewindow.security import service as security
 from onewindow.web import portal as portal_pages
+from onewindow.web import portal_apply
 from onewindow.web.i18n import MESSAGES
 from onewindow.workflow import service as workflow
 
@@ -30,45 +28,26 @@ from .portal_support import (
     running_case,
     work_ticket,
 )
+from .test_web_pages import Codes, codes, hidden
+
+__all__ = ["codes"]  # the one-time code recorder, shared with the other page tests
 
 TRAFFIC = "鼓楼区五四路路口的红绿灯坏了好几天，早晚高峰堵车非常严重，请尽快处理"
-
-
-class Codes:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-
-    def send(self, phone: str, code: str) -> None:
-        self.sent.append((phone, code))
-
-
-@pytest.fixture
-def codes() -> Iterator[Codes]:
-    recorder = Codes()
-    security.set_sender(recorder)
-    yield recorder
-    security.set_sender(security.LogSender())
-
-
-def _hidden(html: str, name: str) -> str:
-    match = re.search(rf'name="{name}" value="([^"]*)"', html)
-    assert match, f"no hidden field {name}"
-    return match.group(1)
 
 
 def _citizen(client: Any, codes: Codes, phone: str = PHONE) -> str:
     """Sign in with a one-time code; returns the session's CSRF token."""
     client.cookies.clear()
     form = client.get("/portal/login")
-    r = client.post("/portal/login/code", data={"phone": phone, "pre": _hidden(form.text, "pre")})
+    r = client.post("/portal/login/code", data={"phone": phone, "pre": hidden(form.text, "pre")})
     code = codes.sent[-1][1]
     r = client.post(
         "/portal/login",
-        data={"phone": phone, "code": code, "pre": _hidden(r.text, "pre")},
+        data={"phone": phone, "code": code, "pre": hidden(r.text, "pre")},
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
-    return _hidden(client.get("/portal").text, "csrf_token")
+    return hidden(client.get("/portal").text, "csrf_token")
 
 
 def _files(html: str) -> list[str]:
@@ -275,7 +254,7 @@ def test_applying_online_uses_the_desks_completeness_rules(
 
     r = apply(kind="person", id_number=PERSON, applicant_name="")
     assert r.status_code == 422
-    assert "还缺少 2 项必交材料：社会保障卡申领登记表、近期免冠证件照片" in r.text  # ID on file
+    assert "缺少 2 项必要材料：社会保障卡申领登记表、近期免冠证件照片" in r.text  # ID on file
     assert "姓名 / 企业名称：必填" in r.text
     r = apply(kind="person", id_number="110105194912310021", applicant_name="张伟")
     assert r.status_code == 422
@@ -331,11 +310,11 @@ def test_staff_have_no_portal_and_every_portal_page_names_its_permission(
     form = client.get("/login")
     client.post(
         "/login",
-        data={"username": "center_qian", "password": "demo", "pre": _hidden(form.text, "pre")},
+        data={"username": "center_qian", "password": "demo", "pre": hidden(form.text, "pre")},
     )
     for path in ("/portal", "/portal/complaints", "/portal/apply", "/portal/complaints/new"):
         assert client.get(path).status_code == 403, path
-    for route in portal_pages.router.routes:
+    for route in [*portal_pages.router.routes, *portal_apply.router.routes]:
         assert isinstance(route, APIRoute)
         perms = [authz.route_permission(d.call) for d in route.dependant.dependencies]
         assert any(perms), route.path

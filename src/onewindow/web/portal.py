@@ -24,11 +24,12 @@ from onewindow.feedback import service as feedback
 from onewindow.feedback.schemas import CaseRatingIn, TicketIn
 from onewindow.intake import service as intake
 from onewindow.intake.models import Application
-from onewindow.intake.schemas import ApplicantIn, Upload
+from onewindow.intake.schemas import Upload
 from onewindow.kit.errors import OneWindowError, PermissionDenied, ValidationFailed
 from onewindow.kit.platform import Ctx
 from onewindow.security.authz import require_page, visible_application
 from onewindow.security.schemas import Principal
+from onewindow.web import case_views
 from onewindow.web.i18n import Lang, error_text, lang_of, translate
 from onewindow.web.pages import page
 from onewindow.web.routes import (
@@ -45,7 +46,6 @@ from onewindow.web.routes import (
 )
 from onewindow.workflow import flows
 from onewindow.workflow import service as workflow
-from onewindow.workflow.endpoints import _check_applicant_self
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -70,15 +70,6 @@ _STEP_OF_STATUS = {
     "resolved": 3,
     "closed": 4,
     "not_accepted": 4,
-}
-# Form fields that repeat who the applicant is: filled from what they told us before.
-OWN_FIELDS = {
-    "applicant_name": "applicant",
-    "name": "applicant",
-    "id_number": "id",
-    "mobile": "phone",
-    "phone": "phone",
-    "contact_phone": "phone",
 }
 
 
@@ -173,21 +164,11 @@ _DECISION_LABELS = {
 
 def _timeline(ctx: Ctx, lang: Lang, application: Application) -> list[TimelineEntry]:
     """The case's events in the applicant's words: a send-back says so, never 办理完成."""
-    departments = {d.code: d for d in catalog.list_departments(ctx)}
+    departments = case_views.department_names(ctx, lang)
     out: list[TimelineEntry] = []
-    tones = {
-        "application_submitted": "done",
-        "task_claimed": "start",
-        "task_completed": "done",
-        "case_returned": "warn",
-        "task_escalated": "bad",
-        "case_approved": "good",
-        "case_rejected": "bad",
-        "timer_fired": "start",
-    }
     case = workflow.application_case(ctx, application.id)
     for event in eventlog.case_history(ctx, case.id):
-        tone = tones.get(event.event_type, "done")
+        tone = case_views.TONES.get(event.event_type, "done")
         decision = str((event.attributes or {}).get("decision") or "")
         if event.event_type == "task_completed" and event.resource == workflow.APPLICANT_RESOURCE:
             label = translate(lang, "ev_applicant_completed")
@@ -198,8 +179,7 @@ def _timeline(ctx: Ctx, lang: Lang, application: Application) -> list[TimelineEn
             label = translate(lang, f"ev_{event.event_type}", activity=event.activity)
             if label == f"ev_{event.event_type}":
                 label = event.activity
-        dept = departments.get(event.department or "")
-        name = (dept.name_en if lang == "en" else dept.name_zh) if dept else ""
+        name = departments.get(event.department or "", "")
         out.append(TimelineEntry(event.timestamp, label, name, tone))
     return out
 
@@ -595,192 +575,3 @@ def complaint_answer(
         )
     _commit(ctx)
     return _redirect(f"/portal/complaints/{quote(number)}?answered=1")
-
-
-# --- applying online ------------------------------------------------------------------------
-
-
-@router.get("/portal/apply")
-def apply_pick(request: Request, ctx: PageCtx, who: Reader) -> Response:
-    _applicant_only(who)
-    query = request.query_params.get("q", "")[:64].strip()
-    services = [
-        s
-        for s in catalog.list_services(ctx)
-        if s.active
-        and (
-            not query
-            or query.lower() in s.name_zh.lower()
-            or query.lower() in s.name_en.lower()
-            or query.lower() in s.code.lower()
-        )
-    ]
-    return page(
-        request,
-        "portal_apply_pick.html",
-        principal=who,
-        zone=_zone(ctx),
-        services=services,
-        query=query,
-        tab="apply",
-    )
-
-
-@dataclass
-class ApplyForm:
-    kind: str = "person"
-    id_number: str = ""
-    applicant_name: str = ""
-    fields: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-    missing: set[str] = field(default_factory=set)
-    files_chosen: bool = False
-
-
-def _apply_page(
-    request: Request,
-    ctx: Ctx,
-    who: Principal,
-    service: ServiceItem,
-    data: ApplyForm,
-    *,
-    status: int = 200,
-) -> Response:
-    applicant = None
-    if data.id_number and "id_number" not in data.errors:
-        try:
-            applicant = intake.find_applicant(ctx, data.kind, data.id_number)
-        except ValidationFailed:
-            applicant = None
-        if applicant is not None and applicant.phone != who.phone:
-            applicant = None  # what someone else has on file is not shown here
-    return page(
-        request,
-        "portal_apply_form.html",
-        status=status,
-        principal=who,
-        zone=_zone(ctx),
-        service=service,
-        checks=intake.check_completeness(ctx, service, applicant, []),
-        form=data,
-        phone=who.phone,
-        tab="apply",
-    )
-
-
-def _field_problem(lang: Lang, service: ServiceItem, problem: str) -> tuple[str, str]:
-    name, _, what = problem.partition(": ")
-    spec = next((f for f in service.form_fields if f.get("name") == name), {})
-    label = str(spec.get(f"label_{lang}") or spec.get("label_zh") or name)
-    if what == "required":
-        return name, translate(lang, "field_required", label=label)
-    return name, translate(lang, "field_invalid", label=label, problem=what)
-
-
-@router.get("/portal/apply/{code}")
-def apply_form(code: str, request: Request, ctx: PageCtx, who: Reader) -> Response:
-    phone = _applicant_only(who)
-    service = catalog.get_service(ctx, code)
-    kind = service.applicant_kind if service.applicant_kind != "any" else "person"
-    data = ApplyForm(kind=kind)
-    known = intake.applicants_of_phone(ctx, phone)
-    mine = [a for a in known if a.kind == kind]
-    if len(mine) == 1:  # the applicant applied before: their own details, unmasked
-        data.id_number, data.applicant_name = mine[0].id_number, mine[0].name
-    own = {"applicant": data.applicant_name, "id": data.id_number, "phone": phone}
-    for f in service.form_fields:
-        what = OWN_FIELDS.get(str(f.get("name")))
-        if what and own[what]:
-            data.fields[str(f["name"])] = own[what]
-    return _apply_page(request, ctx, who, service, data)
-
-
-@router.post("/portal/apply/{code}")
-def apply_submit(
-    code: str,
-    request: Request,
-    ctx: PageCtx,
-    form: FormDep,
-    who: Annotated[Principal, require_page("applications.create")],
-) -> Response:
-    phone = _applicant_only(who)
-    lang = lang_of(request)
-    service = catalog.get_service(ctx, code)
-    data = ApplyForm(
-        kind=_text(form, "kind", 16),
-        id_number=_text(form, "id_number", 40),
-        applicant_name=_text(form, "applicant_name", 200),
-        fields={f["name"]: _text(form, f"f_{f['name']}") for f in service.form_fields},
-    )
-    # The desk's rules, all at once (一次性告知): applicant, form, each file, completeness.
-    try:
-        intake.normalise_applicant(ctx, ApplicantIn(data.kind, data.id_number, "-"))
-    except ValidationFailed as exc:
-        data.errors["kind" if exc.code == "applicant.invalid_kind" else "id_number"] = error_text(
-            lang, exc
-        )
-    if service.applicant_kind not in ("any", data.kind) and "kind" not in data.errors:
-        data.errors["kind"] = translate(
-            lang, "kind_mismatch", kind=translate(lang, f"kind_{service.applicant_kind}")
-        )
-    if not data.applicant_name:
-        label = translate(lang, "pt_apply_name")
-        data.errors["applicant_name"] = translate(lang, "field_required", label=label)
-    values = {k: v for k, v in data.fields.items() if v != ""}
-    try:
-        intake.validate_form(service, values)
-    except ValidationFailed as exc:
-        for problem in exc.details.get("problems", []):
-            name, text = _field_problem(lang, service, str(problem))
-            data.errors[f"f_{name}"] = text
-    uploads: list[Upload] = []
-    tried: set[str] = set()
-    for m in service.materials:
-        file = _file(form, f"file_{m.code}")
-        if file is None:
-            continue
-        data.files_chosen = True
-        tried.add(m.code)
-        upload = _upload(m.code, file)
-        try:
-            intake.check_upload(ctx, service, upload)
-        except ValidationFailed as exc:
-            data.errors[f"file_{m.code}"] = error_text(lang, exc)
-            continue
-        uploads.append(upload)
-    applicant = None
-    if "id_number" not in data.errors and "kind" not in data.errors:
-        try:
-            _check_applicant_self(ctx, who, data.kind, data.id_number, phone)
-            applicant = intake.find_applicant(ctx, data.kind, data.id_number)
-        except OneWindowError as exc:
-            data.errors["id_number"] = error_text(lang, exc)
-    checks = intake.check_completeness(ctx, service, applicant, {u.material_code for u in uploads})
-    lacking = [c for c in checks if c.state == "missing" and c.code not in tried]
-    if lacking:
-        data.missing = {c.code for c in lacking}
-        names = ("、" if lang == "zh" else ", ").join(
-            c.name_en if lang == "en" else c.name_zh for c in lacking
-        )
-        data.problems.insert(0, translate(lang, "pt_apply_missing", n=len(lacking), names=names))
-    if data.errors or data.problems:
-        ctx.session.rollback()
-        return _apply_page(request, ctx, who, service, data, status=422)
-    try:
-        submitted = flows.submit_application(
-            ctx,
-            service.code,
-            ApplicantIn(data.kind, data.id_number, data.applicant_name, phone),
-            channel="online",
-            form=values,
-            uploads=uploads,
-            actor=workflow.APPLICANT_RESOURCE,
-        )
-    except OneWindowError as exc:
-        ctx.session.rollback()
-        data.problems.append(error_text(lang, exc))
-        return _apply_page(request, ctx, who, service, data, status=exc.status)
-    number = submitted.application.number
-    _commit(ctx)
-    return _redirect(f"/portal/cases/{quote(number)}?applied=1")
