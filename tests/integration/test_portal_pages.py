@@ -18,6 +18,7 @@ from onewindow.web import portal_apply
 from onewindow.web.i18n import MESSAGES
 from onewindow.workflow import service as workflow
 
+from .feedback_support import open_elements, work
 from .helpers import COMPANY, PERSON, pdf
 from .portal_support import (
     OTHER_PERSON,
@@ -322,3 +323,39 @@ def test_staff_have_no_portal_and_every_portal_page_names_its_permission(
         zh, en = MESSAGES[key]
         assert zh, key
         assert en, key
+
+
+def test_an_excluded_bad_rating_can_be_appealed_from_the_case_page(
+    client: Any, city: Platform, codes: Codes
+) -> None:
+    closed = closed_case(city)
+    csrf = _citizen(client, codes)
+    r = client.post(
+        f"/portal/cases/{closed}/rate",
+        data={"csrf_token": csrf, "level": "1", "comment": "系统太慢"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    with city.unit_of_work() as ctx:
+        app = intake.get_application_by_number(ctx, closed)
+        rating = feedback.rating_of_application(ctx, app.id)
+        assert rating is not None
+        assert rating.case_id is not None
+        case = workflow.get_case(ctx, rating.case_id).number
+    appeal = {"csrf_token": csrf, "appeal": "appeal", "reason": "没有评错"}
+    r = client.post(f"/portal/cases/{closed}/appeal", data=appeal)
+    assert r.status_code == 422  # nothing to appeal yet: the rating was not excluded
+    assert "无需申诉" in r.text
+    work(city, case, "Task_verify", "center_zhao", {"verdict": "mistaken", "finding": "评错对象"})
+    work(city, case, "Task_review", "center_qian", {"review": "excluded"})
+    page = client.get(f"/portal/cases/{closed}").text
+    assert "该差评经核实被排除" in page
+    assert "提出申诉" in page
+    r = client.post(f"/portal/cases/{closed}/appeal", data={**appeal, "reason": ""})
+    assert r.status_code == 422
+    assert "申诉时请填写理由" in r.text
+    assert open_elements(city, case) == {"Task_rater_appeal"}
+    r = client.post(f"/portal/cases/{closed}/appeal", data=appeal, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert open_elements(city, case) == {"Task_appeal_review"}
+    assert "提出申诉" not in client.get(f"/portal/cases/{closed}").text

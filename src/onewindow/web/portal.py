@@ -264,6 +264,7 @@ def _case_page(
         finished=application.closed_at is not None,
         rating=feedback.rating_view(ctx, rating, masked=False) if rating else None,
         rectify_due=feedback.rectify_due(ctx, rating) if rating and rating.level <= 2 else None,
+        appeal_due=feedback.appeal_due(ctx, rating) if rating else None,
         rating_form=rating_form or RatingForm(),
         levels=LEVELS,
         indicators=[i for i in ONLINE_INDICATORS if i != "overall"],
@@ -281,6 +282,8 @@ def portal_case(number: str, request: Request, ctx: PageCtx, who: Reader) -> Res
         notice = translate(lang, "portal_supplemented")
     elif "rated" in request.query_params:
         notice = translate(lang, "pt_rate_done")
+    elif "appealed" in request.query_params:
+        notice = translate(lang, "pt_appeal_sent")
     elif "applied" in request.query_params:
         notice = translate(lang, "pt_apply_done", number=application.number)
     return _case_page(request, ctx, who, application, notice=notice)
@@ -388,6 +391,41 @@ def portal_rate(
         _commit(ctx)
         return _redirect(f"/portal/cases/{quote(application.number)}?rated=1#rating")
     return _case_page(request, ctx, who, application, status=422, rating_form=chosen)
+
+
+@router.post("/portal/cases/{number}/appeal")
+def portal_appeal(
+    number: str,
+    request: Request,
+    ctx: PageCtx,
+    form: FormDep,
+    who: Annotated[Principal, require_page("feedback.rate")],
+) -> Response:
+    """申诉: the rater contests the exclusion of their bad rating, or accepts it."""
+    phone = _applicant_only(who)
+    lang = lang_of(request)
+    application = visible_application(ctx, who, number)
+    rating = feedback.rating_of_application(ctx, application.id)
+    action, reason = _text(form, "appeal", 16), _text(form, "reason", 4000)
+    errors: list[str] = []
+    if action not in ("appeal", "accept"):
+        errors.append(translate(lang, "please_choose"))
+    elif action == "appeal" and not reason:
+        errors.append(translate(lang, "pt_appeal_reason_required"))
+    if rating is None or rating.rater_phone != phone:
+        errors = [translate(lang, "pt_appeal_nothing")]
+    if not errors and rating is not None:
+        try:
+            data = {"appeal": action, **({"reason": reason} if reason else {})}
+            feedback.answer_appeal(ctx, rating, data, actor=_citizen(phone))
+        except OneWindowError as exc:
+            ctx.session.rollback()
+            errors.append(error_text(lang, exc))
+            application = visible_application(ctx, who, number)
+        else:
+            _commit(ctx)
+            return _redirect(f"/portal/cases/{quote(application.number)}?appealed=1#rating")
+    return _case_page(request, ctx, who, application, status=422, errors=errors)
 
 
 # --- complaints (12345-style) ---------------------------------------------------------------
