@@ -237,6 +237,10 @@ def test_applying_online_uses_the_desks_completeness_rules(
     running_case(
         city, OTHER_PHONE, OTHER_PERSON, "李四"
     )  # someone else, registered under another phone
+    client.cookies.clear()
+    assert 'href="/portal/apply/HRSS-001"' in client.get("/").text  # apply from the landing
+    r = client.get("/portal/apply/HRSS-001", follow_redirects=False)
+    assert r.headers["location"] == "/portal/login?next=/portal/apply/HRSS-001"
     csrf = _citizen(client, codes)
     pick = client.get("/portal/apply", params={"q": "社会保障"}).text
     assert "/portal/apply/HRSS-001" in pick
