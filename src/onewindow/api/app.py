@@ -37,8 +37,9 @@ from onewindow.security.headers import SecurityHeadersMiddleware
 from onewindow.simulation import endpoints as simulation_endpoints
 from onewindow.training import endpoints as training_endpoints
 from onewindow.training import pages as training_pages
-from onewindow.web import audit_pages, datahub_pages, redesign_pages
+from onewindow.web import audit_pages, datahub_pages, portal_apply, redesign_pages
 from onewindow.web import desk as desk_pages
+from onewindow.web import portal as portal_pages
 from onewindow.web import routes as web_routes
 from onewindow.web import workbench as workbench_pages
 from onewindow.workflow import endpoints as workflow_endpoints
@@ -160,6 +161,8 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app.include_router(workbench_pages.router)
     app.include_router(desk_pages.router)
     app.include_router(web_routes.router)
+    app.include_router(portal_pages.router)
+    app.include_router(portal_apply.router)
     app.include_router(datahub_pages.router)
     app.include_router(audit_pages.router)
     app.include_router(redesign_pages.router)

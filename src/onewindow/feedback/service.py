@@ -933,6 +933,27 @@ def answer_appeal(ctx: Ctx, rating: Rating, data: dict[str, Any], *, actor: Acto
     return rating
 
 
+def rating_of_application(ctx: Ctx, application_id: int) -> Rating | None:
+    """The 一事一评 rating of a case, if it has been rated (one per case)."""
+    return repo.rating_for_application(ctx.session, application_id)
+
+
+def rectify_due(ctx: Ctx, rating: Rating) -> datetime:
+    """When a bad rating's rectification and answer are due (working days from the rating)."""
+    return ctx.calendar.deadline(rating.created_at, policy(ctx).rectify_days)
+
+
+def appeal_due(ctx: Ctx, rating: Rating) -> datetime | None:
+    """Until when the rater may contest the exclusion of their bad rating; None when nothing
+    waits for them."""
+    if rating.case_id is None:
+        return None
+    waiting = [
+        t for t in workflow.open_tasks(ctx, rating.case_id) if t.element_id == "Task_rater_appeal"
+    ]
+    return waiting[0].sla_due if waiting else None
+
+
 def recent_ratings(ctx: Ctx, *, limit: int = 100) -> Sequence[Rating]:
     return repo.ratings(ctx.session, limit=min(max(limit, 1), 500))
 

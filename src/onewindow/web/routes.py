@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -26,7 +26,6 @@ from onewindow.catalog.models import ServiceItem
 from onewindow.datahub import service as datahub
 from onewindow.datahub.schemas import AggregateTotal, PrefillSource
 from onewindow.documents import DocumentKind
-from onewindow.eventlog import service as eventlog
 from onewindow.feedback import service as feedback
 from onewindow.intake import service as intake
 from onewindow.intake import staging
@@ -1133,185 +1132,7 @@ def task_decide(
     return _redirect(done + (f"&action={action}" if action in ("send_back", "reject") else ""))
 
 
-# --- applicant portal -----------------------------------------------------------------------
-
-
-def _applicant_only(who: Principal) -> str:
-    if who.kind != "applicant" or not who.phone:
-        raise PermissionDenied(
-            "Applicants only: sign in with your mobile number",
-            message_zh="仅限申请人（请使用手机号码登录）",
-            code="permission.denied",
-        )
-    return who.phone
-
-
-@router.get("/portal")
-def portal(
-    request: Request,
-    ctx: PageCtx,
-    who: Annotated[Principal, require_page("applications.read")],
-) -> Response:
-    phone = _applicant_only(who)
-    applications = intake.applications_of_phone(ctx, phone)
-    services = {s.id: s for s in catalog.list_services(ctx)}
-    return page(
-        request,
-        "portal.html",
-        principal=who,
-        zone=_zone(ctx),
-        applications=applications,
-        services=services,
-        phone=phone,
-    )
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    at: datetime
-    label: str
-    department: str
-    tone: str  # done | start | warn | bad | good
-
-
-def _timeline(ctx: Ctx, lang: Lang, application: Application) -> list[TimelineEntry]:
-    departments = {d.code: d for d in catalog.list_departments(ctx)}
-    out: list[TimelineEntry] = []
-    tones = {
-        "application_submitted": "done",
-        "task_claimed": "start",
-        "task_completed": "done",
-        "case_returned": "warn",
-        "task_escalated": "bad",
-        "case_approved": "good",
-        "case_rejected": "bad",
-        "timer_fired": "start",
-    }
-    case = workflow.application_case(ctx, application.id)
-    for event in eventlog.case_history(ctx, case.id):
-        if event.event_type == "task_completed" and event.resource == workflow.APPLICANT_RESOURCE:
-            label = translate(lang, "ev_applicant_completed")
-        else:
-            label = translate(lang, f"ev_{event.event_type}", activity=event.activity)
-            if label == f"ev_{event.event_type}":
-                label = event.activity
-        dept = departments.get(event.department or "")
-        name = (dept.name_en if lang == "en" else dept.name_zh) if dept else ""
-        out.append(TimelineEntry(event.timestamp, label, name, tones.get(event.event_type, "done")))
-    return out
-
-
-def _asked_for(
-    ctx: Ctx, application: Application, decisions: Sequence[dict[str, Any]]
-) -> tuple[bool, list[dict[str, Any]], str]:
-    """(waiting for the applicant?, the items asked for, the note) of the latest 补正."""
-    case = workflow.application_case(ctx, application.id)
-    if not any(t.for_applicant for t in workflow.open_tasks(ctx, case.id)):
-        return False, [], ""
-    asked = [d for d in decisions if d["decision"] == "send_back"]
-    if not asked:
-        return True, [], ""
-    last = asked[-1]
-    return True, list(last["missing_items"]), str(last.get("opinion") or "")
-
-
-def _item_names(lang: Lang, service: ServiceItem, items: Sequence[str]) -> list[str]:
-    """Reviewers may name a missing item by its material code: show the material's name."""
-    names = {m.code: (m.name_en if lang == "en" else m.name_zh) for m in service.materials}
-    return [names.get(item, item) for item in items]
-
-
-def _case_page(
-    request: Request,
-    ctx: Ctx,
-    who: Principal,
-    application: Application,
-    *,
-    status: int = 200,
-    errors: Sequence[str] = (),
-    notice: str | None = None,
-) -> Response:
-    lang = lang_of(request)
-    service = catalog.get_service_by_id(ctx, application.service_item_id)
-    case = workflow.application_case(ctx, application.id)
-    decisions = workflow.decision_views(ctx, case, for_applicant=True)
-    waiting, items, comment = _asked_for(ctx, application, decisions)
-    asked_codes = {i["code"] for i in items}
-    return page(
-        request,
-        "portal_case.html",
-        status=status,
-        principal=who,
-        zone=_zone(ctx),
-        application=application,
-        service=service,
-        timeline=_timeline(ctx, lang, application),
-        waiting=waiting,
-        items=items,
-        upload_materials=[m for m in service.materials if m.code in asked_codes]
-        or list(service.materials),
-        refusals=[d for d in decisions if d["decision"] in ("reject", "not_accept")],
-        documents=_document_rows(ctx, case, application.number),
-        comment=comment,
-        errors=list(errors),
-        notice=notice,
-    )
-
-
-@router.get("/portal/cases/{number}")
-def portal_case(
-    number: str,
-    request: Request,
-    ctx: PageCtx,
-    who: Annotated[Principal, require_page("applications.read")],
-) -> Response:
-    _applicant_only(who)
-    application = visible_application(ctx, who, number)
-    notice = None
-    if "done" in request.query_params:
-        notice = translate(lang_of(request), "portal_supplemented")
-    return _case_page(request, ctx, who, application, notice=notice)
-
-
-@router.post("/portal/cases/{number}/supplement")
-def portal_supplement(
-    number: str,
-    request: Request,
-    ctx: PageCtx,
-    form: FormDep,
-    who: Annotated[Principal, require_page("applications.supplement")],
-) -> Response:
-    _applicant_only(who)
-    lang = lang_of(request)
-    application = visible_application(ctx, who, number)
-    service = catalog.get_service_by_id(ctx, application.service_item_id)
-    uploads: list[Upload] = []
-    errors: list[str] = []
-    for m in service.materials:
-        file = _file(form, f"file_{m.code}")
-        if file is None:
-            continue
-        upload = _upload(m.code, file)
-        try:
-            intake.check_upload(ctx, service, upload)
-        except ValidationFailed as exc:
-            errors.append(error_text(lang, exc))
-            continue
-        uploads.append(upload)
-    if not uploads and not errors:
-        errors.append(translate(lang, "portal_upload_none"))
-    if errors:
-        return _case_page(request, ctx, who, application, status=422, errors=errors)
-    try:
-        flows.supplement(ctx, application.number, uploads, actor=workflow.APPLICANT_RESOURCE)
-    except OneWindowError as exc:
-        ctx.session.rollback()
-        application = visible_application(ctx, who, number)
-        return _case_page(
-            request, ctx, who, application, status=exc.status, errors=[error_text(lang, exc)]
-        )
-    _commit(ctx)
-    return _redirect(f"/portal/cases/{quote(application.number)}?done=1")
+# --- applicant portal: onewindow.web.portal -------------------------------------------------
 
 
 # --- dashboard ------------------------------------------------------------------------------
