@@ -42,6 +42,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("tasks.work", "nav_workbench", "/workbench"),
     ("cases.search", "nav_dashboard", "/dashboard"),
     ("feedback.analyse", "nav_feedback", "/feedback"),
+    ("feedback.work", "fbd_nav", "/fbdesk"),
     ("training.self", "nav_training", "/training"),
     ("datahub.grant", "nav_datahub", "/datahub"),
     ("ledger.read", "nav_audit", "/audit"),
