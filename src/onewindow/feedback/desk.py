@@ -179,9 +179,9 @@ def merge(ctx: Ctx, number: str, into: str, *, reason: str, actor: feedback.Acto
     ticket = feedback.visible_ticket(ctx, number, actor)
     target = feedback.visible_ticket(ctx, into, actor)
     root = target
-    while root.duplicate_of_id is not None:
+    while root.duplicate_of_id is not None and root.id != ticket.id:
         root = feedback.get_ticket_by_id(ctx, root.duplicate_of_id)
-    if root.id == ticket.id:
+    if ticket.id in (target.id, root.id):
         raise ValidationFailed(
             "A ticket cannot be merged into itself",
             message_zh="工单不能合并到自身",

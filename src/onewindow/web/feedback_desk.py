@@ -613,6 +613,7 @@ def _survey_page(
         errors=errors,
         results=results,
         charts=charts,
+        categories={code: (zh, en) for code, zh, en, _ in desk.categories()},
     )
 
 
