@@ -69,7 +69,8 @@ def test_a_ticket_goes_from_acceptance_through_dispatch_reply_and_call_back(
     page = client.get(f"/fbdesk/tickets/{number}")
     assert page.status_code == 200
     assert VAGUE in page.text
-    assert "模型建议" in page.text and "置信度" in page.text
+    assert "模型建议" in page.text
+    assert "置信度" in page.text
     assert 'style="' not in page.text
 
     r = _post(client, f"/fbdesk/tickets/{number}/accept", csrf, decision="accept")
@@ -90,9 +91,7 @@ def test_a_ticket_goes_from_acceptance_through_dispatch_reply_and_call_back(
     assert "部门 NOPE 不存在" in r.text
     assert "未能完成，未作任何更改" in r.text
     assert _state(city, number) == before
-    r = _post(
-        client, f"/fbdesk/tickets/{number}/dispatch", csrf, category="tax", department="TAX"
-    )
+    r = _post(client, f"/fbdesk/tickets/{number}/dispatch", csrf, category="tax", department="TAX")
     assert r.status_code == 422
     assert "请填写派单理由" in r.text
     assert _state(city, number) == before
@@ -155,9 +154,7 @@ def test_a_ticket_goes_from_acceptance_through_dispatch_reply_and_call_back(
     assert _state(city, number)["open"] == ["Task_rate"]
     page = client.get(f"/fbdesk/tickets/{number}")
     assert "回访" in page.text
-    r = _post(
-        client, f"/fbdesk/tickets/{number}/callback", csrf, action="maybe", satisfaction="5"
-    )
+    r = _post(client, f"/fbdesk/tickets/{number}/callback", csrf, action="maybe", satisfaction="5")
     assert r.status_code == 422
     assert _state(city, number)["open"] == ["Task_rate"]
     r = _post(
@@ -183,9 +180,7 @@ def test_a_ticket_goes_from_acceptance_through_dispatch_reply_and_call_back(
     assert "Dispatch" in page.text
 
 
-def test_a_duplicate_is_merged_and_bad_merges_change_nothing(
-    city: Platform, client: Any
-) -> None:
+def test_a_duplicate_is_merged_and_bad_merges_change_nothing(city: Platform, client: Any) -> None:
     first = _portal_ticket(city, RUBBISH)
     second = _portal_ticket(city, RUBBISH + "！")
     csrf = _as(client, "center_qian")
@@ -268,7 +263,8 @@ def test_surveys_are_created_answered_charted_and_closed(city: Platform, client:
     assert page.status_code == 200
     assert "答卷 3 份" in page.text
     assert 'style="' not in page.text
-    widths = [float(w) for w in re.findall(r'class="fbd-chart-bar"[^>]*width="([\d.]+)"', page.text)]
+    bars = re.findall(r'class="fbd-chart-bar"[^>]*width="([\d.]+)"', page.text)
+    widths = [float(w) for w in bars]
     assert max(widths) == 360.0  # the longest bar is the full width
     assert 180.0 in widths  # 网上: one answer of two for 窗口
     r = _post(client, "/fbdesk/surveys/hall-2026/close", csrf)
@@ -322,7 +318,8 @@ def test_board_items_are_drafted_edited_and_published(city: Platform, client: An
     assert r.status_code == 303, r.text
     edited = item()
     assert edited["title"] == "排队叫号短信提醒上线"
-    assert edited["status"] == "live" and edited["progress"] == 80
+    assert edited["status"] == "live"
+    assert edited["progress"] == 80
     assert edited["published_at"] is None
     r = _post(client, "/fbdesk/board/queue-sms/publish", csrf)
     assert r.status_code == 303
