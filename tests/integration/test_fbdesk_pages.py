@@ -11,12 +11,12 @@ from typing import Any
 from onewindow.eventlog import service as eventlog
 from onewindow.feedback import desk
 from onewindow.feedback import service as feedback
-from onewindow.feedback.schemas import TicketIn
+from onewindow.feedback.schemas import CaseRatingIn, TicketIn
 from onewindow.kit.platform import Platform
 from onewindow.workflow import service as workflow
 from tests.integration.test_web_pages import sign_in
 
-from .feedback_support import PHONE
+from .feedback_support import PHONE, closed_case
 
 CITIZEN = feedback.Actor.citizen(PHONE)
 VAGUE = "我有个情况想反映一下"  # the classifier is unsure: a dispatcher routes it
@@ -47,6 +47,12 @@ def _state(city: Platform, number: str) -> dict[str, Any]:
         }
 
 
+def _clean(html: str) -> None:
+    """No catalogue key shown raw, no inline style (the CSP would block it)."""
+    assert not re.search(r"\bfbd?_[a-z]", re.sub(r"<[^>]*>", " ", html))
+    assert 'style="' not in html
+
+
 def _as(client: Any, username: str) -> str:
     client.cookies.clear()
     return sign_in(client, username)
@@ -71,7 +77,7 @@ def test_a_ticket_goes_from_acceptance_through_dispatch_reply_and_call_back(
     assert VAGUE in page.text
     assert "模型建议" in page.text
     assert "置信度" in page.text
-    assert 'style="' not in page.text
+    _clean(page.text)
 
     r = _post(client, f"/fbdesk/tickets/{number}/accept", csrf, decision="accept")
     assert r.status_code == 303, r.text
@@ -176,6 +182,7 @@ def test_a_ticket_goes_from_acceptance_through_dispatch_reply_and_call_back(
     assert "赵敏" in page.text  # names in the history, not usernames
     client.cookies.set("lang", "en")
     page = client.get(f"/fbdesk/tickets/{number}")
+    _clean(page.text)
     assert "Classifier&#39;s suggestion" in page.text
     assert "Dispatch" in page.text
 
@@ -262,7 +269,7 @@ def test_surveys_are_created_answered_charted_and_closed(city: Platform, client:
     page = client.get("/fbdesk/surveys/hall-2026")
     assert page.status_code == 200
     assert "答卷 3 份" in page.text
-    assert 'style="' not in page.text
+    _clean(page.text)
     bars = re.findall(r'class="fbd-chart-bar"[^>]*width="([\d.]+)"', page.text)
     widths = [float(w) for w in bars]
     assert max(widths) == 360.0  # the longest bar is the full width
@@ -321,6 +328,8 @@ def test_board_items_are_drafted_edited_and_published(city: Platform, client: An
     assert edited["status"] == "live"
     assert edited["progress"] == 80
     assert edited["published_at"] is None
+    _clean(client.get("/fbdesk/board/queue-sms").text)
+    _clean(client.get("/fbdesk/board").text)
     r = _post(client, "/fbdesk/board/queue-sms/publish", csrf)
     assert r.status_code == 303
     assert item()["published_at"] is not None
@@ -338,3 +347,57 @@ def test_the_desk_is_for_staff_who_work_feedback(city: Platform, client: Any) ->
     assert client.get("/fbdesk").status_code == 200
     assert client.get("/fbdesk/surveys").status_code == 403
     assert client.get("/fbdesk/tickets/T-NOPE").status_code == 404
+
+
+def test_a_bad_rating_is_verified_appealed_rectified_and_called_back_on_the_desk(
+    city: Platform, client: Any
+) -> None:
+    body = CaseRatingIn(case_number=closed_case(city), level=1, comment="窗口让我跑了两趟")
+    rating = city.run(lambda ctx: feedback.rate_case(ctx, body, actor=CITIZEN).number)
+    with city.unit_of_work() as ctx:
+        case = str(feedback.rating_view(ctx, feedback.get_rating(ctx, rating))["case"])
+
+    def steps() -> dict[str, int]:
+        with city.unit_of_work() as ctx:
+            return feedback.open_steps(ctx, case)
+
+    csrf = _as(client, "center_zhao")
+    assert rating in client.get("/fbdesk?queue=rectifications").text
+    assert rating not in client.get("/fbdesk?queue=appeals").text
+    page = client.get(f"/fbdesk/cases/{case}")
+    assert page.status_code == 200
+    assert "核实差评" in page.text
+    _clean(page.text)
+    verify = steps()["Task_verify"]
+    r = _post(client, f"/fbdesk/tasks/{verify}", csrf, f_verdict="mistaken")
+    assert r.status_code == 422  # the finding is required
+    assert steps() == {"Task_verify": verify}
+    # another department's staff can neither see nor work it (404: its existence is not told)
+    other = _as(client, "psb_lin")
+    assert client.get(f"/fbdesk/cases/{case}").status_code == 404
+    r = _post(client, f"/fbdesk/tasks/{verify}", other, f_verdict="genuine", f_finding="属实")
+    assert r.status_code == 404
+    assert steps() == {"Task_verify": verify}
+
+    csrf = _as(client, "center_zhao")
+    r = _post(client, f"/fbdesk/tasks/{verify}", csrf, f_verdict="mistaken", f_finding="对象错误")
+    assert r.status_code == 303, r.text
+    assert set(steps()) == {"Task_review"}
+    assert rating in client.get("/fbdesk?queue=appeals").text
+    r = _post(client, f"/fbdesk/tasks/{steps()['Task_review']}", csrf, f_review="genuine")
+    assert r.status_code == 303, r.text
+    assert set(steps()) == {"Task_rectify"}
+    for element, data in (
+        ("Task_rectify", {"f_measures": "窗口开展服务礼仪培训"}),
+        ("Task_answer", {"f_answer": "已整改，感谢监督"}),
+        ("Task_callback", {"f_callback": "satisfied", "f_comment": "电话回访满意"}),
+        ("Task_publish", {"f_summary": "窗口服务整改完毕"}),
+    ):
+        r = _post(client, f"/fbdesk/tasks/{steps()[element]}", csrf, **data)
+        assert r.status_code == 303, (element, r.text)
+    assert steps() == {}
+    with city.unit_of_work() as ctx:
+        done = feedback.rating_view(ctx, feedback.get_rating(ctx, rating))
+        history = desk.history(ctx, workflow.case_by_number(ctx, case))
+    assert done["rectified"]
+    assert any(h["element"] == "Task_callback" and h["who"] == "赵敏" for h in history)
