@@ -217,153 +217,80 @@ def ticket_page(number: str, request: Request, ctx: PageCtx, who: Worker) -> Res
     return _ticket_page(request, ctx, who, number)
 
 
-def _ticket_action(
-    request: Request,
-    ctx: Ctx,
-    who: Principal,
-    number: str,
-    form: FormData,
-    done: str,
-    act: Callable[[feedback.Actor], object],
+def _satisfaction(raw: str) -> int | None:
+    return int(raw) if raw.isdigit() else None
+
+
+# action -> (what the redirect says, the step done with the form's fields)
+TicketAction = Callable[[Ctx, str, FormData, feedback.Actor], object]
+TICKET_ACTIONS: dict[str, tuple[str, TicketAction]] = {
+    "accept": (
+        "accepted",
+        lambda ctx, n, f, a: desk.accept(
+            ctx, n, decision=_field(f, "decision", 16), reason=_field(f, "reason"), actor=a
+        ),
+    ),
+    "dispatch": (
+        "dispatched",
+        lambda ctx, n, f, a: desk.dispatch(
+            ctx,
+            n,
+            category=_field(f, "category", 32),
+            department=_field(f, "department", 32),
+            reason=_field(f, "reason"),
+            actor=a,
+        ),
+    ),
+    "merge": (
+        "merged",
+        lambda ctx, n, f, a: desk.merge(
+            ctx, n, _field(f, "into", 32), reason=_field(f, "reason"), actor=a
+        ),
+    ),
+    "reply": (
+        "replied",
+        lambda ctx, n, f, a: desk.reply(
+            ctx, n, decision=_field(f, "decision", 16), text=_field(f, "reply", 5000), actor=a
+        ),
+    ),
+    "close": (
+        "closed",
+        lambda ctx, n, f, a: desk.review_closure(
+            ctx, n, decision=_field(f, "decision", 16), comment=_field(f, "comment"), actor=a
+        ),
+    ),
+    "callback": (
+        "called_back",
+        lambda ctx, n, f, a: desk.call_back(
+            ctx,
+            n,
+            action=_field(f, "action", 16),
+            satisfaction=_satisfaction(_field(f, "satisfaction", 2)),
+            comment=_field(f, "comment"),
+            actor=a,
+        ),
+    ),
+}
+
+
+@router.post("/fbdesk/tickets/{number}/{action}")
+def ticket_action(
+    number: str, action: str, request: Request, ctx: PageCtx, form: FormDep, who: Worker
 ) -> Response:
-    feedback.visible_ticket(ctx, number, actor_of(who))  # 404 before anything else
+    """受理, 派单, 合并, 答复, 办结审核 or 回访 on a ticket, each one step of its case."""
+    actor = actor_of(who)
+    feedback.visible_ticket(ctx, number, actor)  # 404 before anything else
+    if action not in TICKET_ACTIONS:
+        raise NotFound(f"No action {action}", message_zh="操作不存在", code="fbdesk.action")
+    done, act = TICKET_ACTIONS[action]
     return _act(
         request,
         ctx,
-        lambda: act(actor_of(who)),
+        lambda: act(ctx, number, form, actor),
         done,
         f"/fbdesk/tickets/{quote(number)}",
         lambda errors, status: _ticket_page(
             request, ctx, who, number, errors=errors, status=status, form=form
-        ),
-    )
-
-
-@router.post("/fbdesk/tickets/{number}/accept")
-def ticket_accept(
-    number: str, request: Request, ctx: PageCtx, form: FormDep, who: Worker
-) -> Response:
-    return _ticket_action(
-        request,
-        ctx,
-        who,
-        number,
-        form,
-        "accepted",
-        lambda actor: desk.accept(
-            ctx,
-            number,
-            decision=_field(form, "decision", 16),
-            reason=_field(form, "reason", 1000),
-            actor=actor,
-        ),
-    )
-
-
-@router.post("/fbdesk/tickets/{number}/dispatch")
-def ticket_dispatch(
-    number: str, request: Request, ctx: PageCtx, form: FormDep, who: Worker
-) -> Response:
-    return _ticket_action(
-        request,
-        ctx,
-        who,
-        number,
-        form,
-        "dispatched",
-        lambda actor: desk.dispatch(
-            ctx,
-            number,
-            category=_field(form, "category", 32),
-            department=_field(form, "department", 32),
-            reason=_field(form, "reason", 1000),
-            actor=actor,
-        ),
-    )
-
-
-@router.post("/fbdesk/tickets/{number}/merge")
-def ticket_merge(
-    number: str, request: Request, ctx: PageCtx, form: FormDep, who: Worker
-) -> Response:
-    return _ticket_action(
-        request,
-        ctx,
-        who,
-        number,
-        form,
-        "merged",
-        lambda actor: desk.merge(
-            ctx,
-            number,
-            _field(form, "into", 32),
-            reason=_field(form, "reason", 1000),
-            actor=actor,
-        ),
-    )
-
-
-@router.post("/fbdesk/tickets/{number}/reply")
-def ticket_reply(
-    number: str, request: Request, ctx: PageCtx, form: FormDep, who: Worker
-) -> Response:
-    return _ticket_action(
-        request,
-        ctx,
-        who,
-        number,
-        form,
-        "replied",
-        lambda actor: desk.reply(
-            ctx,
-            number,
-            decision=_field(form, "decision", 16),
-            text=_field(form, "reply", 5000),
-            actor=actor,
-        ),
-    )
-
-
-@router.post("/fbdesk/tickets/{number}/close")
-def ticket_close(
-    number: str, request: Request, ctx: PageCtx, form: FormDep, who: Worker
-) -> Response:
-    return _ticket_action(
-        request,
-        ctx,
-        who,
-        number,
-        form,
-        "closed",
-        lambda actor: desk.review_closure(
-            ctx,
-            number,
-            decision=_field(form, "decision", 16),
-            comment=_field(form, "comment", 1000),
-            actor=actor,
-        ),
-    )
-
-
-@router.post("/fbdesk/tickets/{number}/callback")
-def ticket_callback(
-    number: str, request: Request, ctx: PageCtx, form: FormDep, who: Worker
-) -> Response:
-    raw = _field(form, "satisfaction", 2)
-    return _ticket_action(
-        request,
-        ctx,
-        who,
-        number,
-        form,
-        "called_back",
-        lambda actor: desk.call_back(
-            ctx,
-            number,
-            action=_field(form, "action", 16),
-            satisfaction=int(raw) if raw.isdigit() else None,
-            comment=_field(form, "comment", 1000),
-            actor=actor,
         ),
     )
 
