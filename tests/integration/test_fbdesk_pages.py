@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from onewindow.catalog import service as catalog
 from onewindow.eventlog import service as eventlog
 from onewindow.feedback import desk
 from onewindow.feedback import service as feedback
@@ -401,3 +402,30 @@ def test_a_bad_rating_is_verified_appealed_rectified_and_called_back_on_the_desk
         history = desk.history(ctx, workflow.case_by_number(ctx, case))
     assert done["rectified"]
     assert any(h["element"] == "Task_callback" and h["who"] == "赵敏" for h in history)
+
+
+def test_the_queue_pages_through_the_true_total_and_searches_safely(
+    city: Platform, client: Any
+) -> None:
+    def enter(ctx: Any) -> None:
+        clerk = feedback.Actor.of_staff(catalog.get_staff(ctx, "center_qian"))
+        for i in range(23):
+            body = TicketIn(text=f"{VAGUE}，第{i}件", channel="hotline")
+            feedback.submit_ticket(ctx, body, actor=clerk)
+
+    city.run(enter)
+    _as(client, "center_zhao")
+    first = client.get("/fbdesk?queue=complaints")
+    assert "共 23 条" in first.text
+    assert "第 1 / 2 页" in first.text
+    assert first.text.count('href="/fbdesk/tickets/') == 2 * 20  # number and button
+    second = client.get("/fbdesk?queue=complaints&page=2")
+    assert "第 2 / 2 页" in second.text
+    assert second.text.count('href="/fbdesk/tickets/') == 2 * 3
+    assert "第12件" in client.get("/fbdesk?queue=complaints&q=第12件").text
+    for hostile in ("%", "_", "' OR 1=1 --", "<script>alert(1)</script>", "\\"):
+        r = client.get("/fbdesk", params={"queue": "complaints", "q": hostile})
+        assert r.status_code == 200
+        assert "共 0 条" in r.text
+        assert "<script>alert(1)</script>" not in r.text
+    assert "共 23 条" in client.get("/fbdesk?queue=nope&page=x").text  # defaults, not an error
