@@ -329,6 +329,15 @@ def test_board_items_are_drafted_edited_and_published(city: Platform, client: An
     assert edited["status"] == "live"
     assert edited["progress"] == 80
     assert edited["published_at"] is None
+    ticket = _portal_ticket(city, RUBBISH)
+    r = _post(client, "/fbdesk/board/queue-sms/sources", csrf, kind="ticket", ref="T-NOPE")
+    assert r.status_code == 404
+    r = _post(client, "/fbdesk/board/queue-sms/sources", csrf, kind="memo", ref=ticket)
+    assert r.status_code == 422
+    assert item()["sources"] == []
+    r = _post(client, "/fbdesk/board/queue-sms/sources", csrf, kind="ticket", ref=ticket)
+    assert r.status_code == 303, r.text
+    assert [s["ref"] for s in item()["sources"]] == [ticket]
     _clean(client.get("/fbdesk/board/queue-sms").text)
     _clean(client.get("/fbdesk/board").text)
     r = _post(client, "/fbdesk/board/queue-sms/publish", csrf)

@@ -54,6 +54,7 @@ DONE = frozenset(
         "saved",
         "published",
         "survey_closed",
+        "linked",
     }
 )
 QUESTION_TYPES = ("single", "multiple", "scale", "nps", "text", "date")
@@ -690,4 +691,31 @@ def item_publish(
         "published",
         f"/fbdesk/board/{quote(code)}",
         lambda errors, status: _item_page(request, ctx, who, code, errors=errors, status=status),
+    )
+
+
+@router.post("/fbdesk/board/{code}/sources")
+def item_link(code: str, request: Request, ctx: PageCtx, form: FormDep, who: Manager) -> Response:
+    """Link the rating, ticket or survey answer that raised the item (shown masked publicly)."""
+    feedback.get_improvement(ctx, code)
+    kind, ref = _field(form, "kind", 16), _field(form, "ref", 64)
+
+    def act() -> None:
+        if kind not in ("rating", "ticket", "survey_response") or not ref:
+            raise ValidationFailed(
+                "Choose what raised the item and give its number",
+                message_zh="请选择来源类型并填写编号",
+                code="board.source_invalid",
+            )
+        feedback.link_source(ctx, code, kind, ref, actor=who.name)
+
+    return _act(
+        request,
+        ctx,
+        act,
+        "linked",
+        f"/fbdesk/board/{quote(code)}",
+        lambda errors, status: _item_page(
+            request, ctx, who, code, errors=errors, status=status, form=form
+        ),
     )
