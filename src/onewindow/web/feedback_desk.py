@@ -388,7 +388,7 @@ def task_complete(
 # --- surveys -------------------------------------------------------------------------------------
 
 
-def parse_questions(text: str, lang: Lang) -> list[QuestionIn]:
+def parse_questions(text: str) -> list[QuestionIn]:
     """``type: question | option; option`` per line (type defaults to ``scale``).
 
     Raises:
@@ -456,7 +456,6 @@ def surveys_page(request: Request, ctx: PageCtx, who: Manager) -> Response:
 
 @router.post("/fbdesk/surveys")
 def survey_create(request: Request, ctx: PageCtx, form: FormDep, who: Manager) -> Response:
-    lang = lang_of(request)
     code = _field(form, "code", 64)
 
     def act() -> None:
@@ -473,7 +472,7 @@ def survey_create(request: Request, ctx: PageCtx, form: FormDep, who: Manager) -
             body = SurveyIn(
                 code=code,
                 title=_field(form, "title", 200),
-                questions=parse_questions(_field(form, "questions", 20000), lang),
+                questions=parse_questions(_field(form, "questions", 20000)),
                 anonymous=form.get("anonymous") == "on",
                 closes_at=datetime.combine(day, time(23, 59, 59), tzinfo=ctx.calendar.zone),
             )
