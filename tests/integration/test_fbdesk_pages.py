@@ -52,6 +52,10 @@ def _clean(html: str) -> None:
     """No catalogue key shown raw, no inline style (the CSP would block it)."""
     assert not re.search(r"\bfbd?_[a-z]", re.sub(r"<[^>]*>", " ", html))
     assert 'style="' not in html
+    title = re.search(r"<title>(.*?)</title>", html, re.S)
+    assert title is not None
+    assert "<" not in title.group(1)  # nothing of the page leaked into the head
+    assert html.count("<main") == 1
 
 
 def _as(client: Any, username: str) -> str:
@@ -338,7 +342,9 @@ def test_board_items_are_drafted_edited_and_published(city: Platform, client: An
     r = _post(client, "/fbdesk/board/queue-sms/sources", csrf, kind="ticket", ref=ticket)
     assert r.status_code == 303, r.text
     assert [s["ref"] for s in item()["sources"]] == [ticket]
-    _clean(client.get("/fbdesk/board/queue-sms").text)
+    item_page = client.get("/fbdesk/board/queue-sms").text
+    _clean(item_page)
+    assert item_page.count('id="fbd-item-sources"') == 1
     _clean(client.get("/fbdesk/board").text)
     r = _post(client, "/fbdesk/board/queue-sms/publish", csrf)
     assert r.status_code == 303
