@@ -31,6 +31,7 @@ class EventType(enum.StrEnum):
     TICKET_RECLASSIFIED = "ticket_reclassified"
     TICKET_REOPENED = "ticket_reopened"
     TICKET_CLOSED = "ticket_closed"
+    TICKET_MERGED = "ticket_merged"
     RATING_EXCLUDED = "rating_excluded"
     RATING_REINSTATED = "rating_reinstated"
     TASK_REASSIGNED = "task_reassigned"

@@ -1984,6 +1984,7 @@ def create_improvement(ctx: Ctx, data: ImprovementIn, *, actor: str) -> Improvem
             {"title": m.title, "due": m.due.isoformat() if m.due else None, "done": None}
             for m in data.milestones
         ],
+        published_at=now if data.publish else None,
         created_at=now,
         updated_at=now,
         created_by=actor,
@@ -2098,13 +2099,21 @@ def improvement_view(ctx: Ctx, item: ImprovementItem) -> dict[str, Any]:
         "live_since": item.live_since.isoformat() if item.live_since else None,
         "effect": item.effect,
         "updated_at": item.updated_at.isoformat(),
+        "published_at": item.published_at.isoformat() if item.published_at else None,
         "sources": [_source_view(ctx, s) for s in repo.sources_of(ctx.session, item.id)],
     }
 
 
 def public_board(ctx: Ctx) -> list[dict[str, Any]]:
-    """你说我改: every improvement with what raised it, masked for the public."""
-    return [improvement_view(ctx, item) for item in repo.improvements(ctx.session)]
+    """你说我改: every published improvement with what raised it, masked for the public."""
+    return [
+        improvement_view(ctx, item) for item in repo.improvements(ctx.session, published_only=True)
+    ]
+
+
+def improvements(ctx: Ctx) -> Sequence[ImprovementItem]:
+    """Every improvement, drafts included (the staff's board editor)."""
+    return repo.improvements(ctx.session)
 
 
 def overview(ctx: Ctx) -> dict[str, Any]:

@@ -43,6 +43,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("cases.search", "nav_dashboard", "/dashboard"),
     ("feedback.analyse", "nav_feedback", "/feedback"),
     ("simulation.read", "nav_redesign", "/analysis/redesign"),
+    ("feedback.work", "fbd_nav", "/fbdesk"),
     ("training.self", "nav_training", "/training"),
     ("datahub.grant", "nav_datahub", "/datahub"),
     ("ledger.read", "nav_audit", "/audit"),
