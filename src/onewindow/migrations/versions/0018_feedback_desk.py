@@ -5,7 +5,7 @@ a draft (``NULL``) is not shown on the public board. Items that existed before w
 so they are published as of their creation.
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-04 15:00:00
 """
 
