@@ -383,6 +383,7 @@ def test_service_item_edits_are_saved_and_recorded(client: Any, city: Platform) 
         "required": True,
         "certificate": False,
         "valid_days": None,
+        "deferrable": False,
     }
     assert after["form"][-1]["options"] == ["自有", "租赁"]
     assert after["legal_bases"] == before["legal_bases"]

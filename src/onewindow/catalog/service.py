@@ -285,6 +285,9 @@ def department_for_lane(service: ServiceItem, lane: str | None) -> str | None:
 # --- staff and service items, as an administrator edits them ---------------------------------
 
 
+CHOICE_TYPES = ("enum", "multi")  # form fields whose values come from their options
+
+
 class StaffInvalid(ValidationFailed):
     code = "staff.invalid"
 
@@ -323,6 +326,8 @@ def field_problems(exc: ValidationError) -> dict[str, dict[str, str]]:
         loc = [str(p) for p in err["loc"]]
         if loc and loc[-1].startswith(("literal[", "function-")):
             loc = loc[:-1]
+        if len(loc) == 2 and loc[0] == "form" and loc[1].isdigit():
+            loc.append("options")  # a form field's own checks are about its options
         key = ".".join(loc)
         values = {k: v for k, v in (err.get("ctx") or {}).items() if isinstance(v, int | str)}
         en, zh = _FIELD_MESSAGES.get(err["type"], (err["msg"], err["msg"]))
@@ -503,9 +508,9 @@ def _list_problems(data: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     }
     for i, f in enumerate(data.get("form") or []):
         key, options = f"form.{i}.options", list(f.get("options") or [])
-        if f.get("type") == "enum" and not options:
+        if f.get("type") in CHOICE_TYPES and not options:
             fields[key] = _field("a select field needs its options", "下拉选择字段需要填写选项")
-        elif f.get("type") != "enum" and options:
+        elif f.get("type") not in CHOICE_TYPES and options:
             fields[key] = _field("options are only for select fields", "只有下拉选择字段才有选项")
         elif len(set(options)) != len(options):
             fields[key] = _field("an option is listed twice", "选项有重复")
@@ -523,19 +528,23 @@ def update_service_item(ctx: Ctx, code: str, data: Mapping[str, Any], *, actor: 
             problem of the form at once.
     """
     item = service_for_edit(ctx, code)
-    # A material field the editor does not show keeps its stored value.
-    stored = {m["code"]: m for m in service_edit_of(item)["materials"]}
+    # A field the editor does not show (a material's, a form field's) keeps its stored value.
+    current = service_edit_of(item)
+    materials = {m["code"]: m for m in current["materials"]}
+    form = {f.get("name"): f for f in current["form"]}
     data = {
         **data,
         "materials": [
-            {**stored.get(str(row.get("code")), {}), **row} for row in data.get("materials") or []
+            {**materials.get(str(row.get("code")), {}), **row}
+            for row in data.get("materials") or []
         ],
+        "form": [{**form.get(str(row.get("name")), {}), **row} for row in data.get("form") or []],
     }
     fields = _list_problems(data)
     try:
         spec = ServiceEdit.model_validate(data)
     except ValidationError as exc:
-        fields = {**fields, **field_problems(exc)}
+        fields = {**field_problems(exc), **fields}  # ours are worded for the page
         spec = None
     if fields or spec is None:
         raise _invalid(ServiceInvalid, fields)
@@ -788,13 +797,15 @@ def _upsert_service(ctx: Ctx, spec: ServiceFile, proc: ProcessDefinition) -> Ser
     item.acceptance_task = spec.acceptance_task
     item.legal_bases = [b.model_dump() for b in spec.legal_bases]
     item.review = spec.review.model_dump()
+    item.deferral_days = spec.deferral_days
     _set_materials(item, spec.materials)
     ctx.session.flush()
     return item
 
 
 def _set_materials(item: ServiceItem, materials: Sequence[MaterialIn]) -> None:
-    """The item's materials become ``materials``, in order; a kept code keeps its row."""
+    """The item's materials become ``materials``, in order; a kept code keeps its row (every
+    field of ``MaterialIn`` is copied, ``deferrable`` among them)."""
     wanted = {m.code: (i, m) for i, m in enumerate(materials)}
     item.materials = [m for m in item.materials if m.code in wanted]
     have = {m.code: m for m in item.materials}

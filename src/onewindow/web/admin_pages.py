@@ -52,7 +52,7 @@ Admin = Annotated[Principal, require_page("admin.manage")]
 PAGE_SIZE = 20
 MAX_ROWS = 200  # rows of one list a form may send
 BLANK_ROWS = 2  # empty rows offered for new materials, fields and legal bases
-FIELD_TYPES = ("string", "number", "integer", "boolean", "date", "enum")
+FIELD_TYPES = ("string", "number", "integer", "boolean", "date", "enum", "multi")
 REFUSALS = ("not_accept", "reject")
 
 
@@ -390,6 +390,7 @@ def _rows_of(edit: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
             "name_en": m["name_en"],
             "required": bool(m["required"]),
             "certificate": bool(m["certificate"]),
+            "deferrable": bool(m.get("deferrable")),
             "valid_days": "" if m.get("valid_days") is None else str(m["valid_days"]),
             "remove": False,
         }
@@ -417,7 +418,7 @@ def _rows_of(edit: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
         }
         for b in edit["legal_bases"]
     ]
-    blank_material = {"required": True, "certificate": False, "remove": False}
+    blank_material = {"required": True, "certificate": False, "deferrable": False, "remove": False}
     materials += [dict(blank_material) for _ in range(BLANK_ROWS)]
     form += [{"type": "string", "required": False, "remove": False} for _ in range(BLANK_ROWS)]
     bases += [{"applies_to": list(REFUSALS), "remove": False} for _ in range(BLANK_ROWS)]
@@ -462,7 +463,7 @@ def _service_data(form: FormData) -> tuple[dict[str, Any], dict[str, Any], dict[
     """(rows as typed, data for the catalogue, page row of each list entry)."""
     rows = {
         "materials": _read_rows(
-            form, "materials", _MATERIAL_TEXTS, ("required", "certificate"), ()
+            form, "materials", _MATERIAL_TEXTS, ("required", "certificate", "deferrable"), ()
         ),
         "form": _read_rows(form, "form", (*_FORM_TEXTS, "type"), ("required",), ()),
         "legal_bases": _read_rows(form, "legal_bases", _BASIS_TEXTS, (), ("applies_to",)),
@@ -479,6 +480,7 @@ def _service_data(form: FormData) -> tuple[dict[str, Any], dict[str, Any], dict[
                 "name_en": r["name_en"],
                 "required": r["required"],
                 "certificate": r["certificate"],
+                "deferrable": r["deferrable"],
                 "valid_days": r["valid_days"] or None,
             }
             for r in materials

@@ -88,9 +88,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "New applications count the new limit; cases already accepted keep their deadline.",
     ),
     "am_materials_hint": (
-        "勾选“核心要件”的材料为必交；编码用于办件记录，已有材料请勿改码。",
-        "Materials ticked as key must be handed in; codes identify materials on cases, so "
-        "keep existing ones.",
+        "勾选“核心要件”的材料为必交；“可容缺”的非核心材料可先承诺后补交（容缺受理）。"
+        "编码用于办件记录，已有材料请勿改码。",
+        "Materials ticked as key must be handed in; those that may be promised can follow "
+        "later. Codes identify materials on cases, so keep existing ones.",
     ),
     "am_code": ("编码", "Code"),
     "am_name_zh": ("名称（中文）", "Name (Chinese)"),
@@ -114,6 +115,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "am_type_boolean": ("是/否", "Yes / no"),
     "am_type_date": ("日期", "Date"),
     "am_type_enum": ("下拉选择", "Select"),
+    "am_type_multi": ("多项选择", "Multiple choice"),
+    "am_deferrable": ("可容缺", "May be promised"),
     "am_bases": ("不予受理、不予许可的法律依据", "Legal bases for refusal"),
     "am_bases_hint": (
         "拒绝时必须从此列表中引用依据（行政许可法第三十八条）。",
