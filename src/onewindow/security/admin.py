@@ -304,7 +304,12 @@ def update_service_item(ctx: Ctx, code: str, data: Mapping[str, Any], *, actor: 
                 "fields": changed,
                 "time_limit_days": item.time_limit_days,
                 "materials": [m["code"] for m in after["materials"]],
-                "key_materials": [m["code"] for m in after["materials"] if m["required"]],
+                # key: required and not to be promised instead (容缺)
+                "key_materials": [
+                    m["code"]
+                    for m in after["materials"]
+                    if m["required"] and not m.get("deferrable")
+                ],
                 "form": [f["name"] for f in after["form"]],
                 "legal_bases": [b["code"] for b in after["legal_bases"]],
             },

@@ -88,15 +88,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "New applications count the new limit; cases already accepted keep their deadline.",
     ),
     "am_materials_hint": (
-        "勾选“核心要件”的材料为必交；“可容缺”的非核心材料可先承诺后补交（容缺受理）。"
+        "必交且不可容缺的材料是核心要件；勾选“可容缺”的必交材料可先承诺后补交（容缺受理）。"
         "编码用于办件记录，已有材料请勿改码。",
-        "Materials ticked as key must be handed in; those that may be promised can follow "
-        "later. Codes identify materials on cases, so keep existing ones.",
+        "A required material that may not be promised is a key material; a required one "
+        "ticked as promisable may follow later. Codes identify materials on cases, so keep "
+        "existing ones.",
     ),
     "am_code": ("编码", "Code"),
     "am_name_zh": ("名称（中文）", "Name (Chinese)"),
     "am_name_en": ("名称（英文）", "Name (English)"),
-    "am_key": ("核心要件", "Key"),
+    "am_key": ("必交", "Required"),
     "am_valid_days": ("有效期（天）", "Valid for (days)"),
     "am_remove": ("删除", "Remove"),
     "am_form": ("申请表字段", "Application form"),
