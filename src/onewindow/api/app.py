@@ -37,7 +37,7 @@ from onewindow.security.headers import SecurityHeadersMiddleware
 from onewindow.simulation import endpoints as simulation_endpoints
 from onewindow.training import endpoints as training_endpoints
 from onewindow.training import pages as training_pages
-from onewindow.web import audit_pages, datahub_pages
+from onewindow.web import audit_pages, datahub_pages, drilldown
 from onewindow.web import routes as web_routes
 from onewindow.web import workbench as workbench_pages
 from onewindow.workflow import endpoints as workflow_endpoints
@@ -157,6 +157,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app.include_router(training_endpoints.router, prefix="/api/v1")
     app.include_router(training_pages.router)
     app.include_router(workbench_pages.router)
+    app.include_router(drilldown.router)
     app.include_router(web_routes.router)
     app.include_router(datahub_pages.router)
     app.include_router(audit_pages.router)
