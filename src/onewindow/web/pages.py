@@ -198,7 +198,8 @@ def render_html(
             nav=nav_for(principal),
             path=conn.url.path,
             zone=zone or DEFAULT_ZONE,
-            here=quote(conn.url.path, safe="/"),
+            # the page to come back to (switching language), with its query: a filtered list
+            here=quote(conn.url.path, safe="/") + (f"?{conn.url.query}" if conn.url.query else ""),
             **context,
         )
     )
