@@ -70,12 +70,14 @@ def applications(
     q = select(Application).order_by(Application.submitted_at.desc(), Application.id.desc())
     if applicant_id is not None:
         q = q.where(Application.applicant_id == applicant_id)
-    if status is not None:
-        q = q.where(Application.status == status)
-    if service_item_id is not None:
-        q = q.where(Application.service_item_id == service_item_id)
-    if overdue_on is not None:
-        q = q.where(Application.overdue_on(overdue_on))
+    q = _filtered(
+        q,
+        status=status,
+        service_item_id=service_item_id,
+        overdue_on=overdue_on,
+        returned=False,
+        ids=None,
+    )
     return session.scalars(q.limit(limit).offset(offset)).all()
 
 
