@@ -24,12 +24,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 # Importing the feedback domain also installs its case hooks (complaints, rectifications).
 from onewindow.feedback.tasks import FeedbackPass, run_feedback_pass
+from onewindow.intake import staging
 from onewindow.integration.tasks import deliver_due
 from onewindow.kit import heartbeat, idempotency
 from onewindow.kit.platform import Ctx, Platform
 from onewindow.security import ledger
 from onewindow.simulation.tasks import measure_due_predictions
-from onewindow.workflow.tasks import render_documents, run_worker_pass
+from onewindow.workflow.tasks import lapse_promises, render_documents, run_worker_pass
 
 log = logging.getLogger("onewindow.worker")
 _jitter = random.SystemRandom()
@@ -84,6 +85,7 @@ def run_once(platform: Platform) -> WorkerReport:
     delivery = deliver_due(platform, limit=WEBHOOK_BATCH)
     platform.run(ledger.sign_tree_head_if_due)  # publish a signed tree head when due
     measure_due_predictions(platform)  # prove or refute published redesigns
+    lapse_promises(platform)  # 容缺受理: promises past their day lapse, with their event
     platform.run(_housekeeping)
     return WorkerReport(
         fired,
@@ -100,6 +102,7 @@ def _housekeeping(ctx: Ctx) -> None:
     now = ctx.clock.now()
     idempotency.purge(ctx.session, now - KEEP_IDEMPOTENCY)
     heartbeat.purge(ctx.session, now - FORGET_WORKERS)
+    staging.purge_abandoned(ctx)  # desk uploads staged on a failed submission, never resumed
 
 
 def worker_name() -> str:

@@ -138,6 +138,9 @@ def fill_service_form(page: Page) -> None:
             ]
             if values:
                 el.select_option(values[0])
+        elif kind == "checkbox":  # a multi-choice field (经营范围): tick its first option
+            if el.evaluate("e => e === e.form.querySelector(`[name='${e.name}']`)"):
+                el.check()
         elif kind == "number":
             el.fill("100")
         elif kind == "date":

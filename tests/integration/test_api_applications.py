@@ -228,7 +228,7 @@ def test_applicant_applies_online_with_own_phone_only(client: TestClient) -> Non
         "applicant_id_number": "91350100M000100Y43",
         "applicant_name": "闽江贸易有限公司",
         "form": '{"company_name": "x", "company_type": "个人独资企业", "registered_capital": 1, '
-        '"legal_representative": "x", "business_scope": "x", "registered_address": "x"}',
+        '"legal_representative": "x", "business_scope": "软件开发", "registered_address": "x"}',
     }
     r = owner.post("/applications", data=fields, files=material_files())
     assert r.status_code == 201, r.text

@@ -214,10 +214,12 @@ def test_desk_reports_every_problem_at_once_and_keeps_what_was_typed(client: Any
     )
     assert r.status_code == 422
     text = r.text
-    assert "缺少 2 项必要材料：居民身份证、社会保障卡申领登记表" in text
-    assert "校验位应为 X" in text
-    assert "不允许的文件类型" in text
-    assert "金融功能合作银行：必填" in text
+    # Every problem at once, each shown once, beside its field; the summary only counts.
+    assert "缺少 2 项必要材料，已在材料表中标出" in text
+    assert text.count("必要材料，未提交") == 2
+    assert text.count("校验位应为 X") == 1
+    assert text.count("不允许的文件类型") == 1
+    assert text.count("金融功能合作银行：必填") == 1
     assert 'value="110105194912310020"' in text
     assert 'value="张三"' in text
 
@@ -411,6 +413,17 @@ def test_language_switch_changes_the_texts(client: Any) -> None:
     client.get("/lang/zh?next=https://evil.example/")
     assert "工作人员登录" in client.get("/login").text
     assert client.get("/lang/xx").status_code == 404
+
+
+def test_language_switch_keeps_the_path_and_the_query(client: Any) -> None:
+    sign_in(client, "center_li")
+    page = client.get("/desk?service=HRSS-001").text
+    link = re.search(r'class="lang" href="([^"]+)"', page)
+    assert link is not None
+    assert link.group(1) == "/lang/en?next=/desk%3Fservice%3DHRSS-001"
+    r = client.get(link.group(1).replace("&amp;", "&"), follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (303, "/desk?service=HRSS-001")
+    assert "lang=en" in r.headers["set-cookie"]
 
 
 def test_dashboard_and_admin_pages(client: Any, city: Platform, tmp_path: Path) -> None:

@@ -56,10 +56,10 @@ SERVICE_KEYS = {
     "acceptance_task",
     "legal_bases",
 }
-OPTIONAL_SERVICE_KEYS = {"dmn", "task_sla_days", "review"}
+OPTIONAL_SERVICE_KEYS = {"dmn", "task_sla_days", "review", "deferral_days"}
 MATERIAL_KEYS = {"code", "name_zh", "name_en", "required", "certificate"}
 FORM_KEYS = {"name", "label_zh", "label_en", "type", "required"}
-FORM_TYPES = {"string", "number", "boolean", "enum", "date", "integer"}
+FORM_TYPES = {"string", "number", "boolean", "enum", "multi", "date", "integer"}
 INTAKE_VARIABLES = {"applicant_kind", "channel", "materials_complete"}
 FLOW_NODE_TAGS = {
     "startEvent",
@@ -404,7 +404,10 @@ def test_service_yaml(stem: str) -> None:
     material_codes = [m["code"] for m in svc["materials"]]
     assert len(material_codes) == len(set(material_codes))
     for mat in svc["materials"]:
-        assert MATERIAL_KEYS <= set(mat) <= MATERIAL_KEYS | {"valid_days"}, mat
+        assert MATERIAL_KEYS <= set(mat) <= MATERIAL_KEYS | {"valid_days", "deferrable"}, mat
+        if mat.get("deferrable"):  # 容缺: a non-key material, on a service that sets the days
+            assert isinstance(svc.get("deferral_days"), int)
+            assert not mat["certificate"]
         assert isinstance(mat["required"], bool)
         assert isinstance(mat["certificate"], bool)
         if mat["certificate"]:
@@ -414,9 +417,11 @@ def test_service_yaml(stem: str) -> None:
     names = [f["name"] for f in svc["form"]]
     assert len(names) == len(set(names))
     for field in svc["form"]:
-        assert FORM_KEYS <= set(field) <= FORM_KEYS | {"options"}, field
+        assert FORM_KEYS <= set(field) <= FORM_KEYS | {"options", "options_en"}, field
         assert field["type"] in FORM_TYPES
-        assert (field["type"] == "enum") == ("options" in field)
+        assert (field["type"] in ("enum", "multi")) == ("options" in field)
+        if "options_en" in field:
+            assert len(field["options_en"]) == len(field["options"])
         assert field["name"].isidentifier()
 
 

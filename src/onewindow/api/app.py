@@ -37,7 +37,16 @@ from onewindow.security.headers import SecurityHeadersMiddleware
 from onewindow.simulation import endpoints as simulation_endpoints
 from onewindow.training import endpoints as training_endpoints
 from onewindow.training import pages as training_pages
-from onewindow.web import audit_pages, datahub_pages, drilldown
+from onewindow.web import (
+    audit_pages,
+    datahub_pages,
+    drilldown,
+    feedback_desk,
+    portal_apply,
+    redesign_pages,
+)
+from onewindow.web import desk as desk_pages
+from onewindow.web import portal as portal_pages
 from onewindow.web import routes as web_routes
 from onewindow.web import workbench as workbench_pages
 from onewindow.workflow import endpoints as workflow_endpoints
@@ -157,10 +166,15 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app.include_router(training_endpoints.router, prefix="/api/v1")
     app.include_router(training_pages.router)
     app.include_router(workbench_pages.router)
+    app.include_router(desk_pages.router)
     app.include_router(drilldown.router)
     app.include_router(web_routes.router)
+    app.include_router(portal_pages.router)
+    app.include_router(portal_apply.router)
     app.include_router(datahub_pages.router)
     app.include_router(audit_pages.router)
+    app.include_router(redesign_pages.router)
+    app.include_router(feedback_desk.router)
 
     async def _http_error(request: Request, exc: Exception) -> Response:
         # No such route, a wrong method: problem+json like every other error; a browser

@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from onewindow.kit.db import Base, UTCDateTime
@@ -84,6 +84,8 @@ class ServiceItem(Base):
     # [{code, zh, en, applies_to: [not_accept|reject]}]: what a refusal may cite
     legal_bases: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     review: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # 容缺受理: working days within which a promised (deferrable) material must come; None = no
+    deferral_days: Mapped[int | None] = mapped_column(default=None)
 
     process_definition: Mapped[ProcessDefinition] = relationship(lazy="select")
     materials: Mapped[list[ServiceMaterial]] = relationship(
@@ -106,3 +108,5 @@ class ServiceMaterial(Base):
     required: Mapped[bool] = mapped_column(default=True)
     certificate: Mapped[bool] = mapped_column(default=False)
     valid_days: Mapped[int | None] = mapped_column(default=None)
+    # 容缺: a non-key material the window may accept on the applicant's promise
+    deferrable: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ROLES = ("clerk", "reviewer", "head", "analyst", "data_admin", "auditor", "admin")
 APPLICANT_LANE = "APPLICANT"
@@ -40,15 +40,26 @@ class MaterialIn(_Strict):
     required: bool = True
     certificate: bool = False
     valid_days: int | None = Field(default=None, gt=0)
+    deferrable: bool = False  # 容缺: may be promised instead of handed in (never a key one)
 
 
 class FormFieldIn(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
     label_zh: str
     label_en: str
-    type: Literal["string", "number", "integer", "boolean", "date", "enum"] = "string"
+    type: Literal["string", "number", "integer", "boolean", "date", "enum", "multi"] = "string"
     required: bool = False
     options: list[str] = []
+    # The options' English labels, in the same order (the stored value is the option itself).
+    options_en: list[str] = []
+
+    @model_validator(mode="after")
+    def _options_for_choices(self) -> FormFieldIn:
+        if self.type in ("enum", "multi") and not self.options:
+            raise ValueError(f"{self.name}: a field of type {self.type} needs its options")
+        if self.options_en and len(self.options_en) != len(self.options):
+            raise ValueError(f"{self.name}: options_en must label every option, in order")
+        return self
 
 
 REFUSALS = ("not_accept", "reject")
@@ -106,3 +117,5 @@ class ServiceFile(_Strict):
     acceptance_task: str | None = Field(default=None, max_length=200)
     legal_bases: list[LegalBasisIn] = []
     review: ReviewIn = ReviewIn()
+    # 容缺受理: working days a promised material may take; materials marked deferrable
+    deferral_days: int | None = Field(default=None, gt=0, le=60)

@@ -515,6 +515,7 @@ def _upsert_service(ctx: Ctx, spec: ServiceFile, proc: ProcessDefinition) -> Ser
     item.acceptance_task = spec.acceptance_task
     item.legal_bases = [b.model_dump() for b in spec.legal_bases]
     item.review = spec.review.model_dump()
+    item.deferral_days = spec.deferral_days
     wanted = {m.code: (i, m) for i, m in enumerate(spec.materials)}
     item.materials = [m for m in item.materials if m.code in wanted]
     have = {m.code: m for m in item.materials}
@@ -526,6 +527,7 @@ def _upsert_service(ctx: Ctx, spec: ServiceFile, proc: ProcessDefinition) -> Ser
         mat.position = position
         mat.name_zh, mat.name_en = m.name_zh, m.name_en
         mat.required, mat.certificate, mat.valid_days = m.required, m.certificate, m.valid_days
+        mat.deferrable = m.deferrable
     ctx.session.flush()
     return item
 

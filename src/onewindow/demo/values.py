@@ -168,6 +168,10 @@ def form_value(
     key = field.get("name", "")
     if key in extra:
         return extra[key]
+    if field.get("options") and kind == "multi":
+        options = list(field["options"])
+        chosen = set(rng.sample(options, k=min(len(options), rng.randint(1, 3))))
+        return "；".join(o for o in options if o in chosen)
     if field.get("options"):
         return rng.choice(field["options"])
     if kind == "boolean":

@@ -31,11 +31,15 @@ class EventType(enum.StrEnum):
     TICKET_RECLASSIFIED = "ticket_reclassified"
     TICKET_REOPENED = "ticket_reopened"
     TICKET_CLOSED = "ticket_closed"
+    TICKET_MERGED = "ticket_merged"
     RATING_EXCLUDED = "rating_excluded"
     RATING_REINSTATED = "rating_reinstated"
     TASK_REASSIGNED = "task_reassigned"
     TASK_TRANSFERRED = "task_transferred"
     TASK_UNCLAIMED = "task_unclaimed"
+    MATERIAL_PROMISED = "material_promised"
+    MATERIAL_PROMISE_FULFILLED = "material_promise_fulfilled"
+    MATERIAL_PROMISE_LAPSED = "material_promise_lapsed"
 
 
 class Event(Base):

@@ -251,6 +251,8 @@ class ImprovementItem(Base):
     milestones: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     live_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     effect: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Set when staff publish the item; a draft is not on the public board.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(64))

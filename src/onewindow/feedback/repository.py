@@ -25,6 +25,7 @@ from onewindow.feedback.models import (
 )
 from onewindow.intake.models import Applicant, Application
 from onewindow.security.crypto import blind_index
+from onewindow.workflow.models import Case, Task
 
 
 def add(session: Session, row: object) -> None:
@@ -228,10 +229,11 @@ def improvement_by_code(session: Session, code: str) -> ImprovementItem | None:
     return session.scalar(select(ImprovementItem).where(ImprovementItem.code == code))
 
 
-def improvements(session: Session) -> Sequence[ImprovementItem]:
-    return session.scalars(
-        select(ImprovementItem).order_by(ImprovementItem.updated_at.desc(), ImprovementItem.id)
-    ).all()
+def improvements(session: Session, *, published_only: bool = False) -> Sequence[ImprovementItem]:
+    q = select(ImprovementItem)
+    if published_only:
+        q = q.where(ImprovementItem.published_at.is_not(None))
+    return session.scalars(q.order_by(ImprovementItem.updated_at.desc(), ImprovementItem.id)).all()
 
 
 def sources_of(session: Session, item_id: int) -> Sequence[ImprovementSource]:
@@ -268,3 +270,81 @@ def rows_not_under_key(
         for raw in (type_coerce(getattr(model, name), Text) for name in columns)
     ]
     return session.scalars(select(model).where(or_(*stale)).order_by(model.id).limit(limit)).all()
+
+
+# --- the staff desk's queues ------------------------------------------------------------------
+
+OPEN_TASK = ("ready", "claimed")
+
+
+def desk_tasks(
+    session: Session,
+    *,
+    department_id: int,
+    kind: str,
+    elements: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    text: str = "",
+    limit: int = 20,
+    offset: int = 0,
+) -> tuple[Sequence[tuple[Task, Case, Ticket | None, Rating | None]], int]:
+    """A page of a department's open tasks of one kind of feedback case, most urgent first,
+    and the true total. The department's own tasks, and the party's steps of cases it stands
+    in for (the centre's call-back); ``text`` matches case, ticket and rating numbers and the
+    ticket's message."""
+    where: list[Any] = [
+        Task.status.in_(OPEN_TASK),
+        Case.kind == kind,
+        or_(
+            and_(Task.for_applicant.is_(False), Task.department_id == department_id),
+            and_(Task.for_applicant.is_(True), Case.party_proxy_department_id == department_id),
+        ),
+    ]
+    if elements:
+        where.append(Task.element_id.in_(list(elements)))
+    if exclude:
+        where.append(Task.element_id.not_in(list(exclude)))
+    if text:
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(
+            or_(
+                Case.number.like(like, escape="\\"),
+                Ticket.number.like(like, escape="\\"),
+                Ticket.text.like(like, escape="\\"),
+                Rating.number.like(like, escape="\\"),
+                Rating.comment.like(like, escape="\\"),
+            )
+        )
+
+    def joined(q: Any) -> Any:
+        return (
+            q.select_from(Task)
+            .join(Case, Case.id == Task.case_id)
+            .outerjoin(Ticket, Ticket.case_id == Case.id)
+            .outerjoin(Rating, Rating.case_id == Case.id)
+            .where(*where)
+        )
+
+    total = session.scalar(joined(select(func.count(Task.id)))) or 0
+    rows = session.execute(
+        joined(select(Task, Case, Ticket, Rating))
+        .order_by(Task.sla_due, Task.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [(t, c, k, r) for t, c, k, r in rows], int(total)
+
+
+def tickets_since(session: Session, since: datetime, *, limit: int = 2000) -> Sequence[Ticket]:
+    return session.scalars(
+        select(Ticket)
+        .where(Ticket.created_at >= since)
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def merged_into(session: Session, ticket_id: int) -> Sequence[Ticket]:
+    return session.scalars(
+        select(Ticket).where(Ticket.duplicate_of_id == ticket_id).order_by(Ticket.id)
+    ).all()

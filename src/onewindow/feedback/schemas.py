@@ -97,6 +97,8 @@ class ImprovementIn(BaseModel):
     service_code: str | None = None
     milestones: list[MilestoneIn] = Field(default_factory=list)
     sources: list[SourceIn] = Field(default_factory=list)
+    # False keeps the item as a draft until staff publish it (the desk's board editor).
+    publish: bool = True
 
 
 class ProgressIn(BaseModel):

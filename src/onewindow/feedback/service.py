@@ -933,6 +933,27 @@ def answer_appeal(ctx: Ctx, rating: Rating, data: dict[str, Any], *, actor: Acto
     return rating
 
 
+def rating_of_application(ctx: Ctx, application_id: int) -> Rating | None:
+    """The 一事一评 rating of a case, if it has been rated (one per case)."""
+    return repo.rating_for_application(ctx.session, application_id)
+
+
+def rectify_due(ctx: Ctx, rating: Rating) -> datetime:
+    """When a bad rating's rectification and answer are due (working days from the rating)."""
+    return ctx.calendar.deadline(rating.created_at, policy(ctx).rectify_days)
+
+
+def appeal_due(ctx: Ctx, rating: Rating) -> datetime | None:
+    """Until when the rater may contest the exclusion of their bad rating; None when nothing
+    waits for them."""
+    if rating.case_id is None:
+        return None
+    waiting = [
+        t for t in workflow.open_tasks(ctx, rating.case_id) if t.element_id == "Task_rater_appeal"
+    ]
+    return waiting[0].sla_due if waiting else None
+
+
 def recent_ratings(ctx: Ctx, *, limit: int = 100) -> Sequence[Rating]:
     return repo.ratings(ctx.session, limit=min(max(limit, 1), 500))
 
@@ -1963,6 +1984,7 @@ def create_improvement(ctx: Ctx, data: ImprovementIn, *, actor: str) -> Improvem
             {"title": m.title, "due": m.due.isoformat() if m.due else None, "done": None}
             for m in data.milestones
         ],
+        published_at=now if data.publish else None,
         created_at=now,
         updated_at=now,
         created_by=actor,
@@ -2077,13 +2099,21 @@ def improvement_view(ctx: Ctx, item: ImprovementItem) -> dict[str, Any]:
         "live_since": item.live_since.isoformat() if item.live_since else None,
         "effect": item.effect,
         "updated_at": item.updated_at.isoformat(),
+        "published_at": item.published_at.isoformat() if item.published_at else None,
         "sources": [_source_view(ctx, s) for s in repo.sources_of(ctx.session, item.id)],
     }
 
 
 def public_board(ctx: Ctx) -> list[dict[str, Any]]:
-    """你说我改: every improvement with what raised it, masked for the public."""
-    return [improvement_view(ctx, item) for item in repo.improvements(ctx.session)]
+    """你说我改: every published improvement with what raised it, masked for the public."""
+    return [
+        improvement_view(ctx, item) for item in repo.improvements(ctx.session, published_only=True)
+    ]
+
+
+def improvements(ctx: Ctx) -> Sequence[ImprovementItem]:
+    """Every improvement, drafts included (the staff's board editor)."""
+    return repo.improvements(ctx.session)
 
 
 def overview(ctx: Ctx) -> dict[str, Any]:

@@ -3,7 +3,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, ForeignKey, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    ForeignKey,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.ext.hybrid import Comparator, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -169,3 +176,44 @@ class ApplicantMaterial(Base):
         ForeignKey("applications.id", ondelete="RESTRICT"), default=None
     )
     added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StagedUpload(Base):
+    """暂存材料: a file a clerk chose on a desk submission that came back with errors.
+
+    Kept (bytes and all) under the form's ``batch`` key so the resubmission reuses it; deleted
+    when the application is taken, when the clerk removes it, or by the worker once abandoned.
+    """
+
+    __tablename__ = "desk_staged_uploads"
+    __table_args__ = (UniqueConstraint("batch", "material_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch: Mapped[str] = mapped_column(String(64))
+    staged_by: Mapped[str] = mapped_column(String(64))
+    service_code: Mapped[str] = mapped_column(String(64))
+    material_code: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    staged_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class MaterialPromise(Base):
+    """容缺承诺: a non-key material the applicant promised to hand in by ``due_on``.
+
+    ``state`` is open, fulfilled or lapsed; a promise is settled once and never reopened.
+    """
+
+    __tablename__ = "material_promises"
+    __table_args__ = (UniqueConstraint("application_id", "material_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="RESTRICT"))
+    material_code: Mapped[str] = mapped_column(String(64))
+    due_on: Mapped[date]
+    promised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    promised_to: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

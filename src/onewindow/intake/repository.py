@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, or_, select
+from sqlalchemy import Select, Text, cast, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from onewindow.intake.models import Applicant, ApplicantMaterial, Application, Blob
+from onewindow.intake.models import (
+    Applicant,
+    ApplicantMaterial,
+    Application,
+    Blob,
+    MaterialPromise,
+    StagedUpload,
+)
 from onewindow.security.crypto import SEALED_KEY
 
 
@@ -237,3 +244,66 @@ def application_applicants(session: Session) -> Sequence[tuple[str, Applicant]]:
         )
     ).all()
     return [(number, applicant) for number, applicant in rows]
+
+
+# --- the desk's staged uploads and 容缺 promises ----------------------------------------------
+
+
+def staged_uploads(session: Session, batch: str, staged_by: str) -> Sequence[StagedUpload]:
+    return session.scalars(
+        select(StagedUpload)
+        .where(StagedUpload.batch == batch, StagedUpload.staged_by == staged_by)
+        .order_by(StagedUpload.id)
+    ).all()
+
+
+def delete_staged_before(session: Session, cutoff: datetime) -> int:
+    result = session.execute(delete(StagedUpload).where(StagedUpload.staged_at < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def promises_of(session: Session, application_id: int) -> Sequence[MaterialPromise]:
+    return session.scalars(
+        select(MaterialPromise)
+        .where(MaterialPromise.application_id == application_id)
+        .order_by(MaterialPromise.id)
+    ).all()
+
+
+def open_promises_due_before(
+    session: Session, day: date, *, limit: int
+) -> Sequence[MaterialPromise]:
+    return session.scalars(
+        select(MaterialPromise)
+        .where(MaterialPromise.state == "open", MaterialPromise.due_on < day)
+        .order_by(MaterialPromise.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+
+
+def applications_taken_between(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    *,
+    channel: str | None,
+    submitted_by: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Application], int]:
+    """Applications submitted in [start, end), newest first, and how many there are."""
+    where = [Application.submitted_at >= start, Application.submitted_at < end]
+    if channel:
+        where.append(Application.channel == channel)
+    if submitted_by:
+        where.append(Application.submitted_by == submitted_by)
+    total = session.scalar(select(func.count()).select_from(Application).where(*where)) or 0
+    rows = session.scalars(
+        select(Application)
+        .where(*where)
+        .order_by(Application.submitted_at.desc(), Application.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return rows, int(total)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Collection, Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.orm.attributes import flag_modified
@@ -21,6 +21,7 @@ from onewindow.intake.models import (
     Application,
     ApplicationMaterial,
     Blob,
+    MaterialPromise,
 )
 from onewindow.intake.rules import MaterialCheck, completeness, missing
 from onewindow.intake.schemas import CHANNELS, ApplicantIn, Upload
@@ -162,7 +163,7 @@ def store_file(ctx: Ctx, data: bytes, content_type: str) -> str:
     return _store(ctx, data, content_type).sha256
 
 
-def _safe_filename(name: str) -> str:
+def safe_filename(name: str) -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = re.sub(r"[\x00-\x1f]", "", base).strip() or "material"
     return base[:255]
@@ -177,7 +178,7 @@ def _attach(
     now = ctx.clock.now()
     for up, ctype in zip(uploads, types, strict=True):
         blob = _store(ctx, up.content, ctype)
-        filename = _safe_filename(up.filename)
+        filename = safe_filename(up.filename)
         ctx.session.add(
             ApplicationMaterial(
                 application_id=application.id,
@@ -266,12 +267,31 @@ def _coerce(field: dict[str, Any], value: Any) -> Any:
         raise ValueError("expected true or false")
     if kind == "date":
         return date.fromisoformat(str(value)).isoformat()
+    if kind == "multi":
+        return _coerce_multi(field, value)
     text = str(value).strip()
     if len(text) > 2000:
         raise ValueError("too long (2000 characters at most)")
     if kind == "enum" and text not in field.get("options", []):
         raise ValueError(f"must be one of {', '.join(field.get('options', []))}")
     return text
+
+
+MULTI_SEPARATOR = "；"
+
+
+def _coerce_multi(field: dict[str, Any], value: Any) -> str:
+    """Several options of the field's list, kept as one text joined by ``；`` in the field's
+    order (a process reads it as text: ``"餐饮" in business_scope``)."""
+    items = value if isinstance(value, list | tuple) else str(value).split(MULTI_SEPARATOR)
+    chosen = {str(v).strip() for v in items if str(v).strip()}
+    options = [str(o) for o in field.get("options", [])]
+    outside = sorted(chosen - set(options))
+    if outside:
+        raise ValueError(f"not among the options: {', '.join(outside)}")
+    if not chosen:
+        raise ValueError("choose at least one option")
+    return MULTI_SEPARATOR.join(o for o in options if o in chosen)
 
 
 def create_application(
@@ -283,11 +303,16 @@ def create_application(
     form: dict[str, Any],
     uploads: Sequence[Upload],
     actor: str,
+    promised: Collection[str] = (),
 ) -> tuple[Application, list[MaterialCheck]]:
     """Take one application (一窗受理); every check runs before anything is written.
 
+    ``promised`` names materials the applicant promises to hand in later (容缺受理): each must
+    be one the service marks deferrable; a promised material that is in fact provided or on
+    file needs no promise and gets none.
+
     Raises:
-        ValidationFailed: bad channel, applicant, form or upload (the code says which).
+        ValidationFailed: bad channel, applicant, form, upload or promise (the code says which).
         MaterialsMissing: with every missing material listed in ``details["missing"]``.
     """
     if channel not in CHANNELS:
@@ -310,7 +335,9 @@ def create_application(
         ctx.session, clean_applicant.kind, clean_applicant.id_number
     )
     checks = check_completeness(ctx, service, existing, {u.material_code for u in uploads})
-    lacking = missing(checks)
+    check_promises(service, promised)
+    owed = [c.code for c in missing(checks) if c.code in promised]
+    lacking = [m for m in missing(checks) if m.code not in owed]
     if lacking:
         raise MaterialsMissing(
             f"{len(lacking)} required material(s) missing: "
@@ -343,8 +370,123 @@ def create_application(
     application.number = f"OW{now.astimezone(ctx.calendar.zone):%Y%m%d}{application.id:08d}"
     _attach(ctx, application, service, uploads)
     _reuse_on_file(ctx, application, checks)
+    if owed:
+        due = promise_due_on(ctx, service)
+        for code in owed:
+            ctx.session.add(
+                MaterialPromise(
+                    application_id=application.id,
+                    material_code=code,
+                    due_on=due,
+                    promised_at=now,
+                    promised_to=actor,
+                    state="open",
+                )
+            )
     ctx.session.flush()
     return application, checks
+
+
+# --- 容缺受理: materials promised by a date ---------------------------------------------------
+
+
+def deferrable_codes(service: ServiceItem) -> set[str]:
+    """Materials the service accepts on a promise (none unless it sets ``deferral_days``)."""
+    if not service.deferral_days:
+        return set()
+    return {m.code for m in service.materials if m.deferrable}
+
+
+def promise_due_on(ctx: Ctx, service: ServiceItem) -> date:
+    """The last day a material promised today may come (working days, as time limits)."""
+    return ctx.calendar.add_workdays(ctx.clock.now(), service.deferral_days or 0)
+
+
+def check_promises(service: ServiceItem, promised: Collection[str]) -> None:
+    """Raises: ValidationFailed when a promised material is not one the service defers."""
+    refused = sorted(set(promised) - deferrable_codes(service))
+    if refused:
+        raise ValidationFailed(
+            f"{service.code} does not accept a promise for: {', '.join(refused)}",
+            message_zh=f"事项 {service.code} 的以下材料不适用容缺受理：" + "、".join(refused),
+            code="application.not_deferrable",
+            details={"refused": refused, "allowed": sorted(deferrable_codes(service))},
+        )
+
+
+def promises_of(ctx: Ctx, application: Application) -> Sequence[MaterialPromise]:
+    return repo.promises_of(ctx.session, application.id)
+
+
+def unsettled_promises(ctx: Ctx, application_id: int) -> list[MaterialPromise]:
+    """Promises not fulfilled (open or lapsed): the case may not be approved meanwhile."""
+    return [p for p in repo.promises_of(ctx.session, application_id) if p.state != "fulfilled"]
+
+
+def fulfil_promise(
+    ctx: Ctx, application: Application, service: ServiceItem, upload: Upload, *, actor: str
+) -> MaterialPromise:
+    """The promised material is handed in: attach it and settle the promise.
+
+    A lapsed promise may still be fulfilled (late): the case was waiting on it all along.
+
+    Raises:
+        ValidationFailed: no unsettled promise of this material on the application.
+        MaterialRejected: the file itself is refused.
+    """
+    promise = next(
+        (
+            p
+            for p in repo.promises_of(ctx.session, application.id)
+            if p.material_code == upload.material_code and p.state != "fulfilled"
+        ),
+        None,
+    )
+    if promise is None:
+        raise ValidationFailed(
+            "Nothing of this material was promised on this application",
+            message_zh="本办件没有该材料的容缺承诺",
+            code="promise.unknown",
+        )
+    _attach(ctx, application, service, [upload])
+    promise.state = "fulfilled"
+    promise.settled_at = ctx.clock.now()
+    ctx.session.flush()
+    return promise
+
+
+def lapse_due_promises(ctx: Ctx, *, limit: int = 200) -> list[MaterialPromise]:
+    """Open promises whose last day has passed become lapsed; returns them (worker job)."""
+    rows = list(repo.open_promises_due_before(ctx.session, local_today(ctx), limit=limit))
+    now = ctx.clock.now()
+    for p in rows:
+        p.state = "lapsed"
+        p.settled_at = now
+    ctx.session.flush()
+    return rows
+
+
+def applications_taken_on(
+    ctx: Ctx,
+    day: date,
+    *,
+    channel: str | None,
+    submitted_by: str | None = None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Application], int]:
+    """One local day's applications (the desk's 今日受理), newest first, and their total."""
+    zone = ctx.calendar.zone
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    return repo.applications_taken_between(
+        ctx.session,
+        start,
+        start + timedelta(days=1),
+        channel=channel,
+        submitted_by=submitted_by,
+        limit=min(max(limit, 1), 200),
+        offset=max(offset, 0),
+    )
 
 
 def _reuse_on_file(

@@ -50,6 +50,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "simulation.read": frozenset({"head", "analyst", "auditor", "admin", "system"}),
     "simulation.run": frozenset({"analyst", "admin", "system"}),
     "simulation.publish": frozenset({"analyst", "admin"}),
+    # the redesign studio: an analyst proposes, a head (of a department on the service) or an
+    # admin publishes a redesign as the service's new process version
+    "simulation.publish_redesign": frozenset({"head", "admin"}),
     # data hub: the catalogue and granted shared reads; sources, linkage and review;
     # sharing grants (requested and approved by heads / data admins); who read whose data
     "datahub.read": STAFF_ALL | {"system"},

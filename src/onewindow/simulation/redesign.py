@@ -751,8 +751,14 @@ def evaluate(
     replications: int = 5,
     seed: int = 0,
     until_minutes: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Ranking:
-    """Simulate the baseline and every proposal on the same seeds; best first."""
+    """Simulate the baseline and every proposal on the same seeds; best first.
+
+    ``progress(done, total)`` is called after each scenario (the baseline counts as one).
+    """
+    proposals = list(proposals)
+    total = 1 + len(proposals)
     base = replicate(
         model,
         params,
@@ -761,8 +767,10 @@ def evaluate(
         seed=seed,
         until_minutes=until_minutes,
     )
+    if progress is not None:
+        progress(1, total)
     rows = []
-    for proposal in proposals:
+    for done, proposal in enumerate(proposals, start=2):
         reps = replicate(
             proposal.model(),
             proposal.params,
@@ -783,5 +791,7 @@ def evaluate(
                 reps.estimate("returns_per_case"),
             )
         )
+        if progress is not None:
+            progress(done, total)
     rows.sort(key=lambda r: math.inf if math.isnan(r.change.mean) else r.change.mean)
     return Ranking(base, rows)

@@ -87,7 +87,12 @@ def _need_rows(found: list[Need]) -> list[dict[str, Any]]:
 
 @router.get("/me/needs")
 def my_needs(ctx: CtxDep, who: Self) -> list[dict[str, Any]]:
-    return _need_rows(training.needs(ctx, username=staff_of(ctx, who).username))
+    """The caller's own needs, the messages addressed to them ("您办理…" / "You handle…")."""
+    found = training.needs(ctx, username=staff_of(ctx, who).username)
+    return [
+        {**n.as_row(), "message_zh": n.addressed("zh"), "message_en": n.addressed("en")}
+        for n in found
+    ]
 
 
 @router.get("/me/assignments")
@@ -146,8 +151,13 @@ def effect(
 
 @router.post("/assignments", status_code=status.HTTP_201_CREATED)
 def assign(ctx: CtxDep, body: AssignIn, who: Lead) -> dict[str, Any]:
-    item = training.assign_course(
-        ctx, body.course_key, body.username, due_on=body.due_on, reason=body.reason, actor=who.name
+    item = training.assign_to_team(
+        ctx,
+        body.course_key,
+        body.username,
+        due_on=body.due_on,
+        reason=body.reason,
+        actor=staff_of(ctx, who),
     )
     return {"id": item.id, "due_on": item.due_on}
 

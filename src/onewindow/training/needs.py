@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from onewindow.training.profile import Metric, MetricScore, Profile
 
-__all__ = ["NEED_RULES", "Need", "NeedRule", "find_needs", "unjudged"]
+__all__ = ["NEED_RULES", "Need", "NeedRule", "find_needs", "phrase", "unjudged"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,20 @@ class Need:
     skill: str
     message_zh: str
     message_en: str
+    course: str | None = None  # the course title that answers it, when there is one
+
+    def addressed(self, lang: str, *, subject: str | None = None) -> str:
+        """The need in words: to the person themself, or about them by ``subject``'s name."""
+        return phrase(
+            lang,
+            activity=self.activity,
+            metric=self.metric,
+            value=self.value,
+            peer_median=self.peer_median,
+            cases=self.cases,
+            subject=subject,
+            course=self.course,
+        )
 
     def as_row(self) -> dict[str, Any]:
         """The CLI's JSON row."""
@@ -90,6 +104,62 @@ def _messages(s: MetricScore, course: str | None) -> tuple[str, str]:
         zh += f" → 课程「{course}」"
         en += f" → course {course}"
     return zh, en
+
+
+_METRIC_EN: Final[dict[str, str]] = {
+    "handling_minutes": "handling time",
+    "rework_share": "share of cases sent back or redone",
+    "breach_share": "share of cases past their time limit",
+    "bad_rating_share": "share of bad ratings",
+}
+
+
+def phrase(
+    lang: str,
+    *,
+    activity: str,
+    metric: str,
+    value: float,
+    peer_median: float,
+    cases: int,
+    subject: str | None = None,
+    course: str | None = None,
+) -> str:
+    """A need as a sentence: addressed to the person (``subject`` None: "您…" / "You…") or
+    about them by name, for a head ("王芳 办理…" / "王芳 handles…").
+
+    The person reading about themself is never named in the third person.
+    """
+    ratio = value / peer_median if peer_median else float("inf")
+    en = lang == "en"
+    if metric == "handling_minutes":
+        if subject is None:
+            text = (
+                f"You handle {activity} {ratio:.1f}× slower than colleagues ({cases} cases)"
+                if en
+                else f"您办理「{activity}」比同事慢 {ratio:.1f} 倍（{cases} 件）"
+            )
+        else:
+            text = (
+                f"{subject} handles {activity} {ratio:.1f}× slower than colleagues ({cases} cases)"
+                if en
+                else f"{subject} 办理「{activity}」比同事慢 {ratio:.1f} 倍（{cases} 件）"
+            )
+    elif en:
+        owner = "Your" if subject is None else f"{subject}'s"
+        text = (
+            f"{owner} {_METRIC_EN.get(metric, metric)} on {activity} is {value:.0%}, "
+            f"colleagues' median {peer_median:.0%} ({cases} cases)"
+        )
+    else:
+        owner = "您" if subject is None else f"{subject} "
+        text = (
+            f"{owner}在「{activity}」的{_METRIC_ZH.get(metric, metric)}为 {value:.0%}，"
+            f"同事中位 {peer_median:.0%}（{cases} 件）"
+        )
+    if course:
+        text += f" → course {course}" if en else f" → 课程「{course}」"
+    return text
 
 
 def find_needs(
@@ -130,6 +200,7 @@ def find_needs(
                 skill,
                 zh,
                 en,
+                course,
             )
         )
     return sorted(out, key=lambda n: -n.score)

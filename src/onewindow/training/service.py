@@ -233,11 +233,14 @@ class AssignmentView:
     completed_at: datetime | None
     overdue: bool
     stale: list[str] = field(default_factory=list)
+    username: str = ""
+    staff_name: str = ""
 
 
 def assignments_for(ctx: Ctx, staff: Sequence[Staff]) -> list[AssignmentView]:
     today = ctx.clock.now().astimezone(ctx.calendar.zone).date()
     courses = {c.id: c for c in repo.courses(ctx.session)}
+    people = {s.id: s for s in staff}
     out = []
     for a in repo.assignments_of_staff(ctx.session, [s.id for s in staff]):
         course = courses[a.course_id]
@@ -250,8 +253,60 @@ def assignments_for(ctx: Ctx, staff: Sequence[Staff]) -> list[AssignmentView]:
                 a.reason,
                 a.completed_at,
                 a.completed_at is None and a.due_on < today,
+                username=people[a.staff_id].username,
+                staff_name=people[a.staff_id].name,
             )
         )
+    return out
+
+
+def assign_to_team(
+    ctx: Ctx, course_key: str, username: str, *, due_on: date, reason: str = "", actor: Staff
+) -> Assignment:
+    """A head assigns a course to someone of their own department (an admin: anyone).
+
+    Raises:
+        NotFound: no such course (or it is withdrawn) or member of staff.
+        PermissionDenied: the member of staff works in another department.
+        ValidationFailed: the due date has passed.
+    """
+    course = get_course(ctx, course_key)
+    if not course.active:
+        raise NotFound(
+            f"No course {course_key!r}",
+            message_zh=f"课程 {course_key} 不存在",
+            code="course.unknown",
+        )
+    staff = catalog.get_staff(ctx, username)
+    if staff.department_id != actor.department_id and "admin" not in actor.roles:
+        raise PermissionDenied(
+            "You can assign courses only to your own department's staff",
+            message_zh="只能给本部门人员分配课程",
+            code="training.not_your_team",
+        )
+    today = ctx.clock.now().astimezone(ctx.calendar.zone).date()
+    if due_on < today:
+        raise ValidationFailed(
+            f"The due date {due_on.isoformat()} has passed",
+            message_zh=f"截止日期 {due_on.isoformat()} 已过",
+            code="training.due_passed",
+        )
+    return assign_course(
+        ctx, course.key, staff.username, due_on=due_on, reason=reason, actor=actor.username
+    )
+
+
+def plan_basis(ctx: Ctx, staff: Staff) -> dict[str, dict[str, Any]]:
+    """Per course key, the approved plan item that assigned it to ``staff`` (newest plan
+    first): the need behind the assignment, for the page to phrase in the reader's words."""
+    out: dict[str, dict[str, Any]] = {}
+    for plan in repo.plans_of_department(ctx.session, staff.department_id):
+        if plan.status != "approved":
+            continue
+        for item in plan.items:
+            key = item.get("course_key")
+            if key and item.get("username") == staff.username:
+                out.setdefault(key, item)
     return out
 
 
@@ -344,6 +399,9 @@ def propose_plan(
                 "activity": need.activity,
                 "metric": need.metric,
                 "score": round(need.score, 2),
+                "value": need.value,
+                "peer_median": need.peer_median,
+                "cases": need.cases,
                 "reason": need.message_zh,
                 "course_key": course.key if course else None,
                 "due_on": (today + timedelta(days=due_in_days)).isoformat(),
@@ -520,6 +578,64 @@ def start_attempt(ctx: Ctx, exam_key: str, *, actor: Staff, seed: int | None = N
     ctx.session.add(attempt)
     ctx.session.flush()
     return attempt
+
+
+def get_attempt(ctx: Ctx, attempt_id: int, *, actor: Staff) -> Attempt:
+    """One of the actor's own papers; anyone else's is 404."""
+    attempt = ctx.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.staff_id != actor.id:
+        raise NotFound("No such exam paper", message_zh="答卷不存在", code="attempt.unknown")
+    return attempt
+
+
+def exam_of(ctx: Ctx, attempt: Attempt) -> Exam:
+    exam = ctx.session.get(Exam, attempt.exam_id)
+    assert exam is not None  # noqa: S101 - foreign key
+    return exam
+
+
+@dataclass(frozen=True)
+class PaperQuestion:
+    """What the examinee's page gets of a question: never its answer."""
+
+    id: int
+    kind: str
+    text: str
+    options: tuple[str, ...]
+
+
+def paper_view(ctx: Ctx, attempt: Attempt) -> list[PaperQuestion]:
+    return [PaperQuestion(q.id, q.kind, q.text, tuple(q.options)) for q in paper_of(ctx, attempt)]
+
+
+@dataclass(frozen=True)
+class ExamStanding:
+    exam: Exam
+    attempts: list[Attempt]
+    certificate: Certificate | None
+    open_attempt: Attempt | None  # started, not submitted, still within its time
+
+    @property
+    def attempts_left(self) -> int:
+        return max(self.exam.max_attempts - len(self.attempts), 0)
+
+
+def exam_standing(ctx: Ctx, exam_key: str, staff: Staff) -> ExamStanding:
+    """The examinee's papers of one exam so far (a department's exam is 404 to others)."""
+    exam = get_exam(ctx, exam_key)
+    if exam.department_id is not None and exam.department_id != staff.department_id:
+        raise NotFound(
+            f"No exam {exam_key!r}", message_zh=f"考试 {exam_key} 不存在", code="exam.unknown"
+        )
+    attempts = list(repo.attempts(ctx.session, exam.id, staff.id))
+    now = ctx.clock.now()
+    running = [a for a in attempts if a.submitted_at is None and now <= a.due_at]
+    return ExamStanding(
+        exam,
+        attempts,
+        repo.certificate(ctx.session, exam.id, staff.id),
+        running[-1] if running else None,
+    )
 
 
 def paper_of(ctx: Ctx, attempt: Attempt) -> list[Question]:

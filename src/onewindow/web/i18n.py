@@ -44,6 +44,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "kpi_trips_per_case": ("每件跑动次数", "Trips per case"),
     "kpi_returns_per_case": ("每件补正次数", "Returns per case"),
     "nav_admin": ("系统管理", "Administration"),
+    "nav_main": ("主菜单", "Main menu"),
     "sign_in": ("登录", "Sign in"),
     "sign_out": ("退出", "Sign out"),
     "signed_in_as": ("当前用户", "Signed in as"),

@@ -42,6 +42,8 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("tasks.work", "nav_workbench", "/workbench"),
     ("cases.search", "nav_dashboard", "/dashboard"),
     ("feedback.analyse", "nav_feedback", "/feedback"),
+    ("simulation.read", "nav_redesign", "/analysis/redesign"),
+    ("feedback.work", "fbd_nav", "/fbdesk"),
     ("training.self", "nav_training", "/training"),
     ("datahub.grant", "nav_datahub", "/datahub"),
     ("ledger.read", "nav_audit", "/audit"),
@@ -198,7 +200,6 @@ def render_html(
             nav=nav_for(principal),
             path=conn.url.path,
             zone=zone or DEFAULT_ZONE,
-            # the page to come back to (switching language), with its query: a filtered list
             here=quote(conn.url.path, safe="/") + (f"?{conn.url.query}" if conn.url.query else ""),
             **context,
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -26,10 +26,10 @@ from onewindow.catalog.models import ServiceItem
 from onewindow.datahub import service as datahub
 from onewindow.datahub.schemas import AggregateTotal, PrefillSource
 from onewindow.documents import DocumentKind
-from onewindow.eventlog import service as eventlog
 from onewindow.feedback import service as feedback
 from onewindow.intake import service as intake
-from onewindow.intake.models import Application
+from onewindow.intake import staging
+from onewindow.intake.models import Application, StagedUpload
 from onewindow.intake.schemas import ApplicantIn, Upload
 from onewindow.integration import service as integration
 from onewindow.kit.errors import NotFound, OneWindowError, PermissionDenied, ValidationFailed
@@ -48,7 +48,7 @@ from onewindow.security.authz import (
 from onewindow.security.endpoints import set_session_cookie
 from onewindow.security.schemas import Principal
 from onewindow.simulation import publish
-from onewindow.web import case_views
+from onewindow.web import case_views, desk_forms
 from onewindow.web.i18n import LANG_COOKIE, LANGS, Lang, error_text, lang_of, translate
 from onewindow.web.pages import home_for, mask_name, mask_phone, page, render_html
 from onewindow.workflow import documents, flows
@@ -430,6 +430,10 @@ class DeskForm:
     problems: list[str] = field(default_factory=list)
     missing: set[str] = field(default_factory=set)
     files_chosen: bool = False
+    # the form's staging key and the files kept under it from a failed submission
+    batch: str = ""
+    staged: list[StagedUpload] = field(default_factory=list)
+    promised: set[str] = field(default_factory=set)  # 容缺: materials ticked as promised
     # input name (applicant_name, phone, f_<field>) -> where its pre-filled value came from
     prefilled: dict[str, PrefillSource] = field(default_factory=dict)
     prefill_missing: int = 0
@@ -481,7 +485,11 @@ def _desk_page(
             applicant = intake.find_applicant(ctx, data.kind, data.id_number)
         except ValidationFailed:
             applicant = None
-    checks = intake.check_completeness(ctx, service, applicant, [])
+    if not data.batch:
+        data.batch = staging.new_batch()
+    staged = {r.material_code: r for r in data.staged}
+    checks = intake.check_completeness(ctx, service, applicant, staged)
+    deferrable = intake.deferrable_codes(service)
     return page(
         request,
         "desk_form.html",
@@ -491,6 +499,10 @@ def _desk_page(
         service=service,
         checks=checks,
         form=data,
+        staged=staged,
+        deferrable=deferrable,
+        promise_due=intake.promise_due_on(ctx, service) if deferrable else None,
+        field_errors=len(data.errors),
     )
 
 
@@ -503,12 +515,14 @@ def desk(
     _staff_only(who)
     code = request.query_params.get("service")
     if not code:
+        query = request.query_params.get("q", "")[:100].strip()
         return page(
             request,
             "desk_pick.html",
             principal=who,
             zone=_zone(ctx),
-            services=catalog.list_services(ctx),
+            services=desk_forms.search_services(catalog.list_services(ctx), query),
+            query=query,
         )
     service = catalog.get_service(ctx, code)
     kind = service.applicant_kind if service.applicant_kind != "any" else "person"
@@ -555,12 +569,14 @@ def desk_check_id(
     if code:
         service = catalog.get_service(ctx, code)
         applicant = intake.find_applicant(ctx, kind, number) if ok else None
-        checks = intake.check_completeness(ctx, service, applicant, [])
+        # files kept from a failed submission of this form count as handed in
+        kept = staging.staged(ctx, request.query_params.get("staging", "")[:64], actor=who.name)
+        checks = intake.check_completeness(ctx, service, applicant, {r.material_code for r in kept})
         if ok:  # what the clerk has typed so far comes along (hx-include): it is kept
             data.applicant_name = request.query_params.get("applicant_name", "")[:200].strip()
             data.phone = request.query_params.get("phone", "")[:32].strip()
             data.fields = {
-                f["name"]: request.query_params.get(f"f_{f['name']}", "")[:2000].strip()
+                f["name"]: "；".join(request.query_params.getlist(f"f_{f['name']}"))[:2000].strip()
                 for f in service.form_fields
             }
             _desk_prefill(ctx, who, service, data)
@@ -602,8 +618,14 @@ def desk_submit(
         id_number=_text(form, "id_number", 40),
         applicant_name=_text(form, "applicant_name", 200),
         phone=_text(form, "phone", 32),
-        fields={f["name"]: _text(form, f"f_{f['name']}") for f in service.form_fields},
+        fields={f["name"]: desk_forms.field_value(form, f) for f in service.form_fields},
     )
+    try:
+        data.batch = staging.check_batch(_text(form, "staging", 64))
+    except ValidationFailed:  # a form from before staging existed, or a forged key
+        data.batch = staging.new_batch()
+    deferrable = intake.deferrable_codes(service)
+    data.promised = {c for c in deferrable if _text(form, f"promise_{c}", 8)}
     # Every check runs, so the clerk sees every problem at once (一次性告知).
     try:
         intake.normalise_applicant(ctx, ApplicantIn(data.kind, data.id_number, "-"))
@@ -646,20 +668,25 @@ def desk_submit(
             data.errors[f"file_{m.code}"] = error_text(lang, exc)
             continue
         uploads.append(upload)
+    # Files kept from an earlier failed submission of this form count as handed in, unless a
+    # new file for the same material passed its checks (it replaces them).
+    kept = staging.as_uploads(
+        ctx, service, data.batch, actor=who.name, skip={u.material_code for u in uploads}
+    )
     applicant = None
     if "id_number" not in data.errors and "kind" not in data.errors:
         applicant = intake.find_applicant(ctx, data.kind, data.id_number)
-    checks = intake.check_completeness(ctx, service, applicant, {u.material_code for u in uploads})
-    lacking = [c for c in checks if c.state == "missing" and c.code not in tried]
-    if lacking:
-        data.missing = {c.code for c in lacking}
-        names = ("、" if lang == "zh" else ", ").join(
-            c.name_en if lang == "en" else c.name_zh for c in lacking
-        )
-        data.problems.insert(0, translate(lang, "missing_all", n=len(lacking), names=names))
-    if data.errors or data.problems:
-        ctx.session.rollback()
-        return _desk_page(request, ctx, who, service, data, status=422)
+    provided = {u.material_code for u in uploads} | {u.material_code for u in kept}
+    checks = intake.check_completeness(ctx, service, applicant, provided)
+    lacking = [
+        c
+        for c in checks
+        if c.state == "missing" and c.code not in tried and c.code not in data.promised
+    ]
+    # Each missing material is marked on its own row; the summary above only counts.
+    data.missing = {c.code for c in lacking}
+    if data.errors or data.problems or data.missing:
+        return _desk_failed(request, ctx, who, service, data, uploads, status=422)
     try:
         submitted = flows.submit_application(
             ctx,
@@ -667,16 +694,35 @@ def desk_submit(
             ApplicantIn(data.kind, data.id_number, data.applicant_name, phone),
             channel="window",
             form=values,
-            uploads=uploads,
+            uploads=[*uploads, *kept],
             actor=who.name,
+            promised=data.promised,
         )
     except OneWindowError as exc:
-        ctx.session.rollback()
         data.problems.append(error_text(lang, exc))
-        return _desk_page(request, ctx, who, service, data, status=exc.status)
+        return _desk_failed(request, ctx, who, service, data, uploads, status=exc.status)
+    staging.discard(ctx, data.batch, actor=who.name)
     number = submitted.application.number
     _commit(ctx)
     return _redirect(f"/desk/receipt/{quote(number)}")
+
+
+def _desk_failed(
+    request: Request,
+    ctx: Ctx,
+    who: Principal,
+    service: ServiceItem,
+    data: DeskForm,
+    uploads: Sequence[Upload],
+    *,
+    status: int,
+) -> Response:
+    """Nothing of the application is written, but the files that passed their checks are
+    staged, so the clerk fixes the errors without choosing them again."""
+    ctx.session.rollback()
+    data.staged = staging.stage(ctx, service, data.batch, uploads, actor=who.name)
+    _commit(ctx)
+    return _desk_page(request, ctx, who, service, data, status=status)
 
 
 def _receipt_context(ctx: Ctx, application: Application) -> dict[str, Any]:
@@ -708,6 +754,7 @@ def _receipt_context(ctx: Ctx, application: Application) -> dict[str, Any]:
         "clerk_name": clerk_name,
         "accepted": accepted or service.acceptance_task is None,
         "acceptance_task": acceptance[0] if acceptance else None,
+        "promises": intake.promises_of(ctx, application),
     }
 
 
@@ -1085,185 +1132,7 @@ def task_decide(
     return _redirect(done + (f"&action={action}" if action in ("send_back", "reject") else ""))
 
 
-# --- applicant portal -----------------------------------------------------------------------
-
-
-def _applicant_only(who: Principal) -> str:
-    if who.kind != "applicant" or not who.phone:
-        raise PermissionDenied(
-            "Applicants only: sign in with your mobile number",
-            message_zh="仅限申请人（请使用手机号码登录）",
-            code="permission.denied",
-        )
-    return who.phone
-
-
-@router.get("/portal")
-def portal(
-    request: Request,
-    ctx: PageCtx,
-    who: Annotated[Principal, require_page("applications.read")],
-) -> Response:
-    phone = _applicant_only(who)
-    applications = intake.applications_of_phone(ctx, phone)
-    services = {s.id: s for s in catalog.list_services(ctx)}
-    return page(
-        request,
-        "portal.html",
-        principal=who,
-        zone=_zone(ctx),
-        applications=applications,
-        services=services,
-        phone=phone,
-    )
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    at: datetime
-    label: str
-    department: str
-    tone: str  # done | start | warn | bad | good
-
-
-def _timeline(ctx: Ctx, lang: Lang, application: Application) -> list[TimelineEntry]:
-    departments = {d.code: d for d in catalog.list_departments(ctx)}
-    out: list[TimelineEntry] = []
-    tones = {
-        "application_submitted": "done",
-        "task_claimed": "start",
-        "task_completed": "done",
-        "case_returned": "warn",
-        "task_escalated": "bad",
-        "case_approved": "good",
-        "case_rejected": "bad",
-        "timer_fired": "start",
-    }
-    case = workflow.application_case(ctx, application.id)
-    for event in eventlog.case_history(ctx, case.id):
-        if event.event_type == "task_completed" and event.resource == workflow.APPLICANT_RESOURCE:
-            label = translate(lang, "ev_applicant_completed")
-        else:
-            label = translate(lang, f"ev_{event.event_type}", activity=event.activity)
-            if label == f"ev_{event.event_type}":
-                label = event.activity
-        dept = departments.get(event.department or "")
-        name = (dept.name_en if lang == "en" else dept.name_zh) if dept else ""
-        out.append(TimelineEntry(event.timestamp, label, name, tones.get(event.event_type, "done")))
-    return out
-
-
-def _asked_for(
-    ctx: Ctx, application: Application, decisions: Sequence[dict[str, Any]]
-) -> tuple[bool, list[dict[str, Any]], str]:
-    """(waiting for the applicant?, the items asked for, the note) of the latest 补正."""
-    case = workflow.application_case(ctx, application.id)
-    if not any(t.for_applicant for t in workflow.open_tasks(ctx, case.id)):
-        return False, [], ""
-    asked = [d for d in decisions if d["decision"] == "send_back"]
-    if not asked:
-        return True, [], ""
-    last = asked[-1]
-    return True, list(last["missing_items"]), str(last.get("opinion") or "")
-
-
-def _item_names(lang: Lang, service: ServiceItem, items: Sequence[str]) -> list[str]:
-    """Reviewers may name a missing item by its material code: show the material's name."""
-    names = {m.code: (m.name_en if lang == "en" else m.name_zh) for m in service.materials}
-    return [names.get(item, item) for item in items]
-
-
-def _case_page(
-    request: Request,
-    ctx: Ctx,
-    who: Principal,
-    application: Application,
-    *,
-    status: int = 200,
-    errors: Sequence[str] = (),
-    notice: str | None = None,
-) -> Response:
-    lang = lang_of(request)
-    service = catalog.get_service_by_id(ctx, application.service_item_id)
-    case = workflow.application_case(ctx, application.id)
-    decisions = workflow.decision_views(ctx, case, for_applicant=True)
-    waiting, items, comment = _asked_for(ctx, application, decisions)
-    asked_codes = {i["code"] for i in items}
-    return page(
-        request,
-        "portal_case.html",
-        status=status,
-        principal=who,
-        zone=_zone(ctx),
-        application=application,
-        service=service,
-        timeline=_timeline(ctx, lang, application),
-        waiting=waiting,
-        items=items,
-        upload_materials=[m for m in service.materials if m.code in asked_codes]
-        or list(service.materials),
-        refusals=[d for d in decisions if d["decision"] in ("reject", "not_accept")],
-        documents=_document_rows(ctx, case, application.number),
-        comment=comment,
-        errors=list(errors),
-        notice=notice,
-    )
-
-
-@router.get("/portal/cases/{number}")
-def portal_case(
-    number: str,
-    request: Request,
-    ctx: PageCtx,
-    who: Annotated[Principal, require_page("applications.read")],
-) -> Response:
-    _applicant_only(who)
-    application = visible_application(ctx, who, number)
-    notice = None
-    if "done" in request.query_params:
-        notice = translate(lang_of(request), "portal_supplemented")
-    return _case_page(request, ctx, who, application, notice=notice)
-
-
-@router.post("/portal/cases/{number}/supplement")
-def portal_supplement(
-    number: str,
-    request: Request,
-    ctx: PageCtx,
-    form: FormDep,
-    who: Annotated[Principal, require_page("applications.supplement")],
-) -> Response:
-    _applicant_only(who)
-    lang = lang_of(request)
-    application = visible_application(ctx, who, number)
-    service = catalog.get_service_by_id(ctx, application.service_item_id)
-    uploads: list[Upload] = []
-    errors: list[str] = []
-    for m in service.materials:
-        file = _file(form, f"file_{m.code}")
-        if file is None:
-            continue
-        upload = _upload(m.code, file)
-        try:
-            intake.check_upload(ctx, service, upload)
-        except ValidationFailed as exc:
-            errors.append(error_text(lang, exc))
-            continue
-        uploads.append(upload)
-    if not uploads and not errors:
-        errors.append(translate(lang, "portal_upload_none"))
-    if errors:
-        return _case_page(request, ctx, who, application, status=422, errors=errors)
-    try:
-        flows.supplement(ctx, application.number, uploads, actor=workflow.APPLICANT_RESOURCE)
-    except OneWindowError as exc:
-        ctx.session.rollback()
-        application = visible_application(ctx, who, number)
-        return _case_page(
-            request, ctx, who, application, status=exc.status, errors=[error_text(lang, exc)]
-        )
-    _commit(ctx)
-    return _redirect(f"/portal/cases/{quote(application.number)}?done=1")
+# --- applicant portal: onewindow.web.portal -------------------------------------------------
 
 
 # --- dashboard ------------------------------------------------------------------------------

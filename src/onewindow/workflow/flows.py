@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from onewindow.catalog import service as catalog
 from onewindow.intake import service as intake
-from onewindow.intake.models import Application
+from onewindow.intake.models import Application, MaterialPromise
 from onewindow.intake.rules import MaterialCheck
 from onewindow.intake.schemas import ApplicantIn, Upload
 from onewindow.kit.errors import Conflict
@@ -32,11 +32,23 @@ def submit_application(
     form: dict[str, Any],
     uploads: Sequence[Upload] = (),
     actor: str,
+    promised: Collection[str] = (),
 ) -> Submitted:
-    """一窗受理: take the application once and fan the case out through its process."""
+    """一窗受理: take the application once and fan the case out through its process.
+
+    ``promised``: materials accepted on the applicant's promise (容缺受理); the case is taken
+    and runs, and its approval waits until they are in.
+    """
     service = catalog.get_service(ctx, service_code)
     application, checks = intake.create_application(
-        ctx, service, applicant, channel=channel, form=form, uploads=uploads, actor=actor
+        ctx,
+        service,
+        applicant,
+        channel=channel,
+        form=form,
+        uploads=uploads,
+        actor=actor,
+        promised=promised,
     )
     outcome = workflow.start_case(
         ctx,
@@ -48,7 +60,17 @@ def submit_application(
             "uploaded_materials": len(uploads),
         },
     )
+    workflow.record_promises(ctx, application, actor=actor)
     return Submitted(application, checks, outcome)
+
+
+def fulfil_promise(ctx: Ctx, case_number: str, upload: Upload, *, actor: str) -> MaterialPromise:
+    """The applicant hands in a material promised at 容缺受理; the promise is settled."""
+    application = intake.get_application_by_number(ctx, case_number)
+    service = catalog.get_service_by_id(ctx, application.service_item_id)
+    promise = intake.fulfil_promise(ctx, application, service, upload, actor=actor)
+    workflow.promise_fulfilled(ctx, application, promise, actor=actor)
+    return promise
 
 
 def supplement(

@@ -25,7 +25,7 @@ from onewindow.eventlog import service as eventlog
 from onewindow.eventlog.models import Event, EventType
 from onewindow.eventlog.schemas import CaseRef, NewEvent
 from onewindow.intake import service as intake
-from onewindow.intake.models import Application
+from onewindow.intake.models import Application, MaterialPromise
 from onewindow.integration import service as integration
 from onewindow.kit.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from onewindow.kit.platform import Ctx
@@ -1182,6 +1182,8 @@ def _decide(
     )
     if service is None:
         return decision
+    if meaning == "approve" and case.application_id is not None:
+        _no_unsettled_promise(ctx, case.application_id)
     if meaning == "approve" and task.instance_no is not None:
         decision.decision = "vote_approve"
     if meaning in ("not_accept", "reject"):
@@ -1775,3 +1777,88 @@ def decision_views(ctx: Ctx, case: Case, *, for_applicant: bool) -> list[dict[st
             }
         )
     return out
+
+
+# --- 容缺受理: a case accepted on a promise waits for the promised materials -----------------
+
+PROMISED_ACTIVITY = "容缺承诺"
+PROMISE_FULFILLED_ACTIVITY = "容缺材料补齐"
+PROMISE_LAPSED_ACTIVITY = "容缺承诺逾期"
+
+
+def _no_unsettled_promise(ctx: Ctx, application_id: int) -> None:
+    """An approval waits until every promised material is in (a refusal need not).
+
+    Raises:
+        Conflict: a promised material is still owed (open or lapsed).
+    """
+    owed = intake.unsettled_promises(ctx, application_id)
+    if owed:
+        codes = [p.material_code for p in owed]
+        raise Conflict(
+            "The case waits for promised materials: " + ", ".join(codes),
+            message_zh="容缺受理的材料尚未补齐，不能作出准予决定：" + "、".join(codes),
+            code="case.promise_open",
+            details={"owed": codes},
+        )
+
+
+def _promise_event(
+    ctx: Ctx,
+    case: Case,
+    kind: EventType,
+    activity: str,
+    promise: MaterialPromise,
+    resource: str | None,
+) -> None:
+    _record(
+        ctx,
+        case,
+        NewEvent(
+            kind,
+            activity,
+            "complete",
+            ctx.clock.now(),
+            resource=resource,
+            attributes={
+                "material_code": promise.material_code,
+                "due_on": promise.due_on.isoformat(),
+            },
+        ),
+    )
+
+
+def record_promises(ctx: Ctx, application: Application, *, actor: str) -> int:
+    """Write a 容缺承诺 event for each promise the application was taken on."""
+    promises = intake.promises_of(ctx, application)
+    if not promises:
+        return 0
+    case = application_case(ctx, application.id)
+    for p in promises:
+        _promise_event(ctx, case, EventType.MATERIAL_PROMISED, PROMISED_ACTIVITY, p, actor)
+    return len(promises)
+
+
+def promise_fulfilled(
+    ctx: Ctx, application: Application, promise: MaterialPromise, *, actor: str
+) -> None:
+    case = application_case(ctx, application.id)
+    _promise_event(
+        ctx,
+        case,
+        EventType.MATERIAL_PROMISE_FULFILLED,
+        PROMISE_FULFILLED_ACTIVITY,
+        promise,
+        actor,
+    )
+
+
+def lapse_due_promises(ctx: Ctx, *, limit: int = 200) -> int:
+    """Promises past their last day lapse, each with its event; returns how many (worker)."""
+    lapsed = intake.lapse_due_promises(ctx, limit=limit)
+    for p in lapsed:
+        case = application_case(ctx, p.application_id)
+        _promise_event(
+            ctx, case, EventType.MATERIAL_PROMISE_LAPSED, PROMISE_LAPSED_ACTIVITY, p, "system"
+        )
+    return len(lapsed)

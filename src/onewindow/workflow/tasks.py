@@ -17,3 +17,8 @@ def run_worker_pass(platform: Platform) -> tuple[int, int]:
 def render_documents(platform: Platform, *, limit: int = 20) -> int:
     """Draw documents issued since the last pass, store them and record them in the ledger."""
     return platform.run(lambda ctx: documents.render_pending(ctx, limit=limit))
+
+
+def lapse_promises(platform: Platform) -> int:
+    """容缺受理: promises past their last day lapse (the case keeps waiting; it is visible)."""
+    return platform.run(lambda ctx: workflow.lapse_due_promises(ctx))

@@ -1,5 +1,7 @@
-// Workbench case page: draws the case's process with bpmn-js (vendored) and marks where the
-// case stands. Data comes from the JSON endpoint named in data-diagram-url (no inline script).
+// Draws a BPMN diagram with bpmn-js (vendored) in every element with a data-diagram-url: the
+// workbench's case page (where the case stands) and the redesign studio (what a redesign adds).
+// Data comes from that JSON endpoint (no inline script): {xml, done, current, markers}, markers
+// being {css class: [element ids]}.
 (function () {
   "use strict";
   function show(container, message) {
@@ -32,6 +34,12 @@
           (data.current || []).forEach(function (id) {
             if (registry.get(id)) canvas.addMarker(id, "wb-current");
           });
+          Object.keys(data.markers || {}).forEach(function (marker) {
+            data.markers[marker].forEach(function (id) {
+              if (registry.get(id)) canvas.addMarker(id, marker);
+            });
+          });
+          container.setAttribute("data-drawn", "yes");
         });
       })
       .catch(function () {
@@ -39,8 +47,7 @@
       });
   }
   function start() {
-    var container = document.getElementById("wb-diagram");
-    if (container) draw(container);
+    document.querySelectorAll("[data-diagram-url]").forEach(draw);
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);

@@ -1,0 +1,133 @@
+"""The checks an application form gets wherever it is filled in (front desk, portal).
+
+Every check runs, so the applicant is told every problem at once (一次性告知): the applicant's
+kind and ID number, the name, the service's form, each file chosen, and the materials still
+missing after what is on file (免提交) and what was uploaded. Each problem is keyed by the input
+it belongs to and worded in the user's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from starlette.datastructures import FormData, UploadFile
+
+from onewindow.catalog.models import ServiceItem
+from onewindow.intake import service as intake
+from onewindow.intake.models import Applicant
+from onewindow.intake.schemas import ApplicantIn, Upload
+from onewindow.kit.errors import OneWindowError, ValidationFailed
+from onewindow.kit.platform import Ctx
+from onewindow.web.i18n import Lang, error_text, translate
+
+
+@dataclass
+class ApplicationForm:
+    """What was typed and chosen, and every problem with it, so the form comes back filled in."""
+
+    kind: str = "person"
+    id_number: str = ""
+    applicant_name: str = ""
+    fields: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # input name -> its problem
+    problems: list[str] = field(default_factory=list)  # problems of the whole application
+    missing: set[str] = field(default_factory=set)  # material codes still missing
+    files_chosen: bool = False
+    uploads: list[Upload] = field(default_factory=list)
+
+    @property
+    def values(self) -> dict[str, str]:
+        """The service's form as submitted: the fields that were filled in."""
+        return {k: v for k, v in self.fields.items() if v != ""}
+
+
+def _text(form: FormData, name: str, limit: int = 2000) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def read(form: FormData, service: ServiceItem) -> ApplicationForm:
+    return ApplicationForm(
+        kind=_text(form, "kind", 16),
+        id_number=_text(form, "id_number", 40),
+        applicant_name=_text(form, "applicant_name", 200),
+        fields={f["name"]: _text(form, f"f_{f['name']}") for f in service.form_fields},
+    )
+
+
+def field_problem(lang: Lang, service: ServiceItem, problem: str) -> tuple[str, str]:
+    """(field name, what is wrong in words) of one of ``intake.validate_form``'s problems."""
+    name, _, what = problem.partition(": ")
+    spec = next((f for f in service.form_fields if f.get("name") == name), {})
+    label = str(spec.get(f"label_{lang}") or spec.get("label_zh") or name)
+    if what == "required":
+        return name, translate(lang, "field_required", label=label)
+    return name, translate(lang, "field_invalid", label=label, problem=what)
+
+
+def check(
+    ctx: Ctx,
+    lang: Lang,
+    service: ServiceItem,
+    form: FormData,
+    data: ApplicationForm,
+    *,
+    name_label: str,
+    may_apply: Callable[[ApplicationForm], None] | None = None,
+) -> Applicant | None:
+    """Fill ``data``'s errors, problems, missing materials and good uploads; return the
+    applicant on file (whose certificates count as handed in), if any.
+
+    ``may_apply`` raises a OneWindowError when this user may not apply for that applicant
+    (a citizen for someone registered under another phone); it is shown beside the ID number.
+    """
+    try:
+        intake.normalise_applicant(ctx, ApplicantIn(data.kind, data.id_number, "-"))
+    except ValidationFailed as exc:
+        key = "kind" if exc.code == "applicant.invalid_kind" else "id_number"
+        data.errors[key] = error_text(lang, exc)
+    if service.applicant_kind not in ("any", data.kind) and "kind" not in data.errors:
+        data.errors["kind"] = translate(
+            lang, "kind_mismatch", kind=translate(lang, f"kind_{service.applicant_kind}")
+        )
+    if not data.applicant_name:
+        data.errors["applicant_name"] = translate(lang, "field_required", label=name_label)
+    try:
+        intake.validate_form(service, data.values)
+    except ValidationFailed as exc:
+        for problem in exc.details.get("problems", []):
+            name, text = field_problem(lang, service, str(problem))
+            data.errors[f"f_{name}"] = text
+    tried: set[str] = set()
+    for m in service.materials:
+        file = form.get(f"file_{m.code}")
+        if not isinstance(file, UploadFile) or not file.filename:
+            continue
+        data.files_chosen = True
+        tried.add(m.code)
+        upload = Upload(m.code, file.filename, file.file.read())
+        try:
+            intake.check_upload(ctx, service, upload)
+        except ValidationFailed as exc:
+            data.errors[f"file_{m.code}"] = error_text(lang, exc)
+            continue
+        data.uploads.append(upload)
+    applicant = None
+    if "id_number" not in data.errors and "kind" not in data.errors:
+        try:
+            if may_apply is not None:
+                may_apply(data)
+            applicant = intake.find_applicant(ctx, data.kind, data.id_number)
+        except OneWindowError as exc:
+            data.errors["id_number"] = error_text(lang, exc)
+    handed_in = {u.material_code for u in data.uploads}
+    checks = intake.check_completeness(ctx, service, applicant, handed_in)
+    lacking = [c for c in checks if c.state == "missing" and c.code not in tried]
+    if lacking:
+        data.missing = {c.code for c in lacking}
+        names = ("、" if lang == "zh" else ", ").join(
+            c.name_en if lang == "en" else c.name_zh for c in lacking
+        )
+        data.problems.insert(0, translate(lang, "missing_all", n=len(lacking), names=names))
+    return applicant
