@@ -37,7 +37,7 @@ from onewindow.security.headers import SecurityHeadersMiddleware
 from onewindow.simulation import endpoints as simulation_endpoints
 from onewindow.training import endpoints as training_endpoints
 from onewindow.training import pages as training_pages
-from onewindow.web import audit_pages, datahub_pages
+from onewindow.web import analysis_pages, audit_pages, datahub_pages
 from onewindow.web import routes as web_routes
 from onewindow.web import workbench as workbench_pages
 from onewindow.workflow import endpoints as workflow_endpoints
@@ -160,6 +160,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app.include_router(web_routes.router)
     app.include_router(datahub_pages.router)
     app.include_router(audit_pages.router)
+    app.include_router(analysis_pages.router)
 
     async def _http_error(request: Request, exc: Exception) -> Response:
         # No such route, a wrong method: problem+json like every other error; a browser
