@@ -96,7 +96,7 @@ def bottleneck_sentences(prep: Prepared, *, top: int = 5) -> list[dict[str, Any]
         count = int(row["count"])
         if row["kind"] == "handoff":
             zh = (
-                f"从「{row['source']}」到「{row['target']}」平均等待中位数 {median}，"
+                f"从「{row['source']}」到「{row['target']}」等待中位数 {median}，"
                 f"发生 {count:,} 次，占全部案件总时长的 {share:.0f}%。"
             )
             en = (
