@@ -23,9 +23,7 @@ pytestmark = pytest.mark.skipif(
     reason="Graphviz dot is not installed (make graphviz): the map layout cannot be checked",
 )
 LOGS = sorted(
-    p
-    for p in (TEST_DATA / "eventlogs").iterdir()
-    if p.name.endswith((".xes", ".xes.gz", ".csv"))
+    p for p in (TEST_DATA / "eventlogs").iterdir() if p.name.endswith((".xes", ".xes.gz", ".csv"))
 )
 
 

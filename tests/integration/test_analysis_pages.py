@@ -214,3 +214,18 @@ def test_upload_bad_inputs_are_refused_clearly(demo: Any) -> None:
     # nothing refused was kept
     r = demo.get("/analysis")
     assert "上传的日志" not in r.text
+
+
+def test_without_graphviz_the_page_says_so(
+    demo: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No dot on the PATH: the page explains, still lists variants and bottlenecks."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    dotmap._run_dot.cache_clear()
+    sign_in(demo, "center_li")
+    r = demo.get("/analysis", params={"service": "SAMR-001", "acts": "95"})
+    assert r.status_code == 200
+    assert 'id="an-dot-missing"' in r.text
+    assert "graphviz" in r.text
+    assert "理想路径" in r.text
+    assert demo.get("/analysis/map.svg").status_code == 503

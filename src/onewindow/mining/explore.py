@@ -84,6 +84,10 @@ def cases_of(
     ]
 
 
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count:,} times"
+
+
 def bottleneck_sentences(prep: Prepared, *, top: int = 5) -> list[dict[str, Any]]:
     """The activities and hand-offs that add the most waiting, each as a sentence in
     Chinese and in English (``zh``, ``en``), with the figures they are made of."""
@@ -101,7 +105,7 @@ def bottleneck_sentences(prep: Prepared, *, top: int = 5) -> list[dict[str, Any]
             )
             en = (
                 f"From “{row['source']}” to “{row['target']}” cases wait {median} (median), "
-                f"{count:,} times, {share:.0f} % of all cases' cycle time."
+                f"{_times(count)}, {share:.0f} % of all cases' cycle time."
             )
         else:
             zh = (
@@ -109,7 +113,7 @@ def bottleneck_sentences(prep: Prepared, *, top: int = 5) -> list[dict[str, Any]
                 f"占全部案件总时长的 {share:.0f}%。"
             )
             en = (
-                f"Cases wait {median} (median) before “{row['target']}”, {count:,} times, "
+                f"Cases wait {median} (median) before “{row['target']}”, {_times(count)}, "
                 f"{share:.0f} % of all cases' cycle time."
             )
         out.append({**row, "zh": zh, "en": en})
