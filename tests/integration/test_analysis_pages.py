@@ -158,6 +158,13 @@ def test_upload_good_logs_and_see_their_maps(demo: Any, tmp_path: Path) -> None:
     assert "wabo_receipt.xes.gz" in page
     assert 'class="an-map"' in page
     token = parse_qs(urlparse(r.headers["location"]).query)["log"][0]
+    # 1,434 cases pass the first activity: paged, 50 a page, the next page links on
+    first = demo.get(
+        "/analysis/cases", params={"log": token, "activity": "Confirmation of receipt"}
+    ).text
+    assert "第 1/29 页" in first
+    second = demo.get(_links(first, "/analysis/cases?")[-1])
+    assert "第 2/29 页" in second.text
     listing = demo.get(_links(page, "/analysis/cases?")[0])
     assert listing.status_code == 200
     assert "/workbench/cases/" not in listing.text
@@ -214,6 +221,23 @@ def test_upload_bad_inputs_are_refused_clearly(demo: Any) -> None:
     # nothing refused was kept
     r = demo.get("/analysis")
     assert "上传的日志" not in r.text
+
+
+def test_each_user_keeps_only_the_newest_uploads(demo: Any, city: Platform) -> None:
+    from onewindow.web.analysis_pages import KEPT_UPLOADS
+
+    sign_in(demo, "center_li")
+    body = b"case:concept:name,concept:name,time:timestamp\nc1,a,2024-03-01T10:00:00Z\n"
+    tokens = []
+    for n in range(KEPT_UPLOADS + 2):
+        r = _upload(demo, f"log{n}.csv", body)
+        assert r.status_code == 303
+        tokens.append(parse_qs(urlparse(r.headers["location"]).query)["log"][0])
+    assert demo.get("/analysis", params={"log": tokens[0]}).status_code == 404
+    assert demo.get("/analysis", params={"log": tokens[-1]}).status_code == 200
+    folder = next((city.settings.data_dir / "analysis-uploads").iterdir())
+    assert len(list(folder.glob("*.json"))) == KEPT_UPLOADS
+    assert len(list(folder.glob("*.csv"))) == KEPT_UPLOADS
 
 
 def test_without_graphviz_the_page_says_so(

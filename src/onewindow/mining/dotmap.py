@@ -155,11 +155,7 @@ def select(
     edges_raw = sorted(chosen.values(), key=lambda r: (-r[2], r[0], r[1]))
     performance = measure in PERFORMANCE
     top_edge = max(
-        (
-            float(r[3])
-            for r in edges_raw
-            if r[3] is not None and not math.isnan(r[3]) and (performance or True)
-        ),
+        (float(r[3]) for r in edges_raw if r[3] is not None and not math.isnan(r[3])),
         default=0.0,
     )
     edges = [MapEdge(s, t, c, v, _heat(v, top_edge, performance)) for s, t, c, v in edges_raw]

@@ -22,12 +22,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, cast
 from urllib.parse import quote, urlencode
 
 import polars as pl
 from fastapi import APIRouter, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from onewindow.catalog import service as catalog
 from onewindow.eventlog.export import write_events
@@ -62,6 +62,8 @@ UPLOAD_SUFFIXES: Final[dict[str, LogFormat]] = {
 }
 TOKEN: Final = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 MAX_DROPPED_SHARE: Final = 0.05
+# Each user keeps this many uploaded logs; older ones are deleted on the next upload.
+KEPT_UPLOADS: Final = 5
 
 
 # --- the query every view shares ---------------------------------------------------------------
@@ -80,7 +82,7 @@ class View:
     variant: str = ""
     acts: int = 100
     paths: int = 100
-    measure: str = "cases"
+    measure: dotmap.Measure = "cases"
 
     def params(self, **changes: Any) -> dict[str, str]:
         view = replace(self, **changes)
@@ -155,7 +157,7 @@ def _view(request: Request, problems: list[str]) -> View:
         variant=q.get("variant", "")[:2000],
         acts=_percent(q.get("acts")),
         paths=_percent(q.get("paths")),
-        measure=measure if measure in MEASURES else "cases",
+        measure=cast(dotmap.Measure, measure if measure in MEASURES else "cases"),
     )
 
 
@@ -191,8 +193,15 @@ def _read_upload(path: str, stamp: float, meta_json: str) -> tuple[pl.DataFrame,
     )
 
 
-def _column_error(exc: OneWindowError) -> bool:
-    return exc.code in ("mining.columns_missing", "mining.import_invalid")
+def _forget_old_uploads(folder: Path) -> None:
+    metas = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for meta_path in metas[KEPT_UPLOADS:]:
+        try:
+            stored = json.loads(meta_path.read_text(encoding="utf-8"))
+            (folder / str(stored["file"])).unlink(missing_ok=True)
+        except (OSError, ValueError, KeyError):
+            pass
+        meta_path.unlink(missing_ok=True)
 
 
 # --- the log, filtered -------------------------------------------------------------------------
@@ -320,7 +329,7 @@ def analysis(request: Request, ctx: PageCtx, who: Analyst) -> Response:
     found = maps.variants(prep)
     happy = happy_path(found, [mining.RETURN_ACTIVITY])
     try:
-        laid = dotmap.lay_out(pm, activities=view.acts, paths=view.paths, measure=view.measure)  # type: ignore[arg-type]
+        laid = dotmap.lay_out(pm, activities=view.acts, paths=view.paths, measure=view.measure)
         node_href, edge_href = _links(view)
         svg = dotmap.render_svg(
             laid, node_href=node_href, edge_href=edge_href, title=translate(lang, "an_map")
@@ -441,7 +450,7 @@ def analysis_svg(request: Request, ctx: PageCtx, who: Analyst) -> Response:
             code="analysis.nothing_matches",
         )
     pm = maps.process_map(prepare(loaded.filtered))
-    laid = dotmap.lay_out(pm, activities=view.acts, paths=view.paths, measure=view.measure)  # type: ignore[arg-type]
+    laid = dotmap.lay_out(pm, activities=view.acts, paths=view.paths, measure=view.measure)
     svg = dotmap.render_svg(laid, title="process map", standalone=True)
     return _download(svg, "image/svg+xml; charset=utf-8", "process-map.svg")
 
@@ -551,8 +560,7 @@ def analysis_upload(request: Request, ctx: PageCtx, form: FormDep, who: Analyst)
         path.unlink(missing_ok=True)
         return refuse(error_text(lang, exc))
     (folder / f"{token}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    from starlette.responses import RedirectResponse
-
+    _forget_old_uploads(folder)
     return RedirectResponse(
         f"/analysis?{urlencode({'log': token, 'uploaded': '1'})}", status_code=303
     )
