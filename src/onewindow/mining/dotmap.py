@@ -20,7 +20,7 @@ import json
 import math
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from html import escape
 from typing import Any, Final, Literal
@@ -75,6 +75,7 @@ class MapNode:
     count: int  # events (or cases when the measure is cases)
     metric: float | None  # the shown figure (count or seconds)
     heat: int  # 0 … HEAT_STEPS-1
+    timed: bool = False  # metric is seconds of work (performance view, start times known)
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,15 @@ def select(
         MapNode(a, counts[a], float(counts[a]), _heat(counts[a], top_node, False))
         for a, _, _ in kept
     ]
+    timed = _service_times(pm, measure, names) if performance else {}
+    if timed:  # performance: how long the work on each activity took (start times known)
+        slowest = max(timed.values())
+        nodes = [
+            replace(
+                n, metric=timed.get(n.key), heat=_heat(timed.get(n.key), slowest, True), timed=True
+            )
+            for n in nodes
+        ]
     if any(e.source == START for e in edges):
         nodes.insert(0, MapNode(START, pm.cases, None, 0))
     if any(e.target == END for e in edges):
@@ -177,6 +187,21 @@ def select(
         total_activities=len(all_nodes),
         total_edges=len(rows),
     )
+
+
+def _service_times(pm: ProcessMap, measure: Measure, names: set[str]) -> dict[str, float]:
+    """Seconds of work per activity by ``measure`` (total: mean x events); empty when the
+    log has no start times."""
+    out: dict[str, float] = {}
+    for row in pm.nodes.iter_rows(named=True):
+        if row["activity"] not in names or row["service_mean"] is None:
+            continue
+        value = (
+            row["service_mean"] * row["events"] if measure == "total" else row[f"service_{measure}"]
+        )
+        if value is not None and not math.isnan(value):
+            out[str(row["activity"])] = float(value)
+    return out
 
 
 # --------------------------------------------------------------------------- labels
@@ -388,14 +413,8 @@ def lay_out(
         h = float(obj["height"]) * POINTS_PER_INCH
         box = Box(sx(cx) - w / 2, sy(cy) - h / 2, w, h)
         lines = [] if node.key in (START, END) else wrap(node.key)
-        laid.nodes.append(
-            PlacedNode(
-                node,
-                box,
-                lines,
-                format_metric(node.metric, measure if measure in FREQUENCY else "events"),
-            )
-        )
+        figure = format_metric(node.metric, measure if node.timed else "events")
+        laid.nodes.append(PlacedNode(node, box, lines, figure))
     top = max((e.count for e in sel.edges), default=1)
     keyed = {(e.source, e.target): e for e in sel.edges}
     for obj in graph.get("edges", []):
