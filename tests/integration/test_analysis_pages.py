@@ -253,3 +253,18 @@ def test_without_graphviz_the_page_says_so(
     assert "graphviz" in r.text
     assert "理想路径" in r.text
     assert demo.get("/analysis/map.svg").status_code == 503
+
+
+def test_before_and_after_a_day_with_confidence_intervals(demo: Any) -> None:
+    sign_in(demo, "center_li")
+    r = demo.get("/analysis", params={"split": "2026-03-05"})
+    assert r.status_code == 200
+    section = r.text.split('id="an-compare"')[1].split("</section>")[0]
+    assert "办理时长（小时）" in section
+    assert "每件补正次数" in section
+    assert re.search(r"\d+ 个案件与之后开始的 \d+ 个案件", section)
+    assert re.search(r"\[[-+]\d+\.\d\d, [-+]\d+\.\d\d\]", section)  # the change's CI
+    # the split rides along in every link
+    assert "split=2026-03-05" in r.text.split('id="an-stage"')[1]
+    r = demo.get("/analysis", params={"split": "2031-01-01"})
+    assert "一侧没有案件" in r.text

@@ -35,12 +35,13 @@ from onewindow.kit.errors import NotFound, OneWindowError, ValidationFailed
 from onewindow.kit.platform import Ctx
 from onewindow.mining import dotmap, explore, maps
 from onewindow.mining import service as mining
+from onewindow.mining.compare import split_by_start
 from onewindow.mining.filters import LogFilter, apply_filter
 from onewindow.mining.frame import CHANNEL, GROUP, SERVICE_KEY
 from onewindow.mining.importers import ColumnMap, ImportReport, LogFormat, read_log
 from onewindow.mining.layout import human_duration
 from onewindow.mining.prepared import prepare
-from onewindow.mining.report import happy_path
+from onewindow.mining.report import ReportOptions, compare_logs, happy_path
 from onewindow.security.authz import require_page
 from onewindow.security.schemas import Principal
 from onewindow.web.i18n import Lang, error_text, lang_of, translate
@@ -83,6 +84,7 @@ class View:
     acts: int = 100
     paths: int = 100
     measure: dotmap.Measure = "cases"
+    split: date | None = None  # before/after: cases started before this day vs. from it
 
     def params(self, **changes: Any) -> dict[str, str]:
         view = replace(self, **changes)
@@ -97,6 +99,7 @@ class View:
             "acts": "" if view.acts == 100 else str(view.acts),
             "paths": "" if view.paths == 100 else str(view.paths),
             "measure": "" if view.measure == "cases" else view.measure,
+            "split": view.split.isoformat() if view.split else "",
         }
         return {k: v for k, v in out.items() if v}
 
@@ -158,6 +161,7 @@ def _view(request: Request, problems: list[str]) -> View:
         acts=_percent(q.get("acts")),
         paths=_percent(q.get("paths")),
         measure=cast(dotmap.Measure, measure if measure in MEASURES else "cases"),
+        split=_date(q.get("split"), lang, problems),
     )
 
 
@@ -366,11 +370,44 @@ def analysis(request: Request, ctx: PageCtx, who: Analyst) -> Response:
         variant_total=len(found),
         happy=happy,
         bottlenecks=explore.bottleneck_sentences(prep, top=5),
+        comparison=_comparison(ctx, view, loaded, lang),
         slowest=slowest,
         edge_href=_links(view)[1],
         human=human_duration,
         **context,
     )
+
+
+# Names of the comparison's metrics (compare_logs names them in both languages at once).
+COMPARED: Final = {
+    "case duration": "an_cmp_duration",
+    "trips per case": "an_cmp_trips",
+    "returns per case": "an_cmp_returns",
+    "repeated steps per case": "an_cmp_rework",
+}
+
+
+def _comparison(ctx: Ctx, view: View, loaded: Loaded, lang: Lang) -> dict[str, Any] | None:
+    """Before/after the split day: case metrics with bootstrap CIs and the rank test
+    (``mining.compare``), or the reason there is nothing to compare."""
+    if view.split is None:
+        return None
+    when = _day_start(view.split, ctx.calendar.zone)
+    assert when is not None
+    before, after = split_by_start(loaded.filtered, when)
+    if before.is_empty() or after.is_empty():
+        return {"error": translate(lang, "an_cmp_one_side", day=view.split.isoformat())}
+    opts = (
+        mining.own_options(ctx, service_code=view.service or None, conformance=False)
+        if loaded.own
+        else ReportOptions()
+    )
+    found = compare_logs(before, after, opts)
+    rows = []
+    for m in found.metrics:
+        key = next((k for prefix, k in COMPARED.items() if m.name.startswith(prefix)), None)
+        rows.append({"name": translate(lang, key) if key else m.name, "m": m})
+    return {"rows": rows, "before": found.cases_before, "after": found.cases_after}
 
 
 # --- the cases behind an activity or an edge ---------------------------------------------------

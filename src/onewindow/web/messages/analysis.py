@@ -117,5 +117,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "an_prev": ("上一页", "Previous"),
     "an_next": ("下一页", "Next"),
     "an_start_node": ("开始", "Start"),
+    "an_split": ("前后对比分界日", "Before/after split"),
+    "an_compare": ("前后对比", "Before and after"),
+    "an_cmp_intro": (
+        "{day} 之前开始的 {before} 个案件与之后开始的 {after} 个案件；均值及 95% 自助法置信区间，"
+        "Mann–Whitney 检验",
+        "{before} cases started before {day} against {after} from then on; means with 95 % "
+        "bootstrap confidence intervals, Mann–Whitney test",
+    ),
+    "an_cmp_one_side": (
+        "{day} 的一侧没有案件，无法对比。请选择筛选期间内的某一天。",
+        "No case on one side of {day}: nothing to compare. Pick a day inside the period.",
+    ),
+    "an_cmp_metric": ("指标", "Measure"),
+    "an_cmp_before": ("之前", "Before"),
+    "an_cmp_after": ("之后", "After"),
+    "an_cmp_change": ("变化（95% 置信区间）", "Change (95 % CI)"),
+    "an_cmp_p": ("p 值", "p-value"),
+    "an_cmp_duration": ("办理时长（小时）", "Case duration (h)"),
+    "an_cmp_trips": ("每件跑动次数", "Trips per case"),
+    "an_cmp_returns": ("每件补正次数", "Returns per case"),
+    "an_cmp_rework": ("每件返工次数", "Repeated steps per case"),
     "an_end_node": ("结束", "End"),
 }
