@@ -268,3 +268,24 @@ def test_before_and_after_a_day_with_confidence_intervals(demo: Any) -> None:
     assert "split=2026-03-05" in r.text.split('id="an-stage"')[1]
     r = demo.get("/analysis", params={"split": "2031-01-01"})
     assert "一侧没有案件" in r.text
+
+
+def test_conformance_against_the_deployed_bpmn(demo: Any) -> None:
+    sign_in(demo, "center_li")
+    r = demo.get("/analysis/conformance")
+    assert r.status_code == 422
+    assert "请选择平台日志中的一个事项" in r.text
+    r = demo.get("/analysis/conformance", params={"service": "SAMR-001"})
+    assert r.status_code == 200, r.text[:400]
+    summary = re.search(r"(\d+) 个案件，(\d+)% 完全符合；令牌重放拟合度 ([\d.]+)", r.text)
+    assert summary
+    assert 0.5 < float(summary.group(3)) <= 1.0
+    data = demo.get("/analysis/conformance.json", params={"service": "SAMR-001"}).json()
+    assert data["xml"].lstrip().startswith("<")
+    for task, cell in data["heat"].items():
+        assert f'id="{task}"' in data["xml"]
+        assert 1 <= cell["level"] <= 5
+        assert cell["cases"] >= 1
+    # the unfit cases link to their case pages
+    for link in _links(r.text, "/workbench/cases/")[:3]:
+        assert demo.get(link).status_code == 200

@@ -13,9 +13,10 @@ import polars as pl
 from onewindow.mining.frame import CASE_ID, SERVICE_KEY, TIMESTAMP
 from onewindow.mining.layout import human_duration
 from onewindow.mining.measures import rank_bottlenecks
+from onewindow.mining.petri import PetriNet, replay_log
 from onewindow.mining.prepared import ACT, CASE, GAP, PREV_ACT, Prepared
 
-__all__ = ["CaseRow", "bottleneck_sentences", "cases_of"]
+__all__ = ["CaseRow", "Deviations", "bottleneck_sentences", "cases_of", "deviations"]
 
 
 @dataclass(frozen=True)
@@ -120,3 +121,57 @@ def bottleneck_sentences(prep: Prepared, *, top: int = 5) -> list[dict[str, Any]
         if len(out) >= top:
             break
     return out
+
+
+@dataclass(frozen=True)
+class Deviations:
+    """Token replay of each case against the deployed BPMN (符合性): the log's fitness,
+    per task id the cases that reached it without a token (a step out of order or
+    skipped before it), and the cases that do not fit, least fitting first."""
+
+    fitness: float
+    fitting_share: float
+    cases: int
+    per_task: dict[str, int]
+    unfit: list[tuple[str, float, tuple[str, ...]]]  # case, fitness, its problems
+    not_in_model: dict[str, int]
+
+
+def deviations(prep: Prepared, net: PetriNet, task_names: dict[str, str]) -> Deviations:
+    """Replay every case of ``prep`` on ``net`` (each distinct trace once)."""
+    per_case = (
+        prep.kept.group_by(CASE, maintain_order=True)
+        .agg(pl.col(CASE_ID).first().alias("id"), pl.col(ACT).alias("trace"))
+        .select("id", "trace")
+    )
+    names = prep.activities
+    traces = {str(case): tuple(names[c] for c in codes) for case, codes in per_case.iter_rows()}
+    result = replay_log(net, traces.values())
+    by_trace = {r.trace: r for r, _ in result.variants}
+    ids_of: dict[str, list[str]] = {}
+    for task_id, name in task_names.items():
+        ids_of.setdefault(name, []).append(task_id)
+    per_task: dict[str, int] = {}
+    missing: dict[str, int] = {}
+    for replayed, n in result.variants:
+        for name in set(replayed.problems):
+            for task_id in ids_of.get(name, []):
+                per_task[task_id] = per_task.get(task_id, 0) + n
+        for name in set(replayed.not_in_model):
+            missing[name] = missing.get(name, 0) + n
+    unfit = sorted(
+        (
+            (case, by_trace[trace].fitness, by_trace[trace].problems)
+            for case, trace in traces.items()
+            if not by_trace[trace].is_fit
+        ),
+        key=lambda row: (row[1], row[0]),
+    )
+    return Deviations(
+        result.log_fitness,
+        result.percentage_of_fitting_traces / 100.0,
+        result.traces,
+        per_task,
+        unfit,
+        missing,
+    )

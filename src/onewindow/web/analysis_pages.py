@@ -27,7 +27,7 @@ from urllib.parse import quote, urlencode
 
 import polars as pl
 from fastapi import APIRouter, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from onewindow.catalog import service as catalog
 from onewindow.eventlog.export import write_events
@@ -35,6 +35,7 @@ from onewindow.kit.errors import NotFound, OneWindowError, ValidationFailed
 from onewindow.kit.platform import Ctx
 from onewindow.mining import dotmap, explore, maps
 from onewindow.mining import service as mining
+from onewindow.mining.bpmn import bpmn_to_petri, parse_bpmn
 from onewindow.mining.compare import split_by_start
 from onewindow.mining.filters import LogFilter, apply_filter
 from onewindow.mining.frame import CHANNEL, GROUP, SERVICE_KEY
@@ -459,6 +460,84 @@ def analysis_cases(request: Request, ctx: PageCtx, who: Analyst) -> Response:
         case_link=lambda c: f"/workbench/cases/{quote(c, safe='')}",
         human=human_duration,
         problems=problems,
+    )
+
+
+# --- conformance against the deployed BPMN -----------------------------------------------------
+
+
+def _deviations(ctx: Ctx, who: Principal, view: View) -> tuple[bytes, explore.Deviations]:
+    """The service's current BPMN and its cases replayed on it.
+
+    Raises:
+        ValidationFailed: no service chosen, an uploaded log, or no case to replay.
+    """
+    if view.log or not view.service:
+        raise ValidationFailed(
+            "Choose one service of the platform's log to check its cases against its BPMN",
+            message_zh="请选择平台日志中的一个事项，才能将其案件与流程模型比对",
+            code="analysis.conformance_service",
+        )
+    loaded = _load(ctx, who, view)
+    if loaded.filtered.is_empty():
+        raise ValidationFailed(
+            "No case matches these filters",
+            message_zh="没有符合筛选条件的案件",
+            code="analysis.nothing_matches",
+        )
+    bpmn = mining.own_bpmn(ctx, view.service)
+    called = mining.own_called(ctx, bpmn)
+    net = bpmn_to_petri(bpmn, called=called)
+    names = parse_bpmn(bpmn, called=called).task_names
+    return bpmn, explore.deviations(prepare(loaded.filtered), net, names)
+
+
+@router.get("/analysis/conformance")
+def analysis_conformance(request: Request, ctx: PageCtx, who: Analyst) -> Response:
+    lang = lang_of(request)
+    problems: list[str] = []
+    view = _view(request, problems)
+    try:
+        _, found = _deviations(ctx, who, view)
+    except OneWindowError as exc:
+        ctx.session.rollback()
+        return _render(
+            request,
+            ctx,
+            who,
+            "analysis_conformance.html",
+            status=exc.status,
+            view=view,
+            error=error_text(lang, exc),
+            problems=problems,
+            tab="conformance",
+        )
+    return _render(
+        request,
+        ctx,
+        who,
+        "analysis_conformance.html",
+        view=view,
+        found=found,
+        unfit=found.unfit[:PAGE_SIZE],
+        problems=problems,
+        case_link=lambda c: f"/workbench/cases/{quote(c, safe='')}",
+        tab="conformance",
+    )
+
+
+@router.get("/analysis/conformance.json")
+def analysis_conformance_json(request: Request, ctx: PageCtx, who: Analyst) -> Response:
+    """The BPMN and, per task id, the cases that reached it out of order (the heat)."""
+    bpmn, found = _deviations(ctx, who, _view(request, []))
+    top = max(found.per_task.values(), default=0)
+    heat = {
+        task: {"cases": n, "level": max(1, min(5, math.ceil(5 * n / top)))}
+        for task, n in found.per_task.items()
+        if top
+    }
+    return JSONResponse(
+        {"xml": bpmn.decode("utf-8"), "heat": heat}, headers={"Cache-Control": "no-store"}
     )
 
 

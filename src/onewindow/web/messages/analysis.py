@@ -117,6 +117,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "an_prev": ("上一页", "Previous"),
     "an_next": ("下一页", "Next"),
     "an_start_node": ("开始", "Start"),
+    "an_tab_conformance": ("符合性", "Conformance"),
+    "an_conf_title": (
+        "事项 {service} 的案件与部署的流程模型比对",
+        "Cases of {service} against the deployed BPMN",
+    ),
+    "an_conf_summary": (
+        "{cases} 个案件，{fit}% 完全符合；令牌重放拟合度 {fitness}",
+        "{cases} cases, {fit} % fit completely; token-replay fitness {fitness}",
+    ),
+    "an_conf_heat": ("偏差热力图", "Deviation heat map"),
+    "an_conf_heat_help": (
+        "颜色越深，越多案件在该环节不按模型顺序到达（之前有环节被跳过或顺序不符）；数字为案件数",
+        "The darker a task, the more cases reached it out of the model's order (a step "
+        "before it skipped or out of order); the number is the cases",
+    ),
+    "an_conf_diagram_error": ("流程图无法显示。", "The diagram could not be drawn."),
+    "an_conf_not_in_model": ("模型中没有的活动", "Activities not in the model"),
+    "an_conf_unfit": ("不符合模型的案件（{n}）", "Cases that do not fit ({n})"),
+    "an_conf_fitness": ("拟合度", "Fitness"),
+    "an_conf_problems": ("偏差环节", "Where it deviates"),
+    "an_conf_all_fit": ("所有案件都符合模型。", "Every case fits the model."),
     "an_split": ("前后对比分界日", "Before/after split"),
     "an_compare": ("前后对比", "Before and after"),
     "an_cmp_intro": (
