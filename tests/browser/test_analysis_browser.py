@@ -116,6 +116,12 @@ def test_analyst_filters_drills_down_and_uploads(
     assert f"/workbench/cases/{number}" in page.url
     assert page.locator("h1").count() >= 1
     shot(page, f"an_{lang}_5_case")
+    # conformance of that service's cases: the deployed BPMN with its heat overlay
+    page.goto(f"{base}/analysis/conformance?service=SAMR-001")
+    page.wait_for_selector("#an-bpmn[data-drawn='1']")
+    assert page.locator("#an-bpmn .djs-element").count() > 5
+    shot(page, f"an_{lang}_5b_conformance")
+    _fits_width(page)
     # pan and zoom do not break the page: buttons and a drag
     page.goto(f"{base}/analysis")
     page.wait_for_selector("svg.an-map")

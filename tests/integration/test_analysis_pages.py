@@ -289,3 +289,15 @@ def test_conformance_against_the_deployed_bpmn(demo: Any) -> None:
     # the unfit cases link to their case pages
     for link in _links(r.text, "/workbench/cases/")[:3]:
         assert demo.get(link).status_code == 200
+
+
+def test_tabs_carry_the_filters(demo: Any) -> None:
+    sign_in(demo, "center_li")
+    html = demo.get("/analysis", params={"service": "SAMR-001"}).text
+    tabs = html.split('class="tabs"')[1].split("</nav>")[0]
+    assert 'href="/analysis/conformance?service=SAMR-001"' in tabs
+    assert 'href="/analysis/redesign"' in tabs
+    conf = demo.get("/analysis/conformance", params={"service": "SAMR-001"}).text
+    active = re.search(r'<a href="([^"]+)" class="active"', conf.split('class="tabs"')[1])
+    assert active
+    assert active.group(1).startswith("/analysis/conformance")

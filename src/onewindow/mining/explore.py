@@ -133,7 +133,8 @@ class Deviations:
     fitting_share: float
     cases: int
     per_task: dict[str, int]
-    unfit: list[tuple[str, float, tuple[str, ...]]]  # case, fitness, its problems
+    # case, fitness, the activities where it deviates (out of order, or not in the model)
+    unfit: list[tuple[str, float, tuple[str, ...]]]
     not_in_model: dict[str, int]
 
 
@@ -161,7 +162,11 @@ def deviations(prep: Prepared, net: PetriNet, task_names: dict[str, str]) -> Dev
             missing[name] = missing.get(name, 0) + n
     unfit = sorted(
         (
-            (case, by_trace[trace].fitness, by_trace[trace].problems)
+            (
+                case,
+                by_trace[trace].fitness,
+                tuple(dict.fromkeys(by_trace[trace].problems + by_trace[trace].not_in_model)),
+            )
             for case, trace in traces.items()
             if not by_trace[trace].is_fit
         ),

@@ -278,6 +278,7 @@ def _links(view: View) -> tuple[Any, Any]:
 def _tabs() -> list[tuple[str, str, str]]:
     return [
         ("map", "an_tab_map", "/analysis"),
+        ("conformance", "an_tab_conformance", "/analysis/conformance"),
         ("redesign", "an_tab_redesign", "/analysis/redesign"),
     ]
 
