@@ -301,3 +301,22 @@ def test_tabs_carry_the_filters(demo: Any) -> None:
     active = re.search(r'<a href="([^"]+)" class="active"', conf.split('class="tabs"')[1])
     assert active
     assert active.group(1).startswith("/analysis/conformance")
+
+
+def test_attribute_filter_matches_the_channel_filter(demo: Any) -> None:
+    sign_in(demo, "center_li")
+    html = demo.get("/analysis").text
+    select = html.split('name="channel"')[1].split("</select>")[0]
+    channel = re.findall(r'<option value="([^"]+)"', select)[0]
+
+    def summary(**params: str) -> str:
+        text = demo.get("/analysis", params=params).text
+        found = re.search(r'id="an-summary">([^<]+)<', text)
+        assert found, text[:300]
+        return found.group(1)
+
+    assert summary(attr=f"case:channel={channel}") == summary(channel=channel)
+    r = demo.get("/analysis", params={"attr": "nonsense"})
+    assert "属性筛选" in r.text
+    r = demo.get("/analysis", params={"attr": "no_such_column=1"})
+    assert "日志中没有列 no_such_column" in r.text

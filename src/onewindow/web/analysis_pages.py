@@ -37,7 +37,7 @@ from onewindow.mining import dotmap, explore, maps
 from onewindow.mining import service as mining
 from onewindow.mining.bpmn import bpmn_to_petri, parse_bpmn
 from onewindow.mining.compare import split_by_start
-from onewindow.mining.filters import LogFilter, apply_filter
+from onewindow.mining.filters import LogFilter, apply_filter, parse_attribute_filters
 from onewindow.mining.frame import CHANNEL, GROUP, SERVICE_KEY
 from onewindow.mining.importers import ColumnMap, ImportReport, LogFormat, read_log
 from onewindow.mining.layout import human_duration
@@ -86,6 +86,7 @@ class View:
     paths: int = 100
     measure: dotmap.Measure = "cases"
     split: date | None = None  # before/after: cases started before this day vs. from it
+    attr: str = ""  # key=value: cases with that event or case attribute value
 
     def params(self, **changes: Any) -> dict[str, str]:
         view = replace(self, **changes)
@@ -101,6 +102,7 @@ class View:
             "paths": "" if view.paths == 100 else str(view.paths),
             "measure": "" if view.measure == "cases" else view.measure,
             "split": view.split.isoformat() if view.split else "",
+            "attr": view.attr,
         }
         return {k: v for k, v in out.items() if v}
 
@@ -121,6 +123,7 @@ class View:
             since=_day_start(self.start, zone),
             until=_day_start(self.end + timedelta(days=1), zone) if self.end else None,
             variants=[self.variant] if self.variant else [],
+            attributes=parse_attribute_filters([self.attr]) if self.attr else {},
         )
 
 
@@ -163,6 +166,7 @@ def _view(request: Request, problems: list[str]) -> View:
         paths=_percent(q.get("paths")),
         measure=cast(dotmap.Measure, measure if measure in MEASURES else "cases"),
         split=_date(q.get("split"), lang, problems),
+        attr=q.get("attr", "").strip()[:500],
     )
 
 

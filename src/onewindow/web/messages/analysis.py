@@ -138,6 +138,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "an_conf_fitness": ("拟合度", "Fitness"),
     "an_conf_problems": ("偏差环节", "Where it deviates"),
     "an_conf_all_fit": ("所有案件都符合模型。", "Every case fits the model."),
+    "an_attr": ("属性（键=值）", "Attribute (key=value)"),
     "an_split": ("前后对比分界日", "Before/after split"),
     "an_compare": ("前后对比", "Before and after"),
     "an_cmp_intro": (
