@@ -337,7 +337,10 @@ def analysis(request: Request, ctx: PageCtx, who: Analyst) -> Response:
     prep = prepare(loaded.filtered)
     pm = maps.process_map(prep)
     found = maps.variants(prep)
-    happy = happy_path(found, [mining.RETURN_ACTIVITY])
+    # On our own log the happy path is taken among decided (办结) cases when there are any:
+    # cases still running are short variants that would otherwise win.
+    decided = [v for v in found if loaded.own and v.activities[-1] == mining.DECIDED_ACTIVITY]
+    happy = happy_path(decided or found, [mining.RETURN_ACTIVITY])
     try:
         laid = dotmap.lay_out(pm, activities=view.acts, paths=view.paths, measure=view.measure)
         node_href, edge_href = _links(view)
