@@ -38,6 +38,7 @@ from onewindow.simulation import endpoints as simulation_endpoints
 from onewindow.training import endpoints as training_endpoints
 from onewindow.training import pages as training_pages
 from onewindow.web import (
+    analysis_pages,
     audit_pages,
     datahub_pages,
     drilldown,
@@ -175,6 +176,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app.include_router(audit_pages.router)
     app.include_router(redesign_pages.router)
     app.include_router(feedback_desk.router)
+    app.include_router(analysis_pages.router)
 
     async def _http_error(request: Request, exc: Exception) -> Response:
         # No such route, a wrong method: problem+json like every other error; a browser
