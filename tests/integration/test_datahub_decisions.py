@@ -84,7 +84,9 @@ def cases(city: Platform, clock: ManualClock) -> Platform:
     ====  ======  =========  ========  ========  ======  ==========================
 
     ID1 lives in 福州市鼓楼区 (350102), ID2 in 台江区 (350103), ID3 in 鼓楼区 (by the
-    dataset's city 350100); PERSON has no golden record: district unknown.
+    dataset's city 350100; the golden record wins over the 仓山区 code in the ID); PERSON has
+    no golden record and its form names no district: the district is the ID's area code,
+    110105 北京市朝阳区.
     """
     linked_city(city)
     plan = [
@@ -116,9 +118,10 @@ def test_aggregates_by_week_district_and_service(cases: Platform) -> None:
     ]
     assert by_district == [
         ("350102", "福州市鼓楼区", 3, 2, 2, 15000.0),
+        ("110105", "北京市朝阳区", 1, 0, 0, None),
         ("350103", "福州市台江区", 1, 0, 1, 10000.0),
-        ("unknown", "未知", 1, 0, 0, None),
     ]
+    assert agg.district_sources == {"record": 4, "address": 0, "id": 1, "unknown": 0}
     assert [(s.key, s.applications, s.overdue) for s in agg.by_service] == [
         ("HRSS-001", 4, 1),
         ("PSB-001", 1, 1),
@@ -133,7 +136,7 @@ def test_aggregates_by_week_district_and_service(cases: Platform) -> None:
         ("2026-03-02", "350102", "PSB-001"): (1, 1),
         ("2026-03-02", "350103", "HRSS-001"): (1, 0),
         ("2026-03-09", "350102", "HRSS-001"): (1, 1),
-        ("2026-03-09", "unknown", "HRSS-001"): (1, 0),
+        ("2026-03-09", "110105", "HRSS-001"): (1, 0),
     }
     with cases.unit_of_work() as ctx:
         second_week = datahub.aggregates(ctx, start=date(2026, 3, 9), end=date(2026, 3, 15))

@@ -39,8 +39,10 @@ from onewindow.training import endpoints as training_endpoints
 from onewindow.training import pages as training_pages
 from onewindow.web import (
     admin_pages,
+    analysis_pages,
     audit_pages,
     datahub_pages,
+    drilldown,
     feedback_desk,
     portal_apply,
     redesign_pages,
@@ -167,6 +169,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app.include_router(training_pages.router)
     app.include_router(workbench_pages.router)
     app.include_router(desk_pages.router)
+    app.include_router(drilldown.router)
     app.include_router(admin_pages.router)
     app.include_router(web_routes.router)
     app.include_router(portal_pages.router)
@@ -175,6 +178,7 @@ def create_app(platform: Platform | None = None) -> FastAPI:
     app.include_router(audit_pages.router)
     app.include_router(redesign_pages.router)
     app.include_router(feedback_desk.router)
+    app.include_router(analysis_pages.router)
 
     async def _http_error(request: Request, exc: Exception) -> Response:
         # No such route, a wrong method: problem+json like every other error; a browser

@@ -37,7 +37,9 @@ from onewindow.kit.text import json_shape_problem, too_complex
 from onewindow.security.authz import SESSION_COOKIE, AuthRequired
 
 # HTML pages whose forms carry files (the API's upload routes declare theirs).
-PAGE_UPLOADS = frozenset({"/desk", "/portal/cases/{number}/supplement", "/admin/processes"})
+PAGE_UPLOADS = frozenset(
+    {"/desk", "/portal/cases/{number}/supplement", "/admin/processes", "/analysis/upload"}
+)
 MAX_HEADERS = 100
 _DISCONNECT: Message = {"type": "http.disconnect"}
 

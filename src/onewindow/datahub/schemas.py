@@ -267,9 +267,10 @@ class AggregatesOut(BaseModel):
     service. Weeks start on Monday (Asia/Shanghai). ``overdue`` uses the platform's one
     definition (open past its deadline, not waiting for the applicant's 补正: see
     ``intake.rules.is_overdue``); ``closed_late`` counts cases decided after their deadline.
-    The district is the GB/T 2260 code of the applicant's golden-record address; ``unknown``
-    when the applicant is not linked or the address names no district. ``population``
-    counts golden records of people per district."""
+    The district is a GB/T 2260 county-level code read from the applicant's golden-record
+    address, else an address on the form, else the area code in the applicant's ID
+    (``rules.districts``); ``district_sources`` counts applications per source, ``unknown``
+    when none names a district. ``population`` counts golden records of people per district."""
 
     start: date
     end: date
@@ -279,6 +280,7 @@ class AggregatesOut(BaseModel):
     overdue: int
     closed_late: int = 0
     linked: int
+    district_sources: dict[str, int] = Field(default_factory=dict)
     cells: list[AggregateCell]
     by_week: list[AggregateTotal]
     by_district: list[AggregateTotal]

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from onewindow.catalog import service as catalog
+from onewindow.catalog.models import ServiceItem
 from onewindow.datahub import linkage, masking
 from onewindow.datahub import repository as repo
 from onewindow.datahub.models import (
@@ -31,9 +32,9 @@ from onewindow.datahub.models import (
     SharingGrant,
     SourceRecord,
 )
+from onewindow.datahub.rules import districts
 from onewindow.datahub.rules import standardise as std
 from onewindow.datahub.rules import validate as val
-from onewindow.datahub.rules.gbt2260 import split_address
 from onewindow.datahub.schemas import (
     SENSITIVITY_ZH,
     AccessLogOut,
@@ -1624,28 +1625,26 @@ def prefill_application(
 
 # --- data for decisions ----------------------------------------------------------------------
 
-UNKNOWN_DISTRICT = "unknown"
-UNKNOWN_DISTRICT_LABEL = "未知"
+UNKNOWN_DISTRICT = districts.UNKNOWN
+UNKNOWN_DISTRICT_LABEL = districts.UNKNOWN_DISTRICT.label
 MAX_AGGREGATE_DAYS = 5 * 366
+DECISION_MEASURES = ("applications", "overdue", "closed_late", "linked")
 
 
 def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _entity_district(ctx: Ctx, entity: Entity, cities: dict[str, str | None]) -> tuple[str, str]:
-    """(GB/T 2260 district code, its name with the city's) of a golden record's address."""
+def _entity_district(ctx: Ctx, entity: Entity, cities: dict[str, str | None]) -> str | None:
+    """The GB/T 2260 district code of a golden record's address, if it names one."""
     attribute = entity.attributes.get("address")
     if not isinstance(attribute, dict) or not attribute.get("value"):
-        return UNKNOWN_DISTRICT, UNKNOWN_DISTRICT_LABEL
+        return None
     code = str(attribute.get("dataset", ""))
     if code not in cities:
         dataset = repo.dataset_by_code(ctx.session, code)
         cities[code] = dataset.default_city_code if dataset else None
-    parts = split_address(str(attribute["value"]), default_city_code=cities[code])
-    if parts.district_code is None or parts.district is None:
-        return UNKNOWN_DISTRICT, UNKNOWN_DISTRICT_LABEL
-    return parts.district_code, f"{parts.city or ''}{parts.district}"
+    return districts.district_of_address(str(attribute["value"]), default_city_code=cities[code])
 
 
 def _total(key: str, label: str, counts: list[int]) -> AggregateTotal:
@@ -1660,23 +1659,39 @@ def _total(key: str, label: str, counts: list[int]) -> AggregateTotal:
     )
 
 
-def aggregates(
-    ctx: Ctx,
-    *,
-    start: date | None = None,
-    end: date | None = None,
-    service: str | None = None,
-) -> AggregatesOut:
-    """Applications and overdue cases by week, district and service, with the linked
-    population per district (数据决策). ``start`` and ``end`` are local dates, both included;
-    by default the twelve weeks up to today. Only counts leave: no record, no name.
+@dataclass(frozen=True, slots=True)
+class DecisionCase:
+    """One application as data for decisions counts it: its week, district and measures."""
 
-    Raises:
-        ValidationFailed: ``start`` after ``end``, or a span over five years.
-        NotFound: an unknown service code.
-    """
-    zone = ctx.calendar.zone
-    today = ctx.clock.now().astimezone(zone).date()
+    application_id: int
+    number: str
+    status: str
+    submitted_at: datetime
+    deadline: date
+    week: date
+    service: str
+    district: districts.District
+    overdue: bool
+    closed_late: bool
+    linked: bool
+
+    def counts(self, measure: str) -> bool:
+        return measure == "applications" or bool(getattr(self, measure))
+
+
+@dataclass(frozen=True)
+class _Classified:
+    start: date
+    end: date
+    service: ServiceItem | None
+    cases: list[DecisionCase]
+    population: Counter[str]
+    labels: dict[str, str]
+    service_names: dict[str, str]
+
+
+def _period(ctx: Ctx, start: date | None, end: date | None) -> tuple[date, date]:
+    today = ctx.clock.now().astimezone(ctx.calendar.zone).date()
     end = end or today
     start = start or _monday(end) - timedelta(weeks=11)
     if start > end:
@@ -1689,6 +1704,18 @@ def aggregates(
             message_zh="统计期间不能超过五年",
             code="datahub.bad_period",
         )
+    return start, end
+
+
+def _classify(ctx: Ctx, start: date | None, end: date | None, service: str | None) -> _Classified:
+    """Every application submitted in the period, with its week, district and measures.
+
+    The district comes from the applicant's golden record, else an address on the form, else
+    the area code in the applicant's ID (``rules.districts``). Identifiers and addresses are
+    read decrypted in memory only, to find the code; nothing of them is kept or logged.
+    """
+    zone = ctx.calendar.zone
+    start, end = _period(ctx, start, end)
     item = catalog.get_service(ctx, service) if service else None
     rows = repo.applications_between(
         ctx.session,
@@ -1697,43 +1724,146 @@ def aggregates(
         item.id if item else None,
     )
     cities: dict[str, str | None] = {}
-    labels: dict[str, str] = {UNKNOWN_DISTRICT: UNKNOWN_DISTRICT_LABEL}
     population: Counter[str] = Counter()
-    by_identifier: dict[tuple[str, str], tuple[str, str]] = {}
+    by_identifier: dict[tuple[str, str], str | None] = {}
     for kind in ("person", "business"):
         for entity in repo.entities(ctx.session, kind):
-            district = _entity_district(ctx, entity, cities)
-            labels[district[0]] = district[1]
+            code = _entity_district(ctx, entity, cities)
             if kind == "person":
-                population[district[0]] += 1
+                population[code or UNKNOWN_DISTRICT] += 1
             if entity.identifier:
-                by_identifier.setdefault((kind, entity.identifier), district)
+                by_identifier.setdefault((kind, entity.identifier), code)
+    # An address that names only a district is read under the data hub's city, when its
+    # datasets agree on one.
+    city_codes = {d.default_city_code for d in repo.datasets(ctx.session) if d.default_city_code}
+    home_city = next(iter(city_codes)) if len(city_codes) == 1 else None
     services: dict[int, tuple[str, str]] = {}
-    cells: dict[tuple[date, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    linked = 0
+    cases: list[DecisionCase] = []
     for application, applicant in rows:
         if application.service_item_id not in services:
             s = catalog.get_service_by_id(ctx, application.service_item_id)
             services[application.service_item_id] = (s.code, s.name_zh)
-        code = services[application.service_item_id][0]
         number = (
             std.citizen_id(applicant.id_number)
             if applicant.kind == "person"
             else std.credit_code(applicant.id_number)
         )
-        found = by_identifier.get((applicant.kind, number))
-        if found is not None:
-            linked += 1
-        district_code = found[0] if found else UNKNOWN_DISTRICT
+        key = (applicant.kind, number)
+        district = districts.resolve_district(
+            record_code=by_identifier.get(key),
+            addresses=districts.form_addresses(application.form_data or {}),
+            kind=applicant.kind,
+            id_number=number,
+            default_city_code=home_city,
+        )
         closed = application.closed_at.astimezone(zone).date() if application.closed_at else None
-        overdue = intake.is_overdue(ctx, application)
-        late = closed is not None and closed > application.deadline
-        week = _monday(application.submitted_at.astimezone(zone).date())
-        cell = cells[(week, district_code, code)]
-        cell[0] += 1
-        cell[1] += int(overdue)
-        cell[2] += int(late)
+        cases.append(
+            DecisionCase(
+                application_id=application.id,
+                number=application.number,
+                status=application.status,
+                submitted_at=application.submitted_at,
+                deadline=application.deadline,
+                week=_monday(application.submitted_at.astimezone(zone).date()),
+                service=services[application.service_item_id][0],
+                district=district,
+                overdue=intake.is_overdue(ctx, application),
+                closed_late=closed is not None and closed > application.deadline,
+                linked=key in by_identifier,
+            )
+        )
+    labels = {UNKNOWN_DISTRICT: UNKNOWN_DISTRICT_LABEL}
+    labels.update({c: districts.district_label(c) for c in population if c != UNKNOWN_DISTRICT})
+    labels.update({c.district.code: c.district.label for c in cases})
+    return _Classified(
+        start=start,
+        end=end,
+        service=item,
+        cases=cases,
+        population=population,
+        labels=labels,
+        service_names=dict(services.values()),
+    )
 
+
+def decision_cases(
+    ctx: Ctx,
+    *,
+    measure: str,
+    start: date | None = None,
+    end: date | None = None,
+    service: str | None = None,
+    week: date | None = None,
+    district: str | None = None,
+    source: str | None = None,
+) -> list[DecisionCase]:
+    """The applications behind one number of ``aggregates``: those of the period (and week,
+    district, service, district source when given) that ``measure`` counts, newest first.
+
+    Raises:
+        ValidationFailed: an unknown measure or source, a bad period, a week that does not
+            start on a Monday inside the period.
+        NotFound: an unknown service code.
+    """
+    if measure not in DECISION_MEASURES:
+        raise ValidationFailed(
+            f"Unknown measure {measure!r}",
+            message_zh=f"未知的统计口径 {measure!r}",
+            code="datahub.bad_measure",
+        )
+    if source is not None and source not in districts.SOURCES:
+        raise ValidationFailed(
+            f"Unknown district source {source!r}",
+            message_zh=f"未知的区县来源 {source!r}",
+            code="datahub.bad_source",
+        )
+    found = _classify(ctx, start, end, service)
+    if week is not None and (week.weekday() != 0 or not _monday(found.start) <= week <= found.end):
+        raise ValidationFailed(
+            f"week {week.isoformat()} is not a Monday inside the period",
+            message_zh=f"周 {week.isoformat()} 不是统计期间内的周一",
+            code="datahub.bad_week",
+        )
+    picked = [
+        c
+        for c in found.cases
+        if c.counts(measure)
+        and (week is None or c.week == week)
+        and (district is None or c.district.code == district)
+        and (source is None or c.district.source == source)
+    ]
+    picked.sort(key=lambda c: (c.submitted_at, c.application_id), reverse=True)
+    return picked
+
+
+def aggregates(
+    ctx: Ctx,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    service: str | None = None,
+) -> AggregatesOut:
+    """Applications and overdue cases by week, district and service, with the linked
+    population per district (数据决策). ``start`` and ``end`` are local dates, both included;
+    by default the twelve weeks up to today. Only counts leave: no record, no name.
+    ``decision_cases`` lists the applications behind each count.
+
+    Raises:
+        ValidationFailed: ``start`` after ``end``, or a span over five years.
+        NotFound: an unknown service code.
+    """
+    found = _classify(ctx, start, end, service)
+    start, end, item = found.start, found.end, found.service
+    labels, population = found.labels, found.population
+    cells: dict[tuple[date, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    sources: Counter[str] = Counter()
+    for case in found.cases:
+        cell = cells[(case.week, case.district.code, case.service)]
+        cell[0] += 1
+        cell[1] += int(case.overdue)
+        cell[2] += int(case.closed_late)
+        sources[case.district.source] += 1
+    linked = sum(1 for c in found.cases if c.linked)
     weeks = []
     week = _monday(start)
     while week <= end:
@@ -1758,7 +1888,7 @@ def aggregates(
         if total.population:
             total.per_10k = round(total.applications * 10000 / total.population, 1)
         by_district.append(total)
-    names = dict(services.values())
+    names = found.service_names
     return AggregatesOut(
         start=start,
         end=end,
@@ -1768,6 +1898,7 @@ def aggregates(
         overdue=sum(c[1] for c in cells.values()),
         closed_late=sum(c[2] for c in cells.values()),
         linked=linked,
+        district_sources={k: sources.get(k, 0) for k in districts.SOURCES},
         cells=[
             AggregateCell(
                 week=week,

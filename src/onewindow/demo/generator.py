@@ -53,7 +53,9 @@ SERVICE_WEIGHTS = {
     "FIRE-001": 6,
     "HRSS-002": 6,
 }
-AREA_CODES = ("110105", "310104", "440305", "330106", "510107", "320102", "610113")
+# GB/T 2260 codes of the demo city's districts (福州市: 鼓楼 台江 仓山 晋安 马尾, 闽侯县,
+# 福清市) that its applicants' ID numbers and credit codes carry.
+AREA_CODES = ("350102", "350103", "350104", "350111", "350105", "350121", "350181")
 
 
 @dataclass(frozen=True)

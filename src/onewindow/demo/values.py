@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-CITY = "临江市"
-DISTRICTS = ("江北区", "江南区", "高新区", "临港区", "北山区", "城东区")
+# The demo city sits on real GB/T 2260 divisions (福州市, 3501xx), as the feedback corpus
+# does, so a director's dashboard can place each application in its district.
+CITY = "福州市"
+DISTRICTS = ("鼓楼区", "台江区", "仓山区", "晋安区", "马尾区", "闽侯县")
 STREETS = (
     "人民路",
     "解放大道",

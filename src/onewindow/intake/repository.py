@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Text, cast, delete, func, or_, select
+from sqlalchemy import Select, Text, cast, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from onewindow.intake.models import (
@@ -76,13 +77,73 @@ def applications(
     q = select(Application).order_by(Application.submitted_at.desc(), Application.id.desc())
     if applicant_id is not None:
         q = q.where(Application.applicant_id == applicant_id)
+    q = _filtered(
+        q,
+        status=status,
+        service_item_id=service_item_id,
+        overdue_on=overdue_on,
+        returned=False,
+        ids=None,
+    )
+    return session.scalars(q.limit(limit).offset(offset)).all()
+
+
+def _filtered(
+    q: Select[Any],
+    *,
+    status: str | None,
+    service_item_id: int | None,
+    overdue_on: date | None,
+    returned: bool,
+    ids: Collection[int] | None,
+) -> Select[Any]:
     if status is not None:
         q = q.where(Application.status == status)
     if service_item_id is not None:
         q = q.where(Application.service_item_id == service_item_id)
     if overdue_on is not None:
         q = q.where(Application.overdue_on(overdue_on))
-    return session.scalars(q.limit(limit).offset(offset)).all()
+    if returned:
+        q = q.where(Application.returns > 0)
+    if ids is not None:
+        q = q.where(Application.id.in_(sorted(ids)))
+    return q
+
+
+def find_applications(
+    session: Session,
+    *,
+    status: str | None = None,
+    service_item_id: int | None = None,
+    overdue_on: date | None = None,
+    returned: bool = False,
+    ids: Collection[int] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, Sequence[Application]]:
+    """(how many match, one page of them newest first)."""
+    filters: dict[str, Any] = {
+        "status": status,
+        "service_item_id": service_item_id,
+        "overdue_on": overdue_on,
+        "returned": returned,
+        "ids": ids,
+    }
+    total = session.scalar(_filtered(select(func.count(Application.id)), **filters)) or 0
+    q = _filtered(select(Application), **filters).order_by(
+        Application.submitted_at.desc(), Application.id.desc()
+    )
+    return total, session.scalars(q.limit(limit).offset(offset)).all()
+
+
+def applications_by_ids(session: Session, ids: Collection[int]) -> dict[int, Application]:
+    rows = session.scalars(select(Application).where(Application.id.in_(sorted(ids))))
+    return {a.id: a for a in rows}
+
+
+def count_returned(session: Session) -> int:
+    """Applications sent back for 补正 at least once."""
+    return session.scalar(select(func.count(Application.id)).where(Application.returns > 0)) or 0
 
 
 def count_applications(session: Session) -> int:

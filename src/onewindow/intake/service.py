@@ -572,6 +572,42 @@ def list_applications(
     )
 
 
+def find_applications(
+    ctx: Ctx,
+    *,
+    status: str | None = None,
+    service_item_id: int | None = None,
+    overdue: bool = False,
+    returned: bool = False,
+    ids: Collection[int] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, Sequence[Application]]:
+    """(the number of applications matching every filter given, one page newest first).
+
+    ``overdue`` is ``is_overdue``; ``returned``: sent back for 补正 at least once; ``ids``
+    restricts to those applications."""
+    return repo.find_applications(
+        ctx.session,
+        status=status,
+        service_item_id=service_item_id,
+        overdue_on=local_today(ctx) if overdue else None,
+        returned=returned,
+        ids=ids,
+        limit=min(max(limit, 1), 500),
+        offset=max(offset, 0),
+    )
+
+
+def applications_by_ids(ctx: Ctx, ids: Collection[int]) -> dict[int, Application]:
+    return repo.applications_by_ids(ctx.session, ids)
+
+
+def count_returned(ctx: Ctx) -> int:
+    """Applications sent back for 补正 at least once (``total_returns`` counts the times)."""
+    return repo.count_returned(ctx.session)
+
+
 def set_status(ctx: Ctx, application: Application, status: str) -> None:
     application.status = status
     if status in CLOSED_STATUSES:

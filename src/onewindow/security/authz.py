@@ -42,6 +42,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {"clerk", "reviewer", "head", "analyst", "auditor", "admin", "system"}
     ),
     "eventlog.export": frozenset({"analyst", "auditor", "admin", "system"}),
+    # the process-analysis pages: the map of our own log or an uploaded one, its cases
+    "mining.analyse": frozenset({"analyst", "head", "admin"}),
     # messages from department systems to waiting cases; the list of those not yet taken
     "messages.send": frozenset({"system", "admin"}),
     "messages.read": frozenset({"admin", "auditor", "system"}),

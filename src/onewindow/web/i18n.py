@@ -298,13 +298,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav_decisions": ("决策分析", "Decisions"),
     "dec_title": ("决策分析：办件与人口", "Data for decisions: cases and population"),
     "dec_intro": (
-        "按周、区县和事项统计申请量与超期办件。区县取自申请人主数据（数据中台）的地址"
-        "（GB/T 2260 区划代码），未关联主数据的计为“未知”。"
-        "超期：办结晚于时限或至今未办结且已过时限。",
-        "Applications and overdue cases by week, district and service. The district comes from"
-        " the applicant's golden record address (GB/T 2260 code) in the data hub; applicants"
-        " without one count as unknown. Overdue: decided after the deadline,"
-        " or still open past it.",
+        "按周、区县和事项统计申请量与超期办件。区县为 GB/T 2260 区划代码：取自申请人主数据的地址，"
+        "其次申请表中的地址，再次证件号中的行政区划代码；都没有的计为“未知”。"
+        "超期未办结：已过时限仍未办结（待补正期间不计）；超期办结：办结晚于时限。",
+        "Applications and overdue cases by week, district and service. The district is a"
+        " GB/T 2260 code from the applicant's golden-record address, else an address on the"
+        " form, else the area code in the applicant's ID; unknown when none names one."
+        " Overdue: still open past the deadline (not while awaiting the applicant's"
+        " supplement); closed late: decided after it.",
     ),
     "dec_from": ("起始日期", "From"),
     "dec_to": ("截止日期", "To"),

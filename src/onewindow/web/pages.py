@@ -41,6 +41,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("applications.create", "nav_desk", "/desk"),
     ("tasks.work", "nav_workbench", "/workbench"),
     ("cases.search", "nav_dashboard", "/dashboard"),
+    ("mining.analyse", "nav_analysis", "/analysis"),
     ("feedback.analyse", "nav_feedback", "/feedback"),
     ("simulation.read", "nav_redesign", "/analysis/redesign"),
     ("feedback.work", "fbd_nav", "/fbdesk"),

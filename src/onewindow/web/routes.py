@@ -1155,9 +1155,10 @@ def dashboard(
         status_counts=status_counts,
         total=sum(status_counts.values()),
         overdue_cases=sum(overdue_by_service.values()),
-        overdue_tasks=len(workflow.overdue_tasks(ctx)),
-        nearing_tasks=len(workflow.tasks_nearing_sla(ctx, NEARING)),
-        returns=intake.total_returns(ctx),
+        # counted per case, as their drill-down lists them (web/drilldown.py)
+        overdue_task_cases=len(workflow.applications_with_overdue_tasks(ctx)),
+        nearing_task_cases=len(workflow.applications_with_tasks_nearing_sla(ctx, NEARING)),
+        returned_cases=intake.count_returned(ctx),
         services=catalog.list_services(ctx),
         by_service=by_service,
         overdue_by_service=overdue_by_service,

@@ -37,6 +37,8 @@ from onewindow.workflow.models import Case, Task
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 Worker = Annotated[Principal, require_page("tasks.work")]
+# The case page also opens from the process-analysis page's case lists (analysts, directors).
+CaseReader = Annotated[Principal, require_page("cases.search")]
 PAGE_SIZES = (20, 50, 100)
 DEFAULT_SIZE = 50
 STATUSES = ("ready", "claimed")
@@ -313,7 +315,7 @@ def _case_page(
 
 
 @router.get("/workbench/cases/{number}")
-def case_page(number: str, request: Request, ctx: PageCtx, who: Worker) -> Response:
+def case_page(number: str, request: Request, ctx: PageCtx, who: CaseReader) -> Response:
     """办件详情: the whole case — where it stands, its history with the opinions and the
     documents, the materials with their versions, and the process drawn."""
     done = request.query_params.get("done", "")
@@ -410,7 +412,7 @@ def task_take_back(
 
 
 @router.get("/workbench/cases/{number}/diagram")
-def case_diagram(number: str, ctx: PageCtx, who: Worker) -> Response:
+def case_diagram(number: str, ctx: PageCtx, who: CaseReader) -> Response:
     """The case's process (BPMN XML) and where it stands, for the diagram on the case page."""
     staff_of(ctx, who)
     case, _ = visible_case(ctx, who, number)

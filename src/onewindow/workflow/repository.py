@@ -104,6 +104,27 @@ def staff_tasks_due_before(
     return session.scalars(q.order_by(Task.sla_due, Task.id)).all()
 
 
+def applications_with_staff_tasks_due(
+    session: Session, before: datetime, *, not_before: datetime | None = None
+) -> set[int]:
+    """Ids of the applications whose case has an open staff task with its SLA ending before
+    ``before`` (and not before ``not_before``): ``staff_tasks_due_before`` counted per case."""
+    q = (
+        select(Case.application_id)
+        .join(Task, Task.case_id == Case.id)
+        .where(
+            Task.status.in_(OPEN),
+            Task.sla_due < before,
+            Task.for_applicant.is_(False),
+            Case.application_id.is_not(None),
+        )
+        .distinct()
+    )
+    if not_before is not None:
+        q = q.where(Task.sla_due >= not_before)
+    return {i for i in session.scalars(q) if i is not None}
+
+
 def cases_with_due_timers(session: Session, now: datetime, limit: int = 100) -> Sequence[Case]:
     """Cases whose engine has a timer due; rows another worker holds are skipped."""
     return session.scalars(

@@ -1512,6 +1512,18 @@ def overdue_tasks(ctx: Ctx) -> Sequence[Task]:
     return repo.staff_tasks_due_before(ctx.session, ctx.clock.now())
 
 
+def applications_with_overdue_tasks(ctx: Ctx) -> set[int]:
+    """Applications (ids) with at least one overdue staff task: ``overdue_tasks`` per case."""
+    return repo.applications_with_staff_tasks_due(ctx.session, ctx.clock.now())
+
+
+def applications_with_tasks_nearing_sla(ctx: Ctx, within: timedelta) -> set[int]:
+    """Applications (ids) with a staff task due within ``within``: ``tasks_nearing_sla`` per
+    case."""
+    now = ctx.clock.now()
+    return repo.applications_with_staff_tasks_due(ctx.session, now + within, not_before=now)
+
+
 def tasks_of_case(ctx: Ctx, case_id: int) -> Sequence[Task]:
     return repo.tasks_of_case(ctx.session, case_id)
 
