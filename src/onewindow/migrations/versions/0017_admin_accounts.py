@@ -6,7 +6,7 @@ when it was used (a link works once). ``calendar_years`` holds one row per notic
 running platform lays those years over the shipped ``holidays_cn.yaml``.
 
 Revision ID: 0017
-Revises: 0018
+Revises: 0016
 Create Date: 2026-12-04 15:00:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import onewindow.kit.db
 
 revision = "0017"
-down_revision = "0018"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

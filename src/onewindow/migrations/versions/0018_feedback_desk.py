@@ -5,7 +5,7 @@ a draft (``NULL``) is not shown on the public board. Items that existed before w
 so they are published as of their creation.
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-04 15:00:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import onewindow.kit.db
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
