@@ -169,8 +169,12 @@ def form_value(
     if key in extra:
         return extra[key]
     if field.get("options") and kind == "multi":
+        # The same draws as the free-text scope these fields once were (so a seed still gives
+        # the demo city it gave before), kept to the items the form offers.
         options = list(field["options"])
-        chosen = set(rng.sample(options, k=min(len(options), rng.randint(1, 3))))
+        pool = [s for _, items in INDUSTRIES for s in items]
+        picked = rng.sample(pool, k=min(len(pool), rng.randint(2, 3)))
+        chosen = set(picked) & set(options) or {options[sum(map(ord, picked[0])) % len(options)]}
         return "；".join(o for o in options if o in chosen)
     if field.get("options"):
         return rng.choice(field["options"])
