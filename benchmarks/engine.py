@@ -1,6 +1,6 @@
 """End-to-end cases per second through the service layer with persistence, vs SpiffWorkflow.
 
-    .venv/bin/python benchmarks/engine.py [--cases 300] [--postgres URL]
+    .venv/bin/python benchmarks/engine.py [--cases 300] [--postgres URL] [--statements]
 
 Each persisted case is the demo city's business-licence bundle (SAMR-001): one application with
 its materials (taken at the window), then the window acceptance, the SAMR review, the three
@@ -13,15 +13,18 @@ Runs in one process on one core.
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import platform as pyplatform
+import re
 import shutil
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from onewindow.catalog import service as catalog
 from onewindow.intake.schemas import ApplicantIn, Upload
@@ -67,9 +70,20 @@ def inmemory(cases: int) -> float:
     return cases / (time.perf_counter() - started)
 
 
-def persisted(url: str, cases: int, data_dir: Path) -> tuple[float, int]:
+STATEMENTS: collections.Counter[tuple[str, str]] = collections.Counter()
+
+
+def persisted(url: str, cases: int, data_dir: Path, *, count: bool = False) -> tuple[float, int]:
     settings = Settings(env="test", data_dir=data_dir, database_url=url)
     p = Platform.create(settings)
+    counting = {"on": False}
+
+    @event.listens_for(p.engine, "before_cursor_execute")
+    def _count(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        if counting["on"]:
+            table = re.search(r"(?:FROM|INTO|UPDATE)\s+\"?(\w+)", statement, re.I)
+            STATEMENTS[(statement.split()[0].upper(), table.group(1) if table else "")] += 1
+
     upgrade(p.engine)
     with p.unit_of_work() as ctx:
         catalog.load_catalog(ctx, CITY, actor="bench")
@@ -115,9 +129,11 @@ def persisted(url: str, cases: int, data_dir: Path) -> tuple[float, int]:
         return steps
 
     one_case()  # warm caches (compiled process, statement cache)
+    counting["on"] = count
     started = time.perf_counter()
     steps = sum(one_case() for _ in range(cases))
     elapsed = time.perf_counter() - started
+    counting["on"] = False
     p.dispose()
     return cases / elapsed, steps
 
@@ -132,6 +148,9 @@ def main() -> None:
         ),
         help="PostgreSQL URL ('' to skip)",
     )
+    parser.add_argument(
+        "--statements", action="store_true", help="count the SQL statements of a case (SQLite)"
+    )
     args = parser.parse_args()
     py = pyplatform.python_version()
     print(f"machine: {pyplatform.machine()}, {os.cpu_count()} cores, Python {py}")
@@ -139,11 +158,18 @@ def main() -> None:
     print(f"in-memory SpiffWorkflow:      {mem:8.1f} cases/s")
     tmp = Path(tempfile.mkdtemp(prefix="ow-bench-"))
     try:
-        rate, steps = persisted(f"sqlite:///{tmp / 'bench.db'}", args.cases, tmp / "data")
+        rate, steps = persisted(
+            f"sqlite:///{tmp / 'bench.db'}", args.cases, tmp / "data", count=args.statements
+        )
         print(
             f"onewindow, SQLite:            {rate:8.1f} cases/s "
             f"({steps / args.cases:.0f} transactions a case), {rate / mem:.2f}x in-memory"
         )
+        if args.statements:
+            total = sum(STATEMENTS.values()) / args.cases
+            print(f"  SQL statements a case: {total:.0f}")
+            for (verb, table), n in STATEMENTS.most_common(12):
+                print(f"    {n / args.cases:5.1f}  {verb} {table}")
         if args.postgres:
             schema = f"ow_bench_{uuid.uuid4().hex[:8]}"
             admin = make_engine(args.postgres)
