@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from .test_walkthrough import ARTIFACTS, CHROMIUM, live, sign_in, sync_playwright
+from .test_walkthrough import (
+    ARTIFACTS,
+    CHROMIUM,
+    fill_task_form,
+    live,
+    sign_in,
+    sync_playwright,
+)
 
 __all__ = ["live"]  # the live-server fixture, shared with the walkthrough
 
@@ -112,4 +119,43 @@ def test_reviewer_searches_opens_the_case_and_a_head_reassigns(
     page.wait_for_load_state("networkidle")
     assert "samr_" not in page.inner_text("main")  # names, not usernames
     shot(page, "06_task_zh")
+    assert errors == []
+
+
+def test_reviewer_searches_opens_the_case_and_approves_from_it(
+    live: tuple[str, Any], wide: tuple[Any, list[str]]
+) -> None:
+    """A reviewer's everyday path: the case number from a phone call, the case page, its task,
+    the decision, and the case page again showing the step done in the reviewer's name."""
+    base, _codes = live
+    page, errors = wide
+    sign_in(page, base, "samr_wang")
+    page.goto(f"{base}/workbench")
+    number = page.locator("a[href^='/workbench/cases/']").last.inner_text().strip()
+    page.fill("#wb-q", number)
+    page.click(".wb-search button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert "共 1 条" in page.inner_text("#wb-results")
+    page.click(f"a[href='/workbench/cases/{number}']")
+    _case_page_drawn(page)
+    before = page.locator(".timeline li").count()
+    task_link = page.locator("a.btn-sm[href^='/workbench/tasks/']").first
+    task_href = task_link.get_attribute("href")
+    task_link.click()
+    page.wait_for_load_state("networkidle")
+    assert number in page.inner_text("main")
+    fill_task_form(page)
+    opinion = page.locator("form[action^='/workbench/tasks/'] textarea").first
+    if opinion.count():
+        opinion.fill("材料齐全，符合法定条件，同意。")
+    shot(page, "07_task_before_approve_zh")
+    page.click("button[name=action][value=approve]")
+    page.wait_for_load_state("networkidle")
+    page.goto(f"{base}/workbench/cases/{number}")
+    _case_page_drawn(page)
+    assert page.locator(".timeline li").count() > before
+    assert page.locator(f"a.btn-sm[href='{task_href}']").count() == 0  # no longer to do
+    timeline = page.inner_text(".timeline")
+    assert "samr_wang" not in timeline  # the reviewer by name
+    shot(page, "08_case_after_approve_zh")
     assert errors == []
