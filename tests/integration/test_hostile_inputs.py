@@ -114,11 +114,11 @@ def test_nul_in_any_field_of_a_submission_is_refused_and_nothing_stored(
     body = assert_problem(r, 422, "request.control_character")
     assert body["details"]["field"] == "material:registration_application.filename"
     assert _cases(city) == 0
-    # tabs and line breaks are text
-    scope = {**FORM, "business_scope": "日用百货\n销售\t批发"}
+    # tabs and line breaks are text (in a free-text field: 经营范围 is a list of choices)
+    address = {**FORM, "registered_address": "鼓楼区\n五四路\t1 号"}
     r = clerk.post(
         "/applications",
-        data=application_fields(form=json.dumps(scope, ensure_ascii=False)),
+        data=application_fields(form=json.dumps(address, ensure_ascii=False)),
         files=material_files(),
     )
     assert r.status_code == 201, r.text

@@ -50,9 +50,10 @@ def test_every_json_column_queries_after_fuzzing(client: TestClient, city: Platf
     @settings(
         max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
     )
-    @given(name=TEXTS, scope=TEXTS, note=TEXTS)
-    def fuzz(name: str, scope: str, note: str) -> None:
-        form = {**FORM, "business_scope": scope or "x"}
+    @given(name=TEXTS, address=TEXTS, note=TEXTS)
+    def fuzz(name: str, address: str, note: str) -> None:
+        # a free-text field (经营范围 is a list of choices now)
+        form = {**FORM, "registered_address": address or "x"}
         r = clerk.post(
             "/applications",
             data=application_fields(applicant_name=name or "x", form=json.dumps(form)),
@@ -60,7 +61,7 @@ def test_every_json_column_queries_after_fuzzing(client: TestClient, city: Platf
         )
         answers.append(r.status_code)
         assert r.status_code < 500, r.text
-        dirty = any(forbidden_character(t) for t in (name, scope))
+        dirty = any(forbidden_character(t) for t in (name, address))
         if dirty or r.status_code != 201:
             assert r.status_code == 422, r.text
             return
@@ -87,7 +88,7 @@ def test_every_json_column_queries_after_fuzzing(client: TestClient, city: Platf
                 )
             ).scalar_one()
         names = (
-            db.execute(text("SELECT form_data->>'business_scope' FROM applications"))
+            db.execute(text("SELECT form_data->>'registered_address' FROM applications"))
             .scalars()
             .all()
         )
