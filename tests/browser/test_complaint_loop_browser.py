@@ -196,7 +196,9 @@ def test_complaint_and_bad_rating_loop_across_portal_and_desk(
     assert "已办结" in main
     assert number in main
     citizen.check("07_complaint_closed")
-    assert "已办结" in _go(centre, f"{base}/fbdesk/tickets/{number}")
+    ticket = _go(centre, f"{base}/fbdesk/tickets/{number}")
+    assert "已办结" in ticket
+    assert "4 / 5" in ticket  # the citizen's own satisfaction reached the desk
     centre.check("14_centre_ticket_done", phone=False)
 
     # (6) The citizen rates the refused case badly, with a reason.
