@@ -129,6 +129,10 @@ def test_complaint_and_bad_rating_loop_across_portal_and_desk(
     assert "待受理" in main
     citizen.check("04_complaint_sent")
 
+    main = _go(citizen, f"{base}/portal/complaints")  # the citizen's own list carries it
+    assert number in main
+    citizen.check("04b_complaint_list")
+
     # (2) The centre finds that very ticket in its queue, accepts it, dispatches it with a reason.
     centre = _staff(browser, base, "center_zhao")
     desk = centre.page
@@ -210,7 +214,8 @@ def test_complaint_and_bad_rating_loop_across_portal_and_desk(
     phone.click("#rating button[type=submit]")
     phone.wait_for_load_state("networkidle")
     rated = phone.inner_text("#rating")
-    assert "整改" in rated
+    assert "非常不满意" in rated
+    assert "差评已转相关部门核实整改" in rated  # the state the citizen follows
     rating = "PJ" + rated.split("PJ", 1)[1].split()[0]
     citizen.check("09_rated")
 
