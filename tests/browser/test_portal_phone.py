@@ -79,6 +79,8 @@ def portal_live(city: Platform) -> Iterator[tuple[str, Codes, dict[str, str]]]:
 class Browser:
     """One Chromium page that records console errors, failed responses and CSP violations."""
 
+    prefix = "portal_"  # screenshots go to tests/artifacts/<prefix><name>.png
+
     def __init__(self, page: Any) -> None:
         self.page = page
         self.errors: list[str] = []
@@ -113,7 +115,7 @@ class Browser:
         page = self.page
         page.wait_for_load_state("networkidle")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"portal_{name}.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / f"{self.prefix}{name}.png"), full_page=True)
         if phone:
             widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
             # With mobile emulation a too-wide page widens the layout viewport itself, so
