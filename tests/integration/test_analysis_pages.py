@@ -502,6 +502,7 @@ def test_upload_bad_ocel_inputs_are_refused_clearly(demo: Any, city: Platform) -
     r = _upload(demo, "log.json", body, object_type="Invoice")
     assert r.status_code == 400
     assert "log.json 中没有类型为“Invoice”的对象；文件中有：材料、申请。" in r.text
+    assert 'id="an-object-type" maxlength="200" placeholder="Invoice" value="Invoice"' in r.text
     demo.get("/lang/en")
     r = _upload(demo, "log.jsonocel", body)
     assert r.status_code == 400

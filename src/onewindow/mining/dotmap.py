@@ -9,6 +9,9 @@ edge labels are dot's ``label``s, which it lays out as nodes of their own, so th
 cover a node or another label. The drawn edge-label text is squeezed to the width dot
 measured (``textLength``), so the browser's font cannot make it wider than dot planned.
 
+The PNG export is dot's own drawing (``-Tpng``, cairo) of the same graph with colours and
+node texts added, attributes that do not move anything: the same positions as the SVG.
+
 Sliders as in Disco: ``activities`` keeps the most frequent share of activities (by
 events), ``paths`` the most frequent share of the edges between them, every kept activity
 keeping its strongest way in and out so the map stays connected; 100 % shows everything.

@@ -2,7 +2,8 @@
 platform's own event log or of an uploaded log, filtered by service, department, channel,
 period and variant; Disco-style activity and path sliders; frequency and performance
 views; click an activity or an edge for its cases; variants with the happy path;
-bottlenecks in sentences; the map as SVG and the filtered log as CSV or XES.
+bottlenecks in sentences; the map as SVG or PNG and the filtered log as CSV or XES.
+Uploads: CSV, XES, Parquet and OCEL 2.0 (JSON or XML, flattened on one object type).
 
 Every filter is a GET parameter, so a map can be linked and bookmarked. Analyses come from
 ``onewindow.mining`` (maps, variants, measures, filters, importers); the layout from
@@ -659,8 +660,10 @@ def analysis_upload(request: Request, ctx: PageCtx, form: FormDep, who: Analyst)
             report=None,
             error=message,
             upload_error=True,
+            upload_object_type=object_type,
         )
 
+    object_type = _text(form, "object_type", 200)
     if upload is None:
         return refuse(translate(lang, "an_upload_none"))
     name = Path(upload.filename or "log").name[:120]
@@ -678,7 +681,7 @@ def analysis_upload(request: Request, ctx: PageCtx, form: FormDep, who: Analyst)
         for key in ("case", "activity", "timestamp", "start", "resource", "department")
         if (value := _text(form, f"map_{key}", 200))
     }
-    object_type = _text(form, "object_type", 200) if fmt in OCEL else ""
+    object_type = object_type if fmt in OCEL else ""
     token = secrets.token_urlsafe(12)
     folder = _uploads(ctx, who)
     folder.mkdir(parents=True, exist_ok=True)
