@@ -5,7 +5,9 @@ of good and bad logs, and who may open it."""
 from __future__ import annotations
 
 import gzip
+import json
 import re
+import struct
 from datetime import date
 from html import unescape
 from pathlib import Path
@@ -142,8 +144,90 @@ def test_a_filter_matching_nothing_and_bad_dates_say_so(demo: Any) -> None:
     assert demo.get("/analysis", params={"log": "nosuchtoken123"}).status_code == 404
 
 
+def _png_size(body: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk (it must come first, after the magic)."""
+    assert body[:8] == b"\x89PNG\r\n\x1a\n", body[:40]
+    length, kind = struct.unpack(">I4s", body[8:16])
+    assert (length, kind) == (13, b"IHDR")
+    width, height = struct.unpack(">II", body[16:24])
+    return width, height
+
+
+def _svg_size(text: str) -> tuple[float, float]:
+    found = re.search(r'<svg [^>]*width="([\d.]+)" height="([\d.]+)"', text)
+    assert found, text[:300]
+    return float(found.group(1)), float(found.group(2))
+
+
+@needs_dot
+def test_map_as_png_has_the_layout_and_the_filters_of_the_svg(demo: Any) -> None:
+    """The PNG is dot's drawing of the same graph as the SVG: its size is the SVG's at
+    twice the scale, for each set of filters; a filter matching nothing is a page."""
+    sign_in(demo, "center_li")
+    html = demo.get("/analysis", params={"service": "SAMR-001"}).text
+    assert 'href="/analysis/map.png?service=SAMR-001"' in html
+    assert "导出流程图 PNG" in html
+    demo.get("/lang/en")
+    assert "Map as PNG" in demo.get("/analysis").text
+    demo.get("/lang/zh")
+    sizes = []
+    for params in (
+        {"service": "SAMR-001"},
+        {"acts": "40"},
+        {"service": "SAMR-001", "measure": "p90", "paths": "0"},
+    ):
+        r = demo.get("/analysis/map.png", params=params)
+        assert r.status_code == 200, r.text[:300]
+        assert r.headers["content-type"] == "image/png"
+        assert 'filename="process-map.png"' in r.headers["content-disposition"]
+        width, height = _png_size(r.content)
+        assert width > 0
+        assert height > 0
+        svg_w, svg_h = _svg_size(demo.get("/analysis/map.svg", params=params).text)
+        scale = dotmap.PNG_DPI / dotmap.POINTS_PER_INCH
+        assert abs(width - svg_w * scale) <= 2, (params, width, svg_w)
+        assert abs(height - svg_h * scale) <= 2, (params, height, svg_h)
+        sizes.append((width, height))
+    assert len(set(sizes)) == len(sizes), "each filter gives its own map"
+    r = demo.get("/analysis/map.png", params={"from": "2030-01-01"})
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("text/html")
+    assert "没有符合筛选条件的案件" in r.text
+    assert not r.content.startswith(b"\x89PNG")
+
+
+@needs_dot
+def test_png_is_drawn_on_the_same_positions_as_the_page() -> None:
+    """Colours and node texts move nothing: dot places every node and edge of the PNG's
+    graph where it placed them for the page (road-fines sample, both views)."""
+    from onewindow.mining.importers import read_log
+    from onewindow.mining.maps import process_map
+    from onewindow.mining.prepared import prepare
+
+    frame, _ = read_log(LOGS / "road_traffic_fines_100_traces.xes")
+    pm = process_map(prepare(frame))
+    for measure in ("cases", "p90"):
+        laid = dotmap.lay_out(pm, measure=measure)
+        assert laid.selection is not None
+        labels = {(pe.edge.source, pe.edge.target): pe.label for pe in laid.edges}
+        plain = dotmap._run_dot(dotmap._dot_source(laid.selection, labels)[0])
+        painted = dotmap._run_dot(dotmap.png_source(laid))
+        assert painted["bb"] == plain["bb"]
+
+        def where(graph: dict[str, Any]) -> list[Any]:
+            nodes = [(o["name"], o["pos"]) for o in graph["objects"] if "pos" in o]
+            return nodes + [(e["_gvid"], e["pos"], e.get("lp")) for e in graph["edges"]]
+
+        assert where(painted) == where(plain)
+        assert "Send Fine" in dotmap.png_source(laid)
+        width, height = _png_size(dotmap.render_png(laid))
+        assert (width, height) == (round(laid.width * 2), round(laid.height * 2))
+
+
 def _upload(client: Any, name: str, body: bytes, **mapping: str) -> Any:
     data = {"csrf_token": _csrf(client), **{f"map_{k}": v for k, v in mapping.items()}}
+    if "object_type" in mapping:
+        data["object_type"] = data.pop("map_object_type")
     return client.post(
         "/analysis/upload", data=data, files={"file": (name, body)}, follow_redirects=False
     )
@@ -253,6 +337,9 @@ def test_without_graphviz_the_page_says_so(
     assert "graphviz" in r.text
     assert "理想路径" in r.text
     assert demo.get("/analysis/map.svg").status_code == 503
+    png = demo.get("/analysis/map.png")
+    assert png.status_code == 503
+    assert "graphviz" in png.text
 
 
 def test_before_and_after_a_day_with_confidence_intervals(demo: Any) -> None:
@@ -320,3 +407,127 @@ def test_attribute_filter_matches_the_channel_filter(demo: Any) -> None:
     assert "属性筛选" in r.text
     r = demo.get("/analysis", params={"attr": "no_such_column=1"})
     assert "日志中没有列 no_such_column" in r.text
+
+
+def _ocel(events: list[tuple[str, str, str, list[str]]]) -> bytes:
+    """A small OCEL 2.0 JSON log: two 申请 (applications), one 材料 (document) each."""
+    objects = [
+        {"id": "A1", "type": "申请"},
+        {"id": "A2", "type": "申请"},
+        {"id": "D1", "type": "材料"},
+        {"id": "D2", "type": "材料"},
+    ]
+    return json.dumps(
+        {
+            "objectTypes": [{"name": "申请", "attributes": []}, {"name": "材料", "attributes": []}],
+            "eventTypes": [{"name": a, "attributes": []} for a in ("受理", "补正", "审核", "办结")],
+            "objects": objects,
+            "events": [
+                {
+                    "id": eid,
+                    "type": activity,
+                    "time": when,
+                    "attributes": [],
+                    "relationships": [{"objectId": o, "qualifier": ""} for o in related],
+                }
+                for eid, activity, when, related in [
+                    (f"e{i}", a, t, r) for i, (a, t, r) in enumerate(events)
+                ]
+            ],
+        },
+        ensure_ascii=False,
+    ).encode("utf-8")
+
+
+OCEL_EVENTS: list[tuple[str, str, str, list[str]]] = [
+    ("受理", "2026-03-02T09:00:00+08:00", ["A1", "D1"]),
+    ("补正", "2026-03-03T10:00:00+08:00", ["A1", "D1"]),
+    ("审核", "2026-03-04T11:00:00+08:00", ["A1"]),
+    ("办结", "2026-03-05T15:00:00+08:00", ["A1"]),
+    ("受理", "2026-03-02T14:00:00+08:00", ["A2", "D2"]),
+    ("审核", "2026-03-03T09:30:00+08:00", ["A2"]),
+    ("办结", "2026-03-03T16:00:00+08:00", ["A2"]),
+]
+
+
+@needs_dot
+def test_upload_ocel_logs_with_an_object_type(demo: Any) -> None:
+    sign_in(demo, "center_li")
+    form = demo.get("/analysis").text
+    assert 'name="object_type"' in form
+    assert ".jsonocel" in form.split('id="an-file"')[1][:200]
+    r = _upload(demo, "申请.json", _ocel(OCEL_EVENTS), object_type="申请")
+    assert r.status_code == 303, r.text[:800]
+    page = demo.get(r.headers["location"]).text
+    assert "申请.json" in page
+    assert 'class="an-map"' in page
+    assert "读取 7 个事件，以对象类型“申请”为案件，得到 7 行" in page
+    found = re.search(r'id="an-summary">([^<]+)<', page)
+    assert found
+    assert found.group(1).startswith("2 个案件，7 个事件")
+    assert 'data-activity="补正"' in page
+    # the same log flattened on its documents: 4 events of 2 cases
+    r = _upload(demo, "申请.json", _ocel(OCEL_EVENTS), object_type="材料")
+    assert r.status_code == 303
+    page = demo.get(r.headers["location"]).text
+    found = re.search(r'id="an-summary">([^<]+)<', page)
+    assert found
+    assert found.group(1).startswith("2 个案件，3 个事件")
+    # the OCEL 2.0 standard's own examples, JSON and XML, give the same map
+    summaries = []
+    for name in ("ocel20_example.jsonocel", "ocel20_example.xmlocel"):
+        r = _upload(demo, name, (LOGS / name).read_bytes(), object_type="Purchase Order")
+        assert r.status_code == 303, r.text[:800]
+        page = demo.get(r.headers["location"]).text
+        assert name in page
+        found = re.search(r'id="an-summary">([^<]+)<', page)
+        assert found
+        summaries.append(found.group(1))
+        # its cases are objects of the file, not platform cases
+        listing = demo.get(_links(page, "/analysis/cases?")[0])
+        assert listing.status_code == 200
+        assert "/workbench/cases/" not in listing.text
+    assert summaries[0] == summaries[1]
+    token = parse_qs(urlparse(r.headers["location"]).query)["log"][0]
+    png = demo.get("/analysis/map.png", params={"log": token})
+    assert _png_size(png.content) > (0, 0)
+
+
+def test_upload_bad_ocel_inputs_are_refused_clearly(demo: Any, city: Platform) -> None:
+    sign_in(demo, "center_li")
+    body = _ocel(OCEL_EVENTS)
+    r = _upload(demo, "log.json", body)
+    assert r.status_code == 400
+    assert "log.json 是 OCEL 2.0 日志：请填写作为案件的对象类型，文件中有：材料、申请。" in r.text
+    r = _upload(demo, "log.json", body, object_type="Invoice")
+    assert r.status_code == 400
+    assert "log.json 中没有类型为“Invoice”的对象；文件中有：材料、申请。" in r.text
+    assert 'id="an-object-type" maxlength="200" placeholder="Invoice" value="Invoice"' in r.text
+    demo.get("/lang/en")
+    r = _upload(demo, "log.jsonocel", body)
+    assert r.status_code == 400
+    assert "log.jsonocel is an OCEL 2.0 log: name the object type" in r.text
+    assert "the file has: 材料, 申请." in r.text
+    demo.get("/lang/zh")
+    r = _upload(demo, "broken.json", body[:-20], object_type="申请")
+    assert r.status_code == 400
+    assert "无法读取 OCEL 2.0 文件 broken.json" in r.text
+    r = _upload(demo, "broken.json", body[:-20])
+    assert r.status_code == 400
+    assert "无法读取 OCEL 2.0 文件 broken.json" in r.text
+    r = _upload(demo, "plain.json", b'{"cases": []}', object_type="申请")
+    assert r.status_code == 400
+    assert "不是 OCEL 2.0 JSON" in r.text
+    r = _upload(demo, "broken.xmlocel", b"<log><objects>", object_type="申请")
+    assert r.status_code == 400
+    assert "无法读取 OCEL 2.0 文件 broken.xmlocel" in r.text
+    # an XES log named .xml has no OCEL objects
+    xes = (LOGS / "running-example.xes").read_bytes()
+    r = _upload(demo, "running.xml", xes, object_type="申请")
+    assert r.status_code == 400
+    assert "running.xml 中没有 OCEL 2.0 对象" in r.text
+    # the form is shown again with the message, and nothing refused was kept
+    assert 'id="an-error"' in r.text
+    assert "上传的日志" not in demo.get("/analysis").text
+    uploads = city.settings.data_dir / "analysis-uploads"
+    assert not uploads.exists() or not any(p.is_file() for p in uploads.rglob("*"))

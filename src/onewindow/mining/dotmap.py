@@ -9,6 +9,9 @@ edge labels are dot's ``label``s, which it lays out as nodes of their own, so th
 cover a node or another label. The drawn edge-label text is squeezed to the width dot
 measured (``textLength``), so the browser's font cannot make it wider than dot planned.
 
+The PNG export is dot's own drawing (``-Tpng``, cairo) of the same graph with colours and
+node texts added, attributes that do not move anything: the same positions as the SVG.
+
 Sliders as in Disco: ``activities`` keeps the most frequent share of activities (by
 events), ``paths`` the most frequent share of the edges between them, every kept activity
 keeping its strongest way in and out so the map stays connected; 100 % shows everything.
@@ -37,6 +40,8 @@ __all__ = [
     "Measure",
     "dot_path",
     "lay_out",
+    "png_source",
+    "render_png",
     "render_svg",
     "select",
 ]
@@ -305,7 +310,18 @@ def _node_size(node: MapNode, lines: list[str]) -> tuple[float, float]:
     return width, height
 
 
-def _dot_source(sel: Selection, labels: dict[tuple[str, str], str]) -> tuple[str, list[str]]:
+def _stroke(count: int, top: int) -> float:
+    return 1.0 + 5.0 * math.sqrt(count / top) if top else 1.0
+
+
+def _dot_source(
+    sel: Selection,
+    labels: dict[tuple[str, str], str],
+    painted: dict[str, str] | None = None,
+) -> tuple[str, list[str]]:
+    """The graph dot lays out. ``painted`` (node key → its label in the PNG) adds colours,
+    stroke widths and node texts: attributes that draw, never that move (the nodes are
+    ``fixedsize``; edge labels and fonts are the same), so the PNG has the page's layout."""
     ids = [f"n{i}" for i in range(len(sel.nodes))]
     index = {n.key: ids[i] for i, n in enumerate(sel.nodes)}
     out = [
@@ -315,12 +331,16 @@ def _dot_source(sel: Selection, labels: dict[tuple[str, str], str]) -> tuple[str
         'node [shape=box fixedsize=true label="" fontname="Helvetica"];',
         f'edge [fontname="Helvetica" fontsize={EDGE_FONT:g} arrowsize=0.7];',
     ]
+    if painted is not None:
+        out.extend(PNG_DEFAULTS)
     for i, node in enumerate(sel.nodes):
         w, h = _node_size(node, wrap(node.key))
         shape = "circle" if node.key in (START, END) else "box"
         rank = ""
         if node.key == START:
             rank = " group=s"
+        if painted is not None:
+            rank += _node_paint(node, painted.get(node.key, ""))
         out.append(
             f"{ids[i]} [shape={shape} width={w / POINTS_PER_INCH:.3f} "
             f"height={h / POINTS_PER_INCH:.3f}{rank}];"
@@ -328,9 +348,14 @@ def _dot_source(sel: Selection, labels: dict[tuple[str, str], str]) -> tuple[str
     top = max((e.count for e in sel.edges), default=1)
     for e in sel.edges:
         weight = max(1, round(10 * e.count / top))
+        paint = ""
+        if painted is not None:
+            colour = EDGE_COLOURS[e.heat]
+            paint = f' color="{colour}" penwidth={_stroke(e.count, top):.1f}'
+            paint += f' fontcolor="{"#8c1b1b" if e.heat == HEAT_STEPS - 1 else "#23364f"}"'
         out.append(
             f"{index[e.source]} -> {index[e.target]} "
-            f"[label={_quote(labels[e.source, e.target])} weight={weight}];"
+            f"[label={_quote(labels[e.source, e.target])} weight={weight}{paint}];"
         )
     if any(n.key == START for n in sel.nodes):
         out.append(f"{{rank=min; {index[START]};}}")
@@ -340,18 +365,26 @@ def _dot_source(sel: Selection, labels: dict[tuple[str, str], str]) -> tuple[str
     return "\n".join(out), ids
 
 
+def _missing() -> DotMissing:
+    return DotMissing(
+        "Graphviz (dot) is not installed on the server: install the Debian package "
+        "graphviz (make graphviz) to draw process maps",
+        message_zh="服务器未安装 Graphviz（dot），无法绘制流程图：请安装 Debian 软件包 graphviz"
+        "（make graphviz）",
+    )
+
+
+def _failed(err: object) -> DotMissing:
+    return DotMissing(f"Graphviz (dot) failed: {err}", message_zh=f"Graphviz（dot）布局失败：{err}")
+
+
 @lru_cache(maxsize=32)
 def _run_dot(source: str) -> dict[str, Any]:
     """dot's layout of ``source``; the same map asked again (a slider moved back, the
     measure switched) is laid out once."""
     exe = dot_path()
     if exe is None:
-        raise DotMissing(
-            "Graphviz (dot) is not installed on the server: install the Debian package "
-            "graphviz (make graphviz) to draw process maps",
-            message_zh="服务器未安装 Graphviz（dot），无法绘制流程图：请安装 Debian 软件包 graphviz"
-            "（make graphviz）",
-        )
+        raise _missing()
     try:
         done = subprocess.run(  # noqa: S603 - a fixed program, the graph on stdin
             [exe, "-Tjson"],
@@ -366,10 +399,7 @@ def _run_dot(source: str) -> dict[str, Any]:
             message_zh=f"Graphviz（dot）无法完成流程图布局：{exc}",
         ) from exc
     if done.returncode != 0:
-        err = done.stderr.decode("utf-8", "replace")[:300]
-        raise DotMissing(
-            f"Graphviz (dot) failed: {err}", message_zh=f"Graphviz（dot）布局失败：{err}"
-        )
+        raise _failed(done.stderr.decode("utf-8", "replace")[:300])
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 
@@ -444,9 +474,84 @@ def lay_out(
                 else:
                     lx, ly = op["pt"]
                 label_box = Box(sx(lx) - lw / 2, sy(ly) - EDGE_FONT * 0.6, lw, EDGE_FONT * 1.2)
-        width = 1.0 + 5.0 * math.sqrt(edge.count / top) if top else 1.0
+        width = _stroke(edge.count, top)
         laid.edges.append(PlacedEdge(edge, path, arrow, text, label_box, width))
     return laid
+
+
+# --------------------------------------------------------------------------- PNG
+
+# The page's colours (analysis.css), by heat step.
+NODE_FILLS: Final = ("#eef3fa", "#eef3fa", "#dde8f6", "#cfe0f5", "#b7d1f0", "#9fc2ea")
+EDGE_COLOURS: Final = ("#8a99ad", "#8a99ad", "#7389a8", "#c99a3c", "#d6782a", "#c62d2d")
+PNG_FONT: Final = "Noto Sans CJK SC"
+PNG_DPI: Final = 144.0  # twice the SVG's scale: crisp when printed or zoomed
+PNG_MAX_PX: Final = 16000  # a larger side is drawn at a lower resolution (cairo's limits)
+PNG_DEFAULTS: Final = (
+    f'graph [bgcolor="white" pad={8.0 / POINTS_PER_INCH:.4f}];',
+    f'node [style="rounded,filled" color="#4a6a94" fontcolor="#13243a" fontname="{PNG_FONT}" '
+    f"fontsize={NODE_FONT:g}];",
+)
+
+
+def _node_paint(node: MapNode, label: str) -> str:
+    if node.key in (START, END):
+        colour = "#3f8f4f" if node.key == START else "#8f3f3f"
+        return f' style=filled fillcolor="{colour}" color="{colour}"'
+    return f' fillcolor="{NODE_FILLS[node.heat]}" label={label}'
+
+
+def _node_label(node: PlacedNode) -> str:
+    """The node's lines and its figure, as a quoted dot label (``\\n``: centred lines)."""
+    lines = [*node.lines, node.figure]
+    return '"' + "\\n".join(_quote(line)[1:-1] for line in lines) + '"'
+
+
+def png_source(laid: LaidOutMap) -> str:
+    """The dot source of ``laid`` with the page's colours and node texts added."""
+    sel = laid.selection
+    if sel is None:
+        raise ValueError("a laid-out map without its selection cannot be drawn again")
+    labels = {(pe.edge.source, pe.edge.target): pe.label for pe in laid.edges}
+    painted = {pn.node.key: _node_label(pn) for pn in laid.nodes}
+    return _dot_source(sel, labels, painted)[0]
+
+
+def png_dpi(laid: LaidOutMap) -> float:
+    """PNG_DPI, lowered so that neither side is over PNG_MAX_PX pixels."""
+    side = max(laid.width, laid.height, 1.0)
+    return min(PNG_DPI, PNG_MAX_PX * POINTS_PER_INCH / side)
+
+
+def render_png(laid: LaidOutMap) -> bytes:
+    """The map as a PNG drawn by dot (cairo) from the same graph as the SVG, hence the same
+    positions; ``png_dpi(laid) / 72`` pixels per SVG unit.
+
+    Raises:
+        DotMissing: Graphviz is not installed or failed.
+    """
+    if not laid.nodes:
+        raise ValueError("an empty map has no picture")
+    source = png_source(laid)
+    exe = dot_path()
+    if exe is None:
+        raise _missing()
+    try:
+        done = subprocess.run(  # noqa: S603 - a fixed program, the graph on stdin
+            [exe, "-Tpng", f"-Gdpi={png_dpi(laid):.2f}"],
+            input=source.encode("utf-8"),
+            capture_output=True,
+            timeout=DOT_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise _failed(exc) from exc
+    if done.returncode != 0 or not done.stdout.startswith(PNG_MAGIC):
+        raise _failed(done.stderr.decode("utf-8", "replace")[:300])
+    return done.stdout
+
+
+PNG_MAGIC: Final = b"\x89PNG\r\n\x1a\n"
 
 
 # --------------------------------------------------------------------------- SVG

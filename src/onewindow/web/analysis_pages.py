@@ -2,7 +2,8 @@
 platform's own event log or of an uploaded log, filtered by service, department, channel,
 period and variant; Disco-style activity and path sliders; frequency and performance
 views; click an activity or an edge for its cases; variants with the happy path;
-bottlenecks in sentences; the map as SVG and the filtered log as CSV or XES.
+bottlenecks in sentences; the map as SVG or PNG and the filtered log as CSV or XES.
+Uploads: CSV, XES, Parquet and OCEL 2.0 (JSON or XML, flattened on one object type).
 
 Every filter is a GET parameter, so a map can be linked and bookmarked. Analyses come from
 ``onewindow.mining`` (maps, variants, measures, filters, importers); the layout from
@@ -61,7 +62,14 @@ UPLOAD_SUFFIXES: Final[dict[str, LogFormat]] = {
     ".xes": "xes",
     ".xes.gz": "xes",
     ".parquet": "parquet",
+    ".json": "ocel-json",
+    ".jsonocel": "ocel-json",
+    ".xml": "ocel-xml",
+    ".xmlocel": "ocel-xml",
 }
+OCEL: Final = ("ocel-json", "ocel-xml")
+# An OCEL .json/.xml is kept as .jsonocel/.xmlocel: {token}.json is the upload's metadata.
+KEPT_AS: Final = {".json": ".jsonocel", ".xml": ".xmlocel"}
 TOKEN: Final = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 MAX_DROPPED_SHARE: Final = 0.05
 # Each user keeps this many uploaded logs; older ones are deleted on the next upload.
@@ -199,6 +207,7 @@ def _read_upload(path: str, stamp: float, meta_json: str) -> tuple[pl.DataFrame,
         path,
         fmt=meta["format"],
         columns=ColumnMap.from_pairs(meta.get("mapping") or {}),
+        object_type=meta.get("object_type"),
     )
 
 
@@ -223,6 +232,7 @@ class Loaded:
     source: str
     report: ImportReport | None
     own: bool
+    object_type: str = ""  # an OCEL log: the object type whose objects are the cases
 
 
 def _load(ctx: Ctx, who: Principal, view: View) -> Loaded:
@@ -230,18 +240,20 @@ def _load(ctx: Ctx, who: Principal, view: View) -> Loaded:
         path, meta = _stored(ctx, who, view.log)
         frame, report = _read_upload(str(path), path.stat().st_mtime, json.dumps(meta))
         source = str(meta.get("name") or path.name)
+        object_type = str(meta.get("object_type") or "")
         own = False
     else:
         frame = mining.own_log(ctx)
         report = None
         source = ""
+        object_type = ""
         own = True
     narrowed = frame
     if own and view.service:
         narrowed = frame.filter(pl.col(SERVICE_KEY) == view.service)
     spec = view.log_filter(ctx.calendar.zone)
     filtered = apply_filter(narrowed, spec) if spec.active else narrowed
-    return Loaded(frame, filtered, source, report, own)
+    return Loaded(frame, filtered, source, report, own, object_type)
 
 
 def _choices(ctx: Ctx, loaded: Loaded, lang: Lang) -> dict[str, list[tuple[str, str]]]:
@@ -330,6 +342,7 @@ def analysis(request: Request, ctx: PageCtx, who: Analyst) -> Response:
         source=loaded.source,
         report=loaded.report,
         own=loaded.own,
+        object_type=loaded.object_type,
     )
     if loaded.filtered.is_empty():
         key = "an_nothing_matches" if loaded.full.height else "an_log_empty"
@@ -563,8 +576,13 @@ def _download(body: bytes | str, media: str, name: str) -> Response:
     )
 
 
-@router.get("/analysis/map.svg")
-def analysis_svg(request: Request, ctx: PageCtx, who: Analyst) -> Response:
+def _export_map(request: Request, ctx: Ctx, who: Principal) -> dotmap.LaidOutMap:
+    """The map of the page's filters, sliders and measure, laid out as on the page.
+
+    Raises:
+        ValidationFailed: no case matches the filters (an error page, not an image).
+        DotMissing: Graphviz is not installed (503).
+    """
     view = _view(request, [])
     loaded = _load(ctx, who, view)
     if loaded.filtered.is_empty():
@@ -574,9 +592,20 @@ def analysis_svg(request: Request, ctx: PageCtx, who: Analyst) -> Response:
             code="analysis.nothing_matches",
         )
     pm = maps.process_map(prepare(loaded.filtered))
-    laid = dotmap.lay_out(pm, activities=view.acts, paths=view.paths, measure=view.measure)
-    svg = dotmap.render_svg(laid, title="process map", standalone=True)
+    return dotmap.lay_out(pm, activities=view.acts, paths=view.paths, measure=view.measure)
+
+
+@router.get("/analysis/map.svg")
+def analysis_svg(request: Request, ctx: PageCtx, who: Analyst) -> Response:
+    svg = dotmap.render_svg(_export_map(request, ctx, who), title="process map", standalone=True)
     return _download(svg, "image/svg+xml; charset=utf-8", "process-map.svg")
+
+
+@router.get("/analysis/map.png")
+def analysis_png(request: Request, ctx: PageCtx, who: Analyst) -> Response:
+    """The same layout as the page and the SVG, drawn by Graphviz itself (cairo)."""
+    png = dotmap.render_png(_export_map(request, ctx, who))
+    return _download(png, "image/png", "process-map.png")
 
 
 def _export_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
@@ -631,8 +660,10 @@ def analysis_upload(request: Request, ctx: PageCtx, form: FormDep, who: Analyst)
             report=None,
             error=message,
             upload_error=True,
+            upload_object_type=object_type,
         )
 
+    object_type = _text(form, "object_type", 200)
     if upload is None:
         return refuse(translate(lang, "an_upload_none"))
     name = Path(upload.filename or "log").name[:120]
@@ -650,17 +681,26 @@ def analysis_upload(request: Request, ctx: PageCtx, form: FormDep, who: Analyst)
         for key in ("case", "activity", "timestamp", "start", "resource", "department")
         if (value := _text(form, f"map_{key}", 200))
     }
+    object_type = object_type if fmt in OCEL else ""
     token = secrets.token_urlsafe(12)
     folder = _uploads(ctx, who)
     folder.mkdir(parents=True, exist_ok=True)
     suffix = next(
         s for s in sorted(UPLOAD_SUFFIXES, key=len, reverse=True) if name.lower().endswith(s)
     )
-    path = folder / f"{token}{suffix}"
+    path = folder / f"{token}{KEPT_AS.get(suffix, suffix)}"
     path.write_bytes(data)
     meta = {"name": name, "file": path.name, "format": fmt, "mapping": mapping}
+    if fmt in OCEL:
+        meta["object_type"] = object_type
     try:
-        frame, report = read_log(path, fmt=fmt, columns=ColumnMap.from_pairs(mapping))
+        frame, report = read_log(
+            path,
+            fmt=fmt,
+            columns=ColumnMap.from_pairs(mapping),
+            # "" is no object type: the importer then says which types the file has
+            object_type=object_type if fmt in OCEL else None,
+        )
         if report.dropped_share > MAX_DROPPED_SHARE:
             first = report.dropped[0] if report.dropped else None
             example = ""
@@ -682,9 +722,24 @@ def analysis_upload(request: Request, ctx: PageCtx, form: FormDep, who: Analyst)
             )
     except OneWindowError as exc:
         path.unlink(missing_ok=True)
-        return refuse(error_text(lang, exc))
+        # the importers name the kept file; the user knows it by the name they sent
+        problem = _ocel_problem(lang, name, object_type, exc) or error_text(lang, exc)
+        return refuse(problem.replace(path.name, name))
     (folder / f"{token}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     _forget_old_uploads(folder)
     return RedirectResponse(
         f"/analysis?{urlencode({'log': token, 'uploaded': '1'})}", status_code=303
     )
+
+
+def _ocel_problem(lang: Lang, name: str, object_type: str, exc: OneWindowError) -> str | None:
+    """The object type is missing or not in the file: say so, with the types it has."""
+    if "object_types" not in exc.details:
+        return None
+    known = [str(t) for t in exc.details["object_types"]]
+    if not known:
+        return translate(lang, "an_upload_ocel_no_objects", name=name)
+    types = "、".join(known) if lang == "zh" else ", ".join(known)
+    if not object_type:
+        return translate(lang, "an_upload_ocel_type_missing", name=name, types=types)
+    return translate(lang, "an_upload_ocel_type_unknown", name=name, type=object_type, types=types)

@@ -54,6 +54,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Drag to pan, wheel or buttons to zoom; click an activity or a path for its cases",
     ),
     "an_export_svg": ("导出流程图 SVG", "Map as SVG"),
+    "an_export_png": ("导出流程图 PNG", "Map as PNG"),
     "an_export_csv": ("导出日志 CSV", "Log as CSV"),
     "an_export_xes": ("导出日志 XES", "Log as XES"),
     "an_slowest": ("最慢路径", "Slowest path"),
@@ -81,9 +82,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "an_upload": ("上传日志", "Upload a log"),
     "an_upload_help": (
-        "CSV（任意编码与分隔符）、XES（可 gzip 压缩）或 Parquet；列名不是 XES 键时请填写映射",
-        "CSV (any encoding and separator), XES (gzipped too) or Parquet; name the columns "
-        "when they are not XES keys",
+        "CSV（任意编码与分隔符）、XES（可 gzip 压缩）、Parquet 或 OCEL 2.0（JSON/XML）；"
+        "列名不是 XES 键时请填写映射；OCEL 日志请填写作为案件的对象类型",
+        "CSV (any encoding and separator), XES (gzipped too), Parquet or OCEL 2.0 (JSON/XML); "
+        "name the columns when they are not XES keys; for an OCEL log, the object type whose "
+        "objects are the cases",
+    ),
+    "an_object_type": ("对象类型（OCEL）", "Object type (OCEL)"),
+    "an_upload_ocel_type_missing": (
+        "{name} 是 OCEL 2.0 日志：请填写作为案件的对象类型，文件中有：{types}。",
+        "{name} is an OCEL 2.0 log: name the object type whose objects are the cases; "
+        "the file has: {types}.",
+    ),
+    "an_upload_ocel_type_unknown": (
+        "{name} 中没有类型为“{type}”的对象；文件中有：{types}。",
+        "{name} has no objects of type “{type}”; the file has: {types}.",
+    ),
+    "an_upload_ocel_no_objects": (
+        "{name} 中没有 OCEL 2.0 对象，不是 OCEL 2.0 日志（XES 日志请使用 .xes 扩展名）。",
+        "{name} has no OCEL 2.0 objects: it is not an OCEL 2.0 log (name an XES log .xes).",
+    ),
+    "an_import_summary_ocel": (
+        "读取 {read} 个事件，以对象类型“{type}”为案件，得到 {kept} 行",
+        "{read} events read, the objects of type “{type}” as cases: {kept} rows",
     ),
     "an_file": ("文件", "File"),
     "an_map_case": ("案件列", "Case column"),
@@ -94,8 +115,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "an_upload_none": ("请选择要上传的日志文件。", "Choose a log file to upload."),
     "an_upload_empty": ("文件 {name} 是空的。", "The file {name} is empty."),
     "an_upload_format": (
-        "无法识别 {name} 的格式：请上传 .csv、.xes、.xes.gz 或 .parquet 文件。",
-        "Cannot tell the format of {name}: upload a .csv, .xes, .xes.gz or .parquet file.",
+        "无法识别 {name} 的格式：请上传 .csv、.xes、.xes.gz、.parquet 文件，"
+        "或 OCEL 2.0 的 .json、.jsonocel、.xml、.xmlocel 文件。",
+        "Cannot tell the format of {name}: upload a .csv, .xes, .xes.gz or .parquet file, "
+        "or an OCEL 2.0 .json, .jsonocel, .xml or .xmlocel file.",
     ),
     "an_upload_too_big": ("文件超过 {mb} MB 上限。", "The file is over the {mb} MB limit."),
     "an_import_summary": (
