@@ -184,4 +184,5 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "an_cmp_returns": ("每件补正次数", "Returns per case"),
     "an_cmp_rework": ("每件返工次数", "Repeated steps per case"),
     "an_end_node": ("结束", "End"),
+    "an_object_type_example": ("如：申请", "e.g. Invoice"),
 }
