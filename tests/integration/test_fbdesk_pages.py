@@ -383,6 +383,13 @@ def test_a_bad_rating_is_verified_appealed_rectified_and_called_back_on_the_desk
     page = client.get(f"/fbdesk/cases/{case}")
     assert page.status_code == 200
     assert "核实差评" in page.text
+    # the rated service and department by name, not by code
+    rows = dict(re.findall(r"<tr><th>([^<]+)</th><td>([^<]+)", page.text))
+    with city.unit_of_work() as ctx:
+        departments = {d.name_zh for d in catalog.list_departments(ctx)}
+        services = {sv.name_zh for sv in catalog.list_services(ctx)}
+    assert rows["被评部门"].strip() in departments
+    assert rows["事项"].strip() in services
     _clean(page.text)
     verify = steps()["Task_verify"]
     r = _post(client, f"/fbdesk/tasks/{verify}", csrf, f_verdict="mistaken")

@@ -336,6 +336,11 @@ def _case_page(
         rating=subject,
         tasks=tasks,
         history=desk.history(ctx, case),
+        # names, not codes, for the rated service and department
+        names={
+            **{s.code: (s.name_zh, s.name_en) for s in catalog.list_services(ctx)},
+            **{d.code: (d.name_zh, d.name_en) for d in catalog.list_departments(ctx)},
+        },
     )
 
 
