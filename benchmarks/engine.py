@@ -1,13 +1,15 @@
 """End-to-end cases per second through the service layer with persistence, vs SpiffWorkflow.
 
     .venv/bin/python benchmarks/engine.py [--cases 300] [--postgres URL] [--statements]
+                                          [--subscriptions 2]
 
 Each persisted case is the demo city's business-licence bundle (SAMR-001): one application with
 its materials (taken at the window), then the window acceptance, the SAMR review, the three
 parallel department registrations and the issue, each completed by staff of its department,
-every step its own transaction with its events. The in-memory baseline runs the same BPMN file
-with plain SpiffWorkflow (its own parser and script engine, no persistence) to completion.
-Runs in one process on one core.
+every step its own transaction with its events and, for each of the ``--subscriptions`` webhook
+subscriptions (all topics; the issue's aim is measured with two), its outbox rows. The in-memory
+baseline runs the same BPMN file with plain SpiffWorkflow (its own parser and script engine, no
+persistence) to completion. Runs in one process on one core.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sqlalchemy import event, text
 
 from onewindow.catalog import service as catalog
 from onewindow.intake.schemas import ApplicantIn, Upload
+from onewindow.integration import service as integration
 from onewindow.kit.db import make_engine
 from onewindow.kit.migrate import upgrade
 from onewindow.kit.platform import Platform
@@ -73,7 +76,9 @@ def inmemory(cases: int) -> float:
 STATEMENTS: collections.Counter[tuple[str, str]] = collections.Counter()
 
 
-def persisted(url: str, cases: int, data_dir: Path, *, count: bool = False) -> tuple[float, int]:
+def persisted(
+    url: str, cases: int, data_dir: Path, *, count: bool = False, subscriptions: int = 2
+) -> tuple[float, int]:
     settings = Settings(env="test", data_dir=data_dir, database_url=url)
     p = Platform.create(settings)
     counting = {"on": False}
@@ -100,6 +105,10 @@ def persisted(url: str, cases: int, data_dir: Path, *, count: bool = False) -> t
         }
         form["registered_capital"] = 100
         staff = {k: catalog.get_staff(ctx, v).id for k, v in STAFF.items()}
+        for n in range(subscriptions):
+            integration.create_subscription(
+                ctx, f"bench {n}", f"http://127.0.0.1:9/{n}", integration.TOPICS, actor="bench"
+            )
     del staff
 
     def one_case() -> int:
@@ -149,17 +158,28 @@ def main() -> None:
         help="PostgreSQL URL ('' to skip)",
     )
     parser.add_argument(
+        "--subscriptions",
+        type=int,
+        default=2,
+        help="active webhook subscriptions to every topic (outbox rows per event)",
+    )
+    parser.add_argument(
         "--statements", action="store_true", help="count the SQL statements of a case (SQLite)"
     )
     args = parser.parse_args()
     py = pyplatform.python_version()
     print(f"machine: {pyplatform.machine()}, {os.cpu_count()} cores, Python {py}")
+    print(f"webhook subscriptions: {args.subscriptions}")
     mem = inmemory(args.cases)
     print(f"in-memory SpiffWorkflow:      {mem:8.1f} cases/s")
     tmp = Path(tempfile.mkdtemp(prefix="ow-bench-"))
     try:
         rate, steps = persisted(
-            f"sqlite:///{tmp / 'bench.db'}", args.cases, tmp / "data", count=args.statements
+            f"sqlite:///{tmp / 'bench.db'}",
+            args.cases,
+            tmp / "data",
+            count=args.statements,
+            subscriptions=args.subscriptions,
         )
         print(
             f"onewindow, SQLite:            {rate:8.1f} cases/s "
@@ -181,7 +201,9 @@ def main() -> None:
             else:
                 try:
                     url = f"{args.postgres}?options=-csearch_path%3D{schema}"
-                    rate, _ = persisted(url, args.cases, tmp / "data-pg")
+                    rate, _ = persisted(
+                        url, args.cases, tmp / "data-pg", subscriptions=args.subscriptions
+                    )
                     print(
                         f"onewindow, PostgreSQL:        {rate:8.1f} cases/s, "
                         f"{rate / mem:.2f}x in-memory"
