@@ -297,7 +297,9 @@ def test_not_accepted_at_the_window_gives_its_own_decision(client: TestClient) -
     assert case["status"] == "not_accepted"
 
 
-def test_send_back_lists_every_item_once_and_the_applicant_sees_them(client: TestClient) -> None:
+def test_send_back_lists_every_item_once_and_the_applicant_sees_them(
+    city: Platform, client: TestClient
+) -> None:
     clerk = staff(client, "center_qian")
     number = take_application(clerk, PHONE)["number"]
     accept = task_id(clerk, number, "Task_window_accept")
@@ -317,6 +319,20 @@ def test_send_back_lists_every_item_once_and_the_applicant_sees_them(client: Tes
     assert [d["kind"] for d in case["documents"]] == ["supplement_notice"]
     assert case["status"] == "returned"
     assert case["overdue"] is False  # the clock stands still while the applicant holds the case
+
+    # the applicant is given ten working days (the service file names no SLA for 补正), and
+    # the notice states that date
+    with city.unit_of_work() as ctx:
+        (waiting,) = workflow.open_tasks(ctx, workflow.case_by_number(ctx, number).id)
+        assert waiting.for_applicant
+        due = ctx.calendar.deadline(ctx.clock.now(), workflow.PARTY_SLA_DAYS)
+        assert waiting.sla_due == due
+        assert due - ctx.clock.now() >= timedelta(days=12)  # not the next working day
+        zone = ctx.calendar.zone
+    owner = applicant(client, PHONE)
+    notice = owner.client.get(case["documents"][0]["url"], headers=owner.headers).content
+    day = due.astimezone(zone).date()
+    assert f"请于{day.year}年{day.month}月{day.day}日前一并提交" in _pdf_text(notice)
 
 
 @pytest.mark.timeout(900)

@@ -57,6 +57,10 @@ MAX_TEXT = 10_000
 # department, CODE until one is set). "" is the route of tasks outside any lane, "*" the
 # route of lanes not listed.
 PARTY_ROUTE = "party"
+# The party's own tasks (补正, supplying what was promised) without an SLA in the service file:
+# working days the applicant is given, the date the 补正材料通知书 states. A staff task's default
+# is one working day.
+PARTY_SLA_DAYS = 10
 
 
 @dataclass
@@ -208,9 +212,15 @@ def _route(ctx: Ctx, case: Case, lane: str | None) -> tuple[int | None, bool]:
 
 
 def _sla_due(
-    ctx: Ctx, case: Case, element_id: str, data: Mapping[str, Any], now: datetime
+    ctx: Ctx,
+    case: Case,
+    element_id: str,
+    data: Mapping[str, Any],
+    now: datetime,
+    *,
+    for_party: bool = False,
 ) -> datetime:
-    rule = case.task_sla.get(element_id, 1)
+    rule = case.task_sla.get(element_id, PARTY_SLA_DAYS if for_party else 1)
     if isinstance(rule, str) and rule.startswith("var:"):
         value = data.get(rule[4:])
         if value:
@@ -270,7 +280,7 @@ def _new_task(
         for_applicant=for_party,
         status="ready",
         created_at=now,
-        sla_due=_sla_due(ctx, case, ready.task_id, data, now),
+        sla_due=_sla_due(ctx, case, ready.task_id, data, now, for_party=for_party),
         can_send_back=bool(info and info.can_send_back),
         escalates_task_id=escalates,
         instance_no=ready.instance_no,
