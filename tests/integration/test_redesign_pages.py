@@ -99,6 +99,16 @@ def test_analyst_fits_runs_compares_and_a_head_publishes_once(
     assert diagram["markers"]["rd-added"]
     assert all(f'id="{i}"' in diagram["xml"] for i in diagram["markers"]["rd-added"])
     assert client.get(f"{study_url}/proposals/nope").status_code == 404
+    # the pre-check proposal's changes and assumptions in the page's language, not English
+    # under a Chinese heading
+    precheck = client.get(f"{study_url}/proposals/precheck").text
+    assert "在第一个环节之前增加在线预审" in precheck
+    assert "拦下 80% 的材料不全申请" in precheck
+    client.cookies.set("lang", "en")
+    precheck = client.get(f"{study_url}/proposals/precheck").text
+    assert "add an online completeness pre-check" in precheck
+    assert "在第一个环节之前增加在线预审" not in precheck
+    client.cookies.delete("lang")
 
     # the analyst may not publish: a clear refusal, nothing changed
     for method in ("get", "post"):

@@ -62,6 +62,10 @@ class Proposal:
     assumptions: list[str] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)  # the single changes it is made of
     called: dict[str, bytes] = field(default_factory=dict, repr=False)  # call activities
+    # The same changes and assumptions in Chinese, one for one (empty for a hand-edited model
+    # and for studies saved before they were written in both languages).
+    changes_zh: list[str] = field(default_factory=list)
+    assumptions_zh: list[str] = field(default_factory=list)
 
     def model(self) -> ProcessModel:
         return parse_model(self.bpmn, source=f"proposal {self.key}", called=self.called)
@@ -73,6 +77,8 @@ class Proposal:
             "title_en": self.title_en,
             "changes": self.changes,
             "assumptions": self.assumptions,
+            "changes_zh": self.changes_zh,
+            "assumptions_zh": self.assumptions_zh,
         }
 
 
@@ -279,6 +285,16 @@ class _Draft:
     params: SimParams
     changes: list[str] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
+    changes_zh: list[str] = field(default_factory=list)
+    assumptions_zh: list[str] = field(default_factory=list)
+
+    def change(self, zh: str, en: str) -> None:
+        self.changes_zh.append(zh)
+        self.changes.append(en)
+
+    def assume(self, zh: str, en: str) -> None:
+        self.assumptions_zh.append(zh)
+        self.assumptions.append(en)
 
     def refresh(self) -> None:
         self.model = parse_model(
@@ -371,8 +387,14 @@ def _parallel(d: _Draft) -> bool:
             ed.add_flow(fork, task)
             ed.add_flow(task, join)
         names = " / ".join(d.model.nodes[t].label for t in chain)
-        d.changes.append(f"run {names} in parallel (并联办理) instead of one after another")
-    d.assumptions.append("the parallel steps are independent: none needs another's result")
+        d.change(
+            f"{'、'.join(d.model.nodes[t].label for t in chain)} 由依次办理改为并联办理",
+            f"run {names} in parallel (并联办理) instead of one after another",
+        )
+    d.assume(
+        "并联的各环节相互独立，互不依赖对方的办理结果",
+        "the parallel steps are independent: none needs another's result",
+    )
     d.refresh()
     return True
 
@@ -420,10 +442,15 @@ def _precheck(d: _Draft) -> bool:
     for flow_id, at_first in returns:
         cut = PRECHECK_FIRST if at_first else PRECHECK_LATER
         _scale_branch(d, flow_id, 1 - cut)
-    d.changes.append("add an online completeness pre-check (在线预审) before the first step")
-    d.assumptions.append(
+    d.change(
+        "在第一个环节之前增加在线预审（材料齐全性检查）",
+        "add an online completeness pre-check (在线预审) before the first step",
+    )
+    d.assume(
+        f"预审能在首次审查时拦下 {PRECHECK_FIRST:.0%} 的材料不全申请，"
+        f"并减少 {PRECHECK_LATER:.0%} 的后续退回补正",
         f"the pre-check catches {PRECHECK_FIRST:.0%} of incomplete applications at the first "
-        f"check and {PRECHECK_LATER:.0%} of later send-backs"
+        f"check and {PRECHECK_LATER:.0%} of later send-backs",
     )
     d.refresh()
     return True
@@ -469,12 +496,15 @@ def _held_materials(d: _Draft, materials: Sequence[Mapping[str, Any]] | None) ->
         d.params.activities[key] = d.params.activities[key].scaled(1 - share / 2)
     names = "、".join(str(m.get("name_zh") or m.get("code")) for m in held)
     d.editor.document(first, f"免提交：{names}（从电子证照库调取，申请人无需提交）")
-    d.changes.append(
-        f"stop asking for {len(held)} materials the city already holds (免提交): {names}"
+    d.change(
+        f"不再要求申请人提交本市已持有的 {len(held)} 项材料（免提交）：{names}",
+        f"stop asking for {len(held)} materials the city already holds (免提交): {names}",
     )
-    d.assumptions.append(
+    d.assume(
+        f"材料不全的申请减少 {share:.0%}（已持有材料占必交材料的比例），"
+        f"{node.label} 用时缩短 {share / 2:.0%}",
         f"incomplete applications fall by {share:.0%} (the share of required materials held) "
-        f"and {node.label} takes {share / 2:.0%} less time"
+        f"and {node.label} takes {share / 2:.0%} less time",
     )
     d.refresh()
     return True
@@ -496,9 +526,11 @@ def _post_delivery(d: _Draft) -> bool:
             x for x in d.params.in_person if x not in (task_id, d.model.nodes[task_id].name)
         ]
         d.editor.document(task_id, "出件方式：免费寄递或电子证照，申请人无需到场")
-        d.changes.append(
+        d.change(
+            f"{d.model.nodes[task_id].label} 的办理结果免费寄递或以电子证照送达，"
+            "申请人无需再跑一次",
             f"deliver the result of {d.model.nodes[task_id].label} by post or electronically "
-            "(免费寄递/电子证照): no trip to collect it"
+            "(免费寄递/电子证照): no trip to collect it",
         )
     d.refresh()
     return True
@@ -529,11 +561,16 @@ def _move_staff(d: _Draft, cases: int, seed: int) -> bool:
         key = lane_id if lane_id in d.params.resources else lane.name
         spec = d.params.resources[key]
         d.params.resources[key] = ResourceSpec(spec.count + delta, spec.calendar)
-    d.changes.append(
+    d.change(
+        f"从 {binding.lanes[cold].label}（忙碌 {util[cold]:.0%}）调一名工作人员到 "
+        f"{binding.lanes[hot].label}（忙碌 {util[hot]:.0%}）",
         f"move one member of staff from {binding.lanes[cold].label} "
-        f"({util[cold]:.0%} busy) to {binding.lanes[hot].label} ({util[hot]:.0%} busy)"
+        f"({util[cold]:.0%} busy) to {binding.lanes[hot].label} ({util[hot]:.0%} busy)",
     )
-    d.assumptions.append("the moved member of staff is as fast as the lane's own staff")
+    d.assume(
+        "调来的工作人员与该泳道原有人员办理速度相同",
+        "the moved member of staff is as fast as the lane's own staff",
+    )
     return True
 
 
@@ -560,16 +597,21 @@ def _merge(d: _Draft) -> bool:
             d.params.activities.pop(later, None)
             d.params.activities.pop(b.name, None)
             d.params.in_person = [x for x in d.params.in_person if x not in (later, b.name)]
-            d.changes.append(
+            d.change(
+                f"取消 {b.label}：它再次采集 {'、'.join(sorted(same))}，这些信息已在 "
+                f"{a.label} 采集（信息共享，一次录入）",
                 f"drop {b.label}: it captures {', '.join(sorted(same))} again, already "
-                f"captured at {a.label} (信息共享，一次录入)"
+                f"captured at {a.label} (信息共享，一次录入)",
             )
             dropped = True
             break
         if dropped:
             break
     if dropped:
-        d.assumptions.append("the data captured once is passed on electronically at no cost")
+        d.assume(
+            "一次采集的数据以电子方式传递，不耗费时间",
+            "the data captured once is passed on electronically at no cost",
+        )
         d.refresh()
         _merge(d)  # there may be more
     return dropped
@@ -642,6 +684,8 @@ def propose(
                     draft.assumptions,
                     [key],
                     model.called,
+                    draft.changes_zh,
+                    draft.assumptions_zh,
                 )
             )
             applied.append(key)
@@ -660,6 +704,8 @@ def propose(
                 draft.assumptions,
                 list(applied),
                 model.called,
+                draft.changes_zh,
+                draft.assumptions_zh,
             )
         )
     for p in proposals:

@@ -363,6 +363,8 @@ def run_proposals(platform: Platform, study_id: str) -> None:
                     "title_en": prop.title_en,
                     "changes": prop.changes,
                     "assumptions": prop.assumptions,
+                    "changes_zh": prop.changes_zh,
+                    "assumptions_zh": prop.assumptions_zh,
                     "applied": prop.applied,
                     "bpmn": prop.bpmn.decode("utf-8"),
                     "params_yaml": dump_params(prop.params),
@@ -470,6 +472,8 @@ def publish_from_study(
         list(row["changes"]),
         list(row["assumptions"]),
         list(row["applied"]),
+        changes_zh=list(row.get("changes_zh") or []),
+        assumptions_zh=list(row.get("assumptions_zh") or []),
     )
     reps = _reps(row["reps"])
     ranked = RankedProposal(
