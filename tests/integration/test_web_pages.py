@@ -132,6 +132,15 @@ def work(client: Any, csrf: str, task_id: int, **data: str) -> Any:
 # --- tests ----------------------------------------------------------------------------------
 
 
+def test_favicon_ico_is_the_icon_not_a_404(client: Any) -> None:
+    # a fragment opened on its own names no icon: the browser asks for /favicon.ico
+    r = client.get("/favicon.ico", follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (308, "/static/favicon.svg")
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+
+
 def test_landing_lists_services_and_pages_ask_for_sign_in(client: Any) -> None:
     r = client.get("/")
     assert r.status_code == 200

@@ -196,6 +196,13 @@ def landing(request: Request, ctx: PageCtx, who: Anyone) -> Response:
     )
 
 
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon(who: Anyone) -> Response:
+    """Browsers ask for /favicon.ico where a page names no icon (an htmx fragment opened on its
+    own): the same icon, not a 404 in the console."""
+    return RedirectResponse("/static/favicon.svg", status_code=308)
+
+
 @router.get("/lang/{lang}")
 def switch_language(lang: str, request: Request, who: Anyone) -> Response:
     if lang not in LANGS:
@@ -1251,13 +1258,15 @@ def dashboard_decisions(
         end=_date_param(request, "to"),
         service=request.query_params.get("service", "").strip()[:64] or None,
     )
+    services = catalog.list_services(ctx)
     return page(
         request,
         "dashboard_decisions.html",
         principal=who,
         zone=_zone(ctx),
         agg=agg,
-        services=catalog.list_services(ctx),
+        services=services,
+        service_by_code={s.code: s for s in services},
         week_chart=_week_chart(agg.by_week),
         district_chart=_district_chart(agg.by_district),
     )
