@@ -180,6 +180,13 @@ def test_aggregates_api_and_page(client: Any, cases: Platform) -> None:
     assert html.count('<tr><td class="mono">2026-03-') == 2 + 5  # weeks, then detail rows
     assert "<script" not in html.split("<main", 1)[1].split("</main>", 1)[0]
     assert 'href="/dashboard/decisions"' in html  # in the navigation
+    # services by their names in the page's language
+    assert "<td>居住证办理</td>" in html
+    client.cookies.set("lang", "en")
+    html = client.get("/dashboard/decisions", params={"from": "2026-03-02", "to": "2026-03-15"})
+    assert "<td>Residence permit</td>" in html.text
+    assert "<td>居住证办理</td>" not in html.text
+    client.cookies.delete("lang")
     bad = client.get("/dashboard/decisions", params={"from": "soon"})
     assert bad.status_code == 422
     login(client, "center_wu")  # a data administrator does not search cases
