@@ -42,6 +42,14 @@ def check_batch(batch: str) -> str:
     return batch
 
 
+def own_batch(ctx: Ctx, batch: str, *, actor: str) -> str:
+    """``batch`` if ``actor`` may stage under it, else a new key: a key someone else staged
+    under (copied from their form) never mixes two users' files, nor collides with theirs."""
+    if repo.staged_by_others(ctx.session, batch, actor):
+        return new_batch()
+    return batch
+
+
 def _live(ctx: Ctx, rows: Sequence[StagedUpload]) -> list[StagedUpload]:
     cutoff = ctx.clock.now() - STAGING_TTL
     return [r for r in rows if r.staged_at >= cutoff]
