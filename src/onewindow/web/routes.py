@@ -966,6 +966,7 @@ def _task_page(
     departments = {d.code: d for d in catalog.list_departments(ctx)}
     common: dict[str, Any] = {
         "task": task,
+        "task_name": case_views.task_name(ctx, lang_of(request), task, case),
         "case": case,
         "is_open": task.status in ("ready", "claimed"),
         "history": case_views.history_rows(ctx, lang_of(request), case),
