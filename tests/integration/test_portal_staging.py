@@ -15,7 +15,7 @@ from onewindow.intake import staging
 from onewindow.intake.models import StagedUpload
 from onewindow.kit.clock import ManualClock
 from onewindow.kit.platform import Platform
-from onewindow.web.portal_apply import staged_by
+from onewindow.web.portal_apply import KEEP_FORMS, staged_by
 
 from .helpers import PERSON, pdf
 from .portal_support import OTHER_PERSON, OTHER_PHONE, PHONE, closed_case, running_case
@@ -177,3 +177,33 @@ def test_a_kept_file_is_removed_and_abandoned_ones_are_cleaned_up(
     r = _post(client, csrf, id_number=PERSON, applicant_name="", staging=batch)
     assert r.status_code == 422
     assert ">已暂存<" not in r.text
+
+
+def test_an_applicant_keeps_the_files_of_a_few_forms_at_most(
+    client: Any, city: Platform, codes: Codes, clock: ManualClock
+) -> None:
+    csrf = _citizen(client, codes)
+    photo = {"file_photo": ("照片.png", PNG, "image/png")}
+    batches = []
+    for _ in range(KEEP_FORMS + 1):  # one more form than an applicant keeps
+        batch = hidden(client.get("/portal/apply/HRSS-001").text, "staging")
+        r = _post(client, csrf, photo, id_number=PERSON, applicant_name="", staging=batch)
+        assert r.status_code == 422
+        batches.append(batch)
+        clock.advance(timedelta(minutes=1))
+    with city.unit_of_work() as ctx:
+        kept = [b for b in batches if staging.staged(ctx, b, actor=staged_by(PHONE))]
+    assert kept == batches[1:]  # the form left longest ago lost its files
+    assert _count(city) == KEEP_FORMS
+    # Coming back to the oldest kept form makes it the newest: the next new form drops the
+    # one left longest ago since.
+    clock.advance(timedelta(minutes=1))
+    r = _post(client, csrf, photo, id_number=PERSON, applicant_name="", staging=batches[1])
+    assert r.text.count(">已暂存<") == 1
+    clock.advance(timedelta(minutes=1))
+    batch = hidden(client.get("/portal/apply/HRSS-001").text, "staging")
+    _post(client, csrf, photo, id_number=PERSON, applicant_name="", staging=batch)
+    with city.unit_of_work() as ctx:
+        kept = {b for b in [*batches, batch] if staging.staged(ctx, b, actor=staged_by(PHONE))}
+    assert kept == {batches[1], batches[3], batch}
+    assert _count(city) == KEEP_FORMS

@@ -257,6 +257,12 @@ def staged_uploads(session: Session, batch: str, staged_by: str) -> Sequence[Sta
     ).all()
 
 
+def staged_uploads_of(session: Session, staged_by: str) -> Sequence[StagedUpload]:
+    return session.scalars(
+        select(StagedUpload).where(StagedUpload.staged_by == staged_by).order_by(StagedUpload.id)
+    ).all()
+
+
 def staged_by_others(session: Session, batch: str, staged_by: str) -> bool:
     """Whether another user has files staged under ``batch``."""
     found = session.scalar(

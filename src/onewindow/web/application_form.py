@@ -83,17 +83,24 @@ def read(form: FormData, service: ServiceItem) -> ApplicationForm:
 
 
 def keep_files(
-    ctx: Ctx, service: ServiceItem, batch: str, uploads: Sequence[Upload], *, actor: str
+    ctx: Ctx,
+    service: ServiceItem,
+    batch: str,
+    uploads: Sequence[Upload],
+    *,
+    actor: str,
+    keep_forms: int | None = None,
 ) -> tuple[str, list[StagedUpload]]:
     """After a failed submission: nothing of the application is written, but the files that
-    passed their checks are staged for ``actor``, so the form comes back with them kept.
+    passed their checks are staged for ``actor``, so the form comes back with them kept
+    (files of at most ``keep_forms`` forms at once, see ``staging.stage``).
 
     Returns the staging key the form carries from now on (a new one when another user
     staged under the key posted) and ``actor``'s files kept under it.
     """
     ctx.session.rollback()
     batch = staging.own_batch(ctx, batch, actor=actor)
-    staged = staging.stage(ctx, service, batch, uploads, actor=actor)
+    staged = staging.stage(ctx, service, batch, uploads, actor=actor, keep_forms=keep_forms)
     ctx.session.commit()  # the page shown next lists them; the user's next post finds them
     return batch, staged
 

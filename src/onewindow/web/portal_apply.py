@@ -48,6 +48,11 @@ OWN_FIELDS = {
 }
 
 
+# An applicant keeps the files of this many failed forms at once (a clerk is not bounded):
+# staging one more drops the files of the form left longest ago.
+KEEP_FORMS = 3
+
+
 def staged_by(phone: str) -> str:
     """Whose staged files these are: the signed-in applicant, by verified phone. Staff
     usernames hold no ``:``, so no clerk's staged files and no applicant's ever mix."""
@@ -162,7 +167,7 @@ def apply_submit(
     )
     if data.errors or data.problems:
         data.batch, data.staged = application_form.keep_files(
-            ctx, service, data.batch, data.uploads, actor=owner
+            ctx, service, data.batch, data.uploads, actor=owner, keep_forms=KEEP_FORMS
         )
         return _apply_page(request, ctx, who, service, data, status=422)
     try:
@@ -178,7 +183,7 @@ def apply_submit(
     except OneWindowError as exc:
         data.problems.append(error_text(lang, exc))
         data.batch, data.staged = application_form.keep_files(
-            ctx, service, data.batch, data.uploads, actor=owner
+            ctx, service, data.batch, data.uploads, actor=owner, keep_forms=KEEP_FORMS
         )
         return _apply_page(request, ctx, who, service, data, status=exc.status)
     staging.discard(ctx, data.batch, actor=owner)
