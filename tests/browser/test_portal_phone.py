@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from onewindow.intake import service as intake
 from onewindow.kit.platform import Platform
 from onewindow.security import service as security
 
@@ -251,21 +252,36 @@ def test_citizen_day_on_a_phone_in_both_languages(
     page.wait_for_load_state("networkidle")
     assert "项必要材料" in page.inner_text("main")
     b.check("14_apply_missing")
+    # Every file chosen but one entry left empty: the files are kept, not chosen again.
+    chosen = []
     for el in page.query_selector_all("input[type=file]"):
         name = el.get_attribute("name") or "file"
         pdf = tmp_path / f"{name}.pdf"
         pdf.write_bytes(b"%PDF-1.4\n" + name.encode() + b"\n%%EOF\n")
         el.set_input_files(str(pdf))
+        chosen.append(pdf.name)
     for el in page.query_selector_all("select[name^='f_']"):
         values = [o for o in el.eval_on_selector_all("option", "os => os.map(o => o.value)") if o]
         el.select_option(values[0])
-    for el in page.query_selector_all("input[type=text][name^='f_']"):
-        if not el.input_value():
-            el.fill("中国银行")
+    page.fill("input[name='f_bank_name']", "")
+    page.click("form button.btn-primary[type=submit]")
+    page.wait_for_load_state("networkidle")
+    main = page.inner_text("main")
+    assert f"已选择的 {len(chosen)} 份文件已为您保留" in main, main[:600]
+    assert page.locator(".staged").count() == len(chosen)
+    for filename in chosen:
+        assert filename in main
+    assert "金融功能合作银行：必填" in main
+    b.check("14b_apply_files_kept")
+    page.fill("input[name='f_bank_name']", "中国银行")  # only the fix; no file chosen again
     page.click("form button.btn-primary[type=submit]")
     page.wait_for_load_state("networkidle")
     assert "/portal/cases/OW" in page.url, page.inner_text("main")[:600]
     b.check("15_applied")
+    applied = page.url.split("/portal/cases/")[1].split("?")[0]
+    with city.unit_of_work() as ctx:
+        taken = intake.get_application_by_number(ctx, applied).materials
+        assert sorted(m.filename for m in taken if not m.reused) == sorted(chosen)
 
     # The same pages in English.
     page.goto(f"{base}/lang/en?next=/portal")

@@ -5,6 +5,7 @@ tests/artifacts/ (looked at by hand)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -97,8 +98,12 @@ def test_reviewer_searches_opens_the_case_and_a_head_reassigns(
     page.wait_for_load_state("networkidle")
     _case_page_drawn(page)
     assert "Process diagram" in page.content()
+    assert "Window acceptance · completed" in page.inner_text(".timeline")  # name_en
     shot(page, "03_case_en")
     page.goto(f"{base}/workbench?q={number}")
+    steps = page.locator("#queue tbody td > b").all_inner_texts()
+    assert steps
+    assert not [s for s in steps if re.search("[\u4e00-\u9fff]", s)], steps
     shot(page, "04_search_en")
     page.click("a.lang")  # back to Chinese for the head
     page.context.clear_cookies()

@@ -273,7 +273,7 @@ def test_applying_online_uses_the_desks_completeness_rules(
     }
     r = apply(files, kind="person", id_number=PERSON, applicant_name="张伟")
     assert r.status_code == 422
-    assert "出现问题时已选的文件不会保留" in r.text
+    assert "已选择的 1 份文件已为您保留" in r.text  # the photo; the .exe is refused
     with city.unit_of_work() as ctx:
         before = len(intake.applications_of_phone(ctx, PHONE))
 

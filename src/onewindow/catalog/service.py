@@ -143,6 +143,40 @@ def compiled_process(ctx: Ctx, process_definition_id: int) -> CompiledProcess:
     return compiled
 
 
+# An element's English name (pages in English): a Camunda extension property on the element,
+# ``<camunda:property name="name_en" value="Window acceptance"/>`` (docs/process-authoring.md).
+NAME_EN_PROPERTY = "name_en"
+_BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+_CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
+
+
+def english_names(bpmn_xml: str) -> dict[str, str]:
+    """BPMN id -> the English name its ``name_en`` extension property gives (elements without
+    one are left out: pages show their BPMN name)."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    root = etree.fromstring(bpmn_xml.encode(), parser=parser)
+    out: dict[str, str] = {}
+    for prop in root.iter(f"{_CAMUNDA}property"):
+        if prop.get("name") != NAME_EN_PROPERTY or not (prop.get("value") or "").strip():
+            continue
+        holder = prop.getparent()  # camunda:properties < bpmn:extensionElements < element
+        element = holder.getparent() if holder is not None else None
+        element = element.getparent() if element is not None else None
+        if element is not None and str(element.tag).startswith(_BPMN) and element.get("id"):
+            out[str(element.get("id"))] = " ".join(str(prop.get("value")).split())
+    return out
+
+
+def element_names_en(ctx: Ctx, process_definition_id: int) -> dict[str, str]:
+    """``english_names`` of one stored process version, kept by id after the first read (a
+    stored version never changes)."""
+    key = ("element_names_en", process_definition_id)
+    names: dict[str, str] | None = ctx.shared.get(key)
+    if names is None:
+        names = ctx.shared[key] = english_names(get_process(ctx, process_definition_id).bpmn_xml)
+    return names
+
+
 def process_versions(ctx: Ctx, process_key: str) -> Sequence[ProcessDefinition]:
     return repo.process_versions(ctx.session, process_key)
 

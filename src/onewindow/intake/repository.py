@@ -257,6 +257,22 @@ def staged_uploads(session: Session, batch: str, staged_by: str) -> Sequence[Sta
     ).all()
 
 
+def staged_uploads_of(session: Session, staged_by: str) -> Sequence[StagedUpload]:
+    return session.scalars(
+        select(StagedUpload).where(StagedUpload.staged_by == staged_by).order_by(StagedUpload.id)
+    ).all()
+
+
+def staged_by_others(session: Session, batch: str, staged_by: str) -> bool:
+    """Whether another user has files staged under ``batch``."""
+    found = session.scalar(
+        select(StagedUpload.id)
+        .where(StagedUpload.batch == batch, StagedUpload.staged_by != staged_by)
+        .limit(1)
+    )
+    return found is not None
+
+
 def delete_staged_before(session: Session, cutoff: datetime) -> int:
     result = session.execute(delete(StagedUpload).where(StagedUpload.staged_at < cutoff))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

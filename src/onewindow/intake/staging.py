@@ -1,10 +1,12 @@
-"""The front desk's staged uploads: files chosen on a submission that came back with errors.
+"""Staged uploads: files chosen on a submission that came back with errors (the front desk's
+intake form and the portal's online application; table ``desk_staged_uploads``).
 
-A desk form carries a random ``batch`` key. When a submission fails validation, every file
-that passed its own checks is staged under that key (bytes in the database, so any server
-behind the load balancer finds them), and the form comes back showing them as attached. The
-resubmission reuses them; taking the application deletes them, and the worker deletes what
-nobody came back for after ``STAGING_TTL``.
+A form carries a random ``batch`` key. When a submission fails validation, every file that
+passed its own checks is staged under that key for the user who chose it (``actor``: a
+clerk's username, or ``applicant:<phone>``; nobody else finds it), bytes in the database so
+any server behind the load balancer finds them, and the form comes back showing them as
+attached. The resubmission reuses them; taking the application deletes them, and the worker
+deletes what nobody came back for after ``STAGING_TTL``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from onewindow.catalog.models import ServiceItem
 from onewindow.intake import repository as repo
@@ -35,10 +37,18 @@ def check_batch(batch: str) -> str:
     """Raises: ValidationFailed for a key that no form of ours made."""
     if not _BATCH.match(batch):
         raise ValidationFailed(
-            "Not a staging key of a desk form",
+            "Not a staging key of a form",
             message_zh="暂存编号无效",
             code="staging.invalid_batch",
         )
+    return batch
+
+
+def own_batch(ctx: Ctx, batch: str, *, actor: str) -> str:
+    """``batch`` if ``actor`` may stage under it, else a new key: a key someone else staged
+    under (copied from their form) never mixes two users' files, nor collides with theirs."""
+    if repo.staged_by_others(ctx.session, batch, actor):
+        return new_batch()
     return batch
 
 
@@ -48,16 +58,26 @@ def _live(ctx: Ctx, rows: Sequence[StagedUpload]) -> list[StagedUpload]:
 
 
 def staged(ctx: Ctx, batch: str, *, actor: str) -> list[StagedUpload]:
-    """The clerk's staged files of one form (another clerk's key finds nothing)."""
+    """The user's staged files of one form (another user's key finds nothing)."""
     if not batch or not _BATCH.match(batch):
         return []
     return _live(ctx, repo.staged_uploads(ctx.session, batch, actor))
 
 
 def stage(
-    ctx: Ctx, service: ServiceItem, batch: str, uploads: Sequence[Upload], *, actor: str
+    ctx: Ctx,
+    service: ServiceItem,
+    batch: str,
+    uploads: Sequence[Upload],
+    *,
+    actor: str,
+    keep_forms: int | None = None,
 ) -> list[StagedUpload]:
     """Keep uploads that passed their checks; a new file for a material replaces the old one.
+
+    Each file is bounded by ``check_upload`` (size, type) and a form keeps one a material.
+    ``keep_forms`` bounds how many forms' files ``actor`` keeps at once: staging for one
+    more drops those of the forms staged least recently.
 
     Raises:
         ValidationFailed / MaterialRejected: a bad key, or an upload ``check_upload`` refuses.
@@ -81,7 +101,22 @@ def stage(
         row.content = up.content
         row.staged_at = now
     ctx.session.flush()
+    if keep_forms is not None:
+        _drop_older_forms(ctx, batch, actor=actor, keep=keep_forms)
     return staged(ctx, batch, actor=actor)
+
+
+def _drop_older_forms(ctx: Ctx, batch: str, *, actor: str, keep: int) -> None:
+    rows = repo.staged_uploads_of(ctx.session, actor)
+    last: dict[str, tuple[datetime, int]] = {}  # form -> when it was last staged
+    for r in rows:
+        last[r.batch] = max(last.get(r.batch, (r.staged_at, r.id)), (r.staged_at, r.id))
+    others = sorted((b for b in last if b != batch), key=last.__getitem__, reverse=True)
+    kept = {batch, *others[: max(keep - 1, 0)]}  # the form staged just now always stays
+    for r in rows:
+        if r.batch not in kept:
+            ctx.session.delete(r)
+    ctx.session.flush()
 
 
 def as_uploads(
@@ -97,7 +132,7 @@ def as_uploads(
 
 
 def unstage(ctx: Ctx, batch: str, material_code: str, *, actor: str) -> bool:
-    """The clerk removes one staged file; False when there was none."""
+    """The user removes one staged file; False when there was none."""
     for row in staged(ctx, batch, actor=actor):
         if row.material_code == material_code:
             ctx.session.delete(row)

@@ -68,6 +68,37 @@ def department_names(ctx: Ctx, lang: Lang) -> dict[str, str]:
     }
 
 
+def english_names(ctx: Ctx, case: Case) -> dict[str, str]:
+    """BPMN id -> English name (the elements' ``name_en`` property) of a case's process and of
+    the processes it calls; once per case and transaction."""
+    key = f"english_names:{case.id}"
+    names: dict[str, str] | None = ctx.memo.get(key)
+    if names is None:
+        names = {}
+        for called in (case.called_versions or {}).values():
+            names.update(catalog.element_names_en(ctx, called))
+        names.update(catalog.element_names_en(ctx, case.process_definition_id))
+        ctx.memo[key] = names
+    return names
+
+
+def element_name(ctx: Ctx, lang: Lang, case: Case, element_id: str | None, name: str) -> str:
+    """What a page calls a BPMN element: in English its ``name_en`` when the process gives
+    one, otherwise (and in Chinese) ``name``, the BPMN name."""
+    if lang != "en" or not element_id:
+        return name
+    return english_names(ctx, case).get(element_id, name)
+
+
+def task_name(ctx: Ctx, lang: Lang, task: Task, case: Case | None = None) -> str:
+    """A task's name in the page's language (``element_name`` of its BPMN element)."""
+    if lang != "en":
+        return task.name
+    return element_name(
+        ctx, lang, case or workflow.get_case(ctx, task.case_id), task.element_id, task.name
+    )
+
+
 @dataclass(frozen=True)
 class HistoryRow:
     """One line of a case's history as staff read it."""
@@ -97,13 +128,14 @@ def history_rows(ctx: Ctx, lang: Lang, case: Case) -> list[HistoryRow]:
         e = entry.event
         activity = names.get(e.activity_id or "", "") if e.event_type == "timer_fired" else ""
         activity = activity or names.get(e.activity, e.activity)
+        activity = element_name(ctx, lang, case, e.activity_id, activity)
         attributes: Mapping[str, Any] = e.attributes or {}
         note = ""
         if e.event_type == "task_completed" and e.resource == workflow.APPLICANT_RESOURCE:
             label = translate(lang, "ev_applicant_completed")
         elif e.event_type == "task_escalated":
             label = translate(lang, "ev_task_escalated")
-            note = str(attributes.get("task") or "")
+            note = element_name(ctx, lang, case, e.activity_id, str(attributes.get("task") or ""))
         else:
             label = _label(lang, e.event_type, activity)
         if e.event_type == "task_reassigned":
@@ -203,6 +235,7 @@ def open_tasks_named(ctx: Ctx, lang: Lang, tasks: Sequence[Task]) -> list[dict[s
         out.append(
             {
                 "task": t,
+                "name": task_name(ctx, lang, t),
                 "claimed_by": person_name(ctx, lang, t.claimed_by),
                 "department": (dept.name_en if lang == "en" else dept.name_zh) if dept else "",
                 "department_id": t.department_id,

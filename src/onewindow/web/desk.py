@@ -16,11 +16,11 @@ from starlette.responses import HTMLResponse, Response
 
 from onewindow.catalog import service as catalog
 from onewindow.intake import service as intake
-from onewindow.intake import staging
 from onewindow.intake.schemas import Upload
 from onewindow.kit.errors import OneWindowError, ValidationFailed
 from onewindow.security.authz import require_page, visible_application
 from onewindow.security.schemas import Principal
+from onewindow.web import application_form
 from onewindow.web.case_views import staff_names
 from onewindow.web.i18n import error_text, lang_of
 from onewindow.web.pages import page, render_html
@@ -49,19 +49,8 @@ TODAY_PAGE = 20
 def staged_remove(request: Request, ctx: PageCtx, form: FormDep, who: Clerk) -> Response:
     """htmx: the clerk drops a file kept from a failed submission; the cell comes back empty."""
     _staff_only(who)
-    service = catalog.get_service(ctx, _text(form, "service", 64))
-    batch = staging.check_batch(_text(form, "staging", 64))
-    code = _text(form, "material", 64)
-    check = next((m for m in service.materials if m.code == code), None)
-    if check is None:
-        raise ValidationFailed(
-            "The service asks for no such material",
-            message_zh="本事项没有该材料",
-            code="material.unknown_code",
-        )
-    staging.unstage(ctx, batch, code, actor=who.name)
-    _commit(ctx)
-    html = render_html(request, "_desk_upload_cell.html", principal=who, c=check)
+    material = application_form.remove_staged(ctx, form, actor=who.name)
+    html = render_html(request, "_staged_removed.html", principal=who, c=material)
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 

@@ -169,16 +169,17 @@ def _timeline(ctx: Ctx, lang: Lang, application: Application) -> list[TimelineEn
     case = workflow.application_case(ctx, application.id)
     for event in eventlog.case_history(ctx, case.id):
         tone = case_views.TONES.get(event.event_type, "done")
+        activity = case_views.element_name(ctx, lang, case, event.activity_id, event.activity)
         decision = str((event.attributes or {}).get("decision") or "")
         if event.event_type == "task_completed" and event.resource == workflow.APPLICANT_RESOURCE:
             label = translate(lang, "ev_applicant_completed")
         elif event.event_type == "task_completed" and decision in _DECISION_LABELS:
             key, tone = _DECISION_LABELS[decision]
-            label = translate(lang, key, activity=event.activity)
+            label = translate(lang, key, activity=activity)
         else:
-            label = translate(lang, f"ev_{event.event_type}", activity=event.activity)
+            label = translate(lang, f"ev_{event.event_type}", activity=activity)
             if label == f"ev_{event.event_type}":
-                label = event.activity
+                label = activity
         name = departments.get(event.department or "", "")
         out.append(TimelineEntry(event.timestamp, label, name, tone))
     return out

@@ -48,7 +48,7 @@ from onewindow.security.authz import (
 from onewindow.security.endpoints import set_session_cookie
 from onewindow.security.schemas import Principal
 from onewindow.simulation import publish
-from onewindow.web import case_views, desk_forms
+from onewindow.web import application_form, case_views, desk_forms
 from onewindow.web.i18n import LANG_COOKIE, LANGS, Lang, error_text, lang_of, translate
 from onewindow.web.pages import home_for, mask_name, mask_phone, page, render_html
 from onewindow.workflow import documents, flows
@@ -627,10 +627,7 @@ def desk_submit(
         phone=_text(form, "phone", 32),
         fields={f["name"]: desk_forms.field_value(form, f) for f in service.form_fields},
     )
-    try:
-        data.batch = staging.check_batch(_text(form, "staging", 64))
-    except ValidationFailed:  # a form from before staging existed, or a forged key
-        data.batch = staging.new_batch()
+    data.batch = application_form.staging_key(form)
     deferrable = intake.deferrable_codes(service)
     data.promised = {c for c in deferrable if _text(form, f"promise_{c}", 8)}
     # Every check runs, so the clerk sees every problem at once (一次性告知).
@@ -726,9 +723,9 @@ def _desk_failed(
 ) -> Response:
     """Nothing of the application is written, but the files that passed their checks are
     staged, so the clerk fixes the errors without choosing them again."""
-    ctx.session.rollback()
-    data.staged = staging.stage(ctx, service, data.batch, uploads, actor=who.name)
-    _commit(ctx)
+    data.batch, data.staged = application_form.keep_files(
+        ctx, service, data.batch, uploads, actor=who.name
+    )
     return _desk_page(request, ctx, who, service, data, status=status)
 
 
@@ -976,6 +973,7 @@ def _task_page(
     departments = {d.code: d for d in catalog.list_departments(ctx)}
     common: dict[str, Any] = {
         "task": task,
+        "task_name": case_views.task_name(ctx, lang_of(request), task, case),
         "case": case,
         "is_open": task.status in ("ready", "claimed"),
         "history": case_views.history_rows(ctx, lang_of(request), case),

@@ -64,6 +64,7 @@ def applicant_label(applicant: Applicant | None, form: Mapping[str, Any] | None)
 @dataclass(frozen=True)
 class QueueRow:
     task: Task
+    task_name: str  # in the page's language (case_views.task_name)
     case: Case
     service: ServiceItem | None  # None for a complaint or rectification case
     urgency: str  # overdue | nearing | ok
@@ -178,6 +179,7 @@ def queue_context(
         rows.append(
             QueueRow(
                 task=task,
+                task_name=case_views.task_name(ctx, lang, task, case),
                 case=case,
                 service=services.get(case.service_code),
                 urgency=_urgency(task, now),
@@ -296,7 +298,11 @@ def _case_page(
         staff=staff,
         head=head,
         manageable=[
-            {"task": t, "transfer": workflow.can_transfer(case, t)}
+            {
+                "task": t,
+                "name": case_views.task_name(ctx, lang, t, case),
+                "transfer": workflow.can_transfer(case, t),
+            }
             for t in open_tasks
             if head and not t.for_applicant and t.department_id == staff.department_id
         ],

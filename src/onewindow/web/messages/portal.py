@@ -196,8 +196,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "还缺少 {n} 项必交材料：{names}",
         "{n} required item(s) still missing: {names}",
     ),
-    "pt_apply_reupload": (
-        "出现问题时已选的文件不会保留，请重新选择文件。",
-        "After an error your chosen files are not kept: choose them again.",
+    "pt_apply_kept": (
+        "已选择的 {n} 份文件已为您保留，改正后直接提交即可，无须再次选择。",
+        "The {n} file(s) you chose are kept: correct the marked entries and submit, "
+        "no need to choose them again.",
     ),
 }
