@@ -71,14 +71,14 @@ def test_cases_by_what_they_need_own_name_and_a_send_back_as_it_is(
     assert returned in todo  # a 补正 to hand in
     assert closed in todo  # a finished case to rate
     assert "去评价" in todo
-    assert "请于 2026-03-03 23:59 前补正" in todo
+    assert "请于 2026-03-16 23:59 前补正" in todo  # ten working days from Mon 2 March
 
     case = client.get(f"/portal/cases/{returned}").text
     assert "退回补正：需要您补交材料" in case
     assert "参保信息审核 · 退回补正" in case
     assert "参保信息审核 · 办理完成" not in case  # the send-back is not shown as done
     assert "补正截止" in case
-    assert "2026-03-03 23:59" in case
+    assert "2026-03-16 23:59" in case
     assert "人力资源和社会保障局" in case
     assert "照片不清晰；登记表缺少签名" in case
     assert sorted(_files(case)) == ["card_application", "photo"]  # not all seven slots
