@@ -165,6 +165,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fbd_f_reason": ("申诉理由", "Reason for the appeal"),
     "fbd_o_appeal_accept": ("接受排除", "Accepts the exclusion"),
     "fbd_o_appeal_appeal": ("申诉", "Appeals"),
+    "fbd_o_review_genuine": ("申诉不成立，差评有效", "Appeal dismissed: the rating stands"),
     "fbd_o_genuine": ("属实", "Genuine"),
     "fbd_o_mistaken": ("误评", "Mistaken"),
     "fbd_o_malicious": ("恶意差评", "Malicious"),
