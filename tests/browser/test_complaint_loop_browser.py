@@ -5,9 +5,10 @@ A citizen on a 390 x 844 phone signs in with a one-time code and files a complai
 with a reason; the tax bureau replies on /fbdesk; the centre reviews the closure; the citizen
 reads the reply in the portal and confirms it with a satisfaction level. Then the citizen rates
 a refused case badly with a reason, the department that refused it (HRSS) verifies, rectifies
-and answers on /fbdesk, the centre calls back and publishes, and the citizen sees the rating put
-right. In every context: zero console errors, zero CSP violations; on the phone no horizontal
-overflow. Screenshots: tests/artifacts/loop_*.png, Chinese throughout, English at the end.
+and answers on /fbdesk; the citizen reads the answer and the measures on the phone and answers
+the return visit there; the centre reads it in the case history and publishes. In every
+context: zero console errors, zero CSP violations; on the phone no horizontal overflow.
+Screenshots: tests/artifacts/loop_*.png, Chinese throughout, English at the end.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ REFUSAL = {
     "legal_basis": "conditions_not_met",
 }
 ANSWER = "您反映的问题属实，已整改并更新材料清单，感谢监督"
+CONFIRMATION = "材料清单已经更新，这次一次就办成了"
 
 
 @pytest.fixture
@@ -244,17 +246,32 @@ def test_complaint_and_bad_rating_loop_across_portal_and_desk(
     hrss.check("33_hrss_done", phone=False)
     case_url = hrss.page.url.split("?")[0]
 
-    # Answered: the citizen sees the rating put right (the answer's text is not shown there).
+    # Answered: the citizen reads the department's answer and measures on the phone, and
+    # answers the return visit there themself (no staff name anywhere on their page).
     _go(citizen, f"{base}/portal/cases/{refused}")
     assert "差评已整改并答复" in phone.inner_text("#rating")
+    answer = phone.inner_text("#answer")
+    for shown in (ANSWER, MEASURES, FINDING, "人力资源和社会保障局"):
+        assert shown in answer, shown
+    assert "hrss_hu" not in phone.inner_text("main")
     citizen.check("10_rating_answered")
+    phone.check("#confirm input[name=satisfied][value=yes]", force=True)
+    phone.fill("#confirm_comment", CONFIRMATION)
+    citizen.check("10b_rating_confirm_form")
+    _submit(citizen, "#confirm")
+    answer = phone.inner_text("#answer")
+    assert "回访结果：对整改满意" in answer
+    assert CONFIRMATION in answer
+    assert citizen.page.locator("#confirm").count() == 0
+    citizen.check("10c_rating_confirmed")
 
-    # The centre (the 好差评 office) calls back and publishes the result.
+    # The centre (the 好差评 office) reads the citizen's answer in the history and publishes.
     _go(centre, case_url)
-    for element, field, value in (
-        ("Task_callback", "f_callback", "satisfied"),
-        ("Task_publish", "f_summary", "窗口一次性告知整改完毕"),
-    ):
+    history = desk.inner_text("#fbd-history")
+    for shown in (FINDING, MEASURES, ANSWER, CONFIRMATION, "市民"):
+        assert shown in history, shown
+    assert desk.locator("#fbd-step-Task_callback").count() == 0  # nobody phones them now
+    for element, field, value in (("Task_publish", "f_summary", "窗口一次性告知整改完毕"),):
         step = f"#fbd-step-{element}"
         assert desk.locator(step).count() == 1, (element, desk.inner_text("main")[:400])
         control = desk.locator(f"{step} [name={field}]")
@@ -274,6 +291,11 @@ def test_complaint_and_bad_rating_loop_across_portal_and_desk(
     # The last pages again in English.
     _go(citizen, f"{base}/lang/en?next=/portal/cases/{refused}")
     assert "put right" in phone.inner_text("#rating")
+    answer = phone.inner_text("#answer")
+    assert "What was changed" in answer
+    assert MEASURES in answer
+    assert ANSWER in answer
+    assert "Return visit: satisfied" in answer
     citizen.check("12_en_rating_rectified")
     _go(citizen, f"{base}/portal/complaints/{number}")
     assert "Closed" in phone.inner_text("main")
@@ -283,4 +305,5 @@ def test_complaint_and_bad_rating_loop_across_portal_and_desk(
     centre.check("17_en_centre_ticket", phone=False)
     _go(hrss, f"{base}/lang/en?next={case_url.split(base, 1)[1]}")
     assert rating in hrss.page.inner_text(".pagehead")
+    assert "Measures taken" in hrss.page.inner_text("#fbd-history")
     hrss.check("34_en_hrss_case", phone=False)

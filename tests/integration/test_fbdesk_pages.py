@@ -424,6 +424,33 @@ def test_a_bad_rating_is_verified_appealed_rectified_and_called_back_on_the_desk
         history = desk.history(ctx, workflow.case_by_number(ctx, case))
     assert done["rectified"]
     assert any(h["element"] == "Task_callback" and h["who"] == "赵敏" for h in history)
+    # every step's fields in the history, by name and option name, in both languages
+    page = client.get(f"/fbdesk/cases/{case}").text
+    _clean(page)
+    shown = page.split('id="fbd-history"')[1]
+    for field in (
+        "<dt>核实结论</dt><dd>误评</dd>",
+        "<dt>核实情况</dt><dd>对象错误</dd>",
+        "<dt>复核结论</dt><dd>申诉不成立，差评有效</dd>",
+        "<dt>整改措施</dt><dd>窗口开展服务礼仪培训</dd>",
+        "<dt>答复内容</dt><dd>已整改，感谢监督</dd>",
+        "<dt>回访结果</dt><dd>满意</dd>",
+        "<dt>意见</dt><dd>电话回访满意</dd>",
+        "<dt>公开内容</dt><dd>窗口服务整改完毕</dd>",
+    ):
+        assert field in shown, field
+    assert "center_zhao" not in shown  # names, not usernames
+    client.cookies.set("lang", "en")
+    page = client.get(f"/fbdesk/cases/{case}").text
+    _clean(page)
+    shown = page.split('id="fbd-history"')[1]
+    for field in (
+        "<dt>Finding</dt><dd>Mistaken</dd>",
+        "<dt>Review</dt><dd>Appeal dismissed: the rating stands</dd>",
+        "<dt>Call-back result</dt><dd>Satisfied</dd>",
+        "<dt>Published summary</dt>",
+    ):
+        assert field in shown, field
 
 
 def test_the_queue_pages_through_the_true_total_and_searches_safely(

@@ -29,7 +29,7 @@ from .portal_support import (
     running_case,
     work_ticket,
 )
-from .test_web_pages import Codes, codes, hidden
+from .test_web_pages import Codes, codes, hidden, sign_in
 
 __all__ = ["codes"]  # the one-time code recorder, shared with the other page tests
 
@@ -363,3 +363,135 @@ def test_an_excluded_bad_rating_can_be_appealed_from_the_case_page(
     assert r.status_code == 303, r.text
     assert open_elements(city, case) == {"Task_appeal_review"}
     assert "提出申诉" not in client.get(f"/portal/cases/{closed}").text
+
+
+def test_the_rater_reads_the_answer_and_says_whether_the_rectification_satisfies_them(
+    client: Any, city: Platform, codes: Codes
+) -> None:
+    closed = closed_case(city)
+    csrf = _citizen(client, codes)
+    r = client.post(
+        f"/portal/cases/{closed}/rate",
+        data={"csrf_token": csrf, "level": "1", "comment": "窗口让我跑了两趟，电话13800138000"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    with city.unit_of_work() as ctx:
+        app = intake.get_application_by_number(ctx, closed)
+        rating = feedback.rating_of_application(ctx, app.id)
+        assert rating is not None
+        assert rating.case_id is not None
+        case = workflow.get_case(ctx, rating.case_id).number
+    confirm = f"/portal/cases/{closed}/confirm"
+
+    def post(**data: str) -> Any:
+        return client.post(confirm, data={"csrf_token": csrf, **data}, follow_redirects=False)
+
+    def state() -> tuple[set[str], int]:
+        with city.unit_of_work() as ctx:
+            c = workflow.case_by_number(ctx, case)
+            opened = {t.element_id for t in workflow.open_tasks(ctx, c.id)}
+            return opened, len(workflow.case_history(ctx, c))
+
+    work(
+        city,
+        case,
+        "Task_verify",
+        "center_zhao",
+        {"verdict": "genuine", "finding": "窗口未一次告知"},
+    )
+    work(city, case, "Task_rectify", "center_zhao", {"measures": "一次性告知清单上墙"})
+    page = client.get(f"/portal/cases/{closed}").text
+    assert 'id="answer"' not in page  # nothing shown before the answer step is done
+    assert "一次性告知清单上墙" not in page
+    assert post(satisfied="yes").status_code == 409  # nothing to confirm yet
+    work(city, case, "Task_answer", "center_zhao", {"answer": "已整改，感谢您的监督"})
+    assert open_elements(city, case) == {"Task_callback"}
+    page = client.get(f"/portal/cases/{closed}").text
+    answer = page.split('id="answer"')[1].split("</section>")[0]
+    for shown in ("整改答复", "窗口未一次告知", "一次性告知清单上墙", "已整改，感谢您的监督"):
+        assert shown in answer, shown
+    assert "答复部门" in answer
+    assert "答复时间" in answer
+    assert "center_zhao" not in page
+    assert "赵敏" not in page
+    assert "窗口让我跑了两趟，电话13800138000" in page  # their own words, unmasked
+    assert 'action="/portal/cases/' + closed + "/confirm" in answer
+    client.cookies.set("lang", "en")
+    en = client.get(f"/portal/cases/{closed}").text
+    assert "The department&#39;s answer" in en
+    assert "What was changed" in en
+    assert "Are you satisfied with how it was put right?" in en
+    client.cookies.set("lang", "zh")
+
+    before = state()
+    # someone else's case: its existence is not told
+    other_csrf = _citizen(client, codes, OTHER_PHONE)
+    r = client.post(confirm, data={"csrf_token": other_csrf, "satisfied": "yes"})
+    assert r.status_code == 404
+    assert state() == before
+    csrf = _citizen(client, codes)
+    r = post(comment="好")
+    assert r.status_code == 422
+    assert "请选择" in r.text
+    r = post(satisfied="no", comment="   ")
+    assert r.status_code == 422
+    assert "不满意时请说明原因" in r.text
+    assert 'value="no" checked' in r.text  # what was chosen comes back
+    r = post(satisfied="no", comment="长" * 2001)
+    assert r.status_code == 422
+    assert "超过上限 2000 字" in r.text
+    assert state() == before  # nothing changed by any refusal
+
+    r = post(satisfied="no", comment="告知清单字太小，老人看不清")
+    assert r.status_code == 303, r.text
+    page = client.get(r.headers["location"]).text
+    assert "感谢您的回访意见" in page
+    assert "回访结果：对整改不满意" in page
+    assert "告知清单字太小，老人看不清" in page
+    assert 'action="/portal/cases/' + closed + "/confirm" not in page
+    assert open_elements(city, case) == {"Task_publish"}  # the call-back is done: no phone call
+    after = state()
+    r = post(satisfied="yes", comment="")
+    assert r.status_code == 409
+    assert "您已确认过整改结果，不能重复提交" in r.text
+    assert state() == after
+    with city.unit_of_work() as ctx:
+        c = workflow.case_by_number(ctx, case)
+        events = [h.event for h in workflow.case_history(ctx, c)]
+        callback = [e for e in events if e.activity_id == "Task_callback"]
+        assert callback[-1].resource == "citizen"
+        confirmed = [e for e in events if e.event_type == "rectification_confirmed"]
+        assert len(confirmed) == 1
+        assert confirmed[0].attributes == {"callback": "unsatisfied", "channel": "portal"}
+
+    # the centre reads every step's fields in the case's history, by name, in both languages
+    client.cookies.clear()
+    sign_in(client, "center_zhao")
+    desk_page = client.get(f"/fbdesk/cases/{case}").text
+    history = desk_page.split('id="fbd-history"')[1]
+    for shown in (
+        "<dt>核实结论</dt><dd>属实</dd>",
+        "<dt>核实情况</dt><dd>窗口未一次告知</dd>",
+        "<dt>整改措施</dt><dd>一次性告知清单上墙</dd>",
+        "<dt>答复内容</dt><dd>已整改，感谢您的监督</dd>",
+        "<dt>回访结果</dt><dd>不满意</dd>",
+        "<dt>意见</dt><dd>告知清单字太小，老人看不清</dd>",
+        "回访 · 市民",
+        "评价人网上确认整改结果",
+    ):
+        assert shown in history, shown
+    assert "verdict" not in history
+    assert "genuine" not in history
+    client.cookies.set("lang", "en")
+    history = client.get(f"/fbdesk/cases/{case}").text.split('id="fbd-history"')[1]
+    for shown in (
+        "<dt>Finding</dt><dd>Genuine</dd>",
+        "<dt>What was found</dt>",
+        "<dt>Measures taken</dt><dd>一次性告知清单上墙</dd>",
+        "<dt>Answer</dt>",
+        "<dt>Call-back result</dt><dd>Not satisfied</dd>",
+        "Call-back · Citizen",
+        "Rater answered the return visit online",
+    ):
+        assert shown in history, shown

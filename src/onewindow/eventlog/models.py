@@ -34,6 +34,7 @@ class EventType(enum.StrEnum):
     TICKET_MERGED = "ticket_merged"
     RATING_EXCLUDED = "rating_excluded"
     RATING_REINSTATED = "rating_reinstated"
+    RECTIFICATION_CONFIRMED = "rectification_confirmed"
     TASK_REASSIGNED = "task_reassigned"
     TASK_TRANSFERRED = "task_transferred"
     TASK_UNCLAIMED = "task_unclaimed"

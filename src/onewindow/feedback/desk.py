@@ -390,6 +390,7 @@ def history(ctx: Ctx, case: Case) -> list[dict[str, Any]]:
     """The case's events for staff: the step's element id (so pages can name it in either
     language), when, who (by name) and the opinion recorded."""
     names = {s.username: s.name for s in catalog.list_staff(ctx)}
+    tasks = {t.id: t for t in workflow.tasks_of_case(ctx, case.id)}
     return [
         {
             "element": h.event.activity_id,
@@ -399,9 +400,34 @@ def history(ctx: Ctx, case: Case) -> list[dict[str, Any]]:
             "who": names.get(h.event.resource or "", h.event.resource or ""),
             "attributes": h.event.attributes or {},
             "opinion": h.decision.opinion if h.decision else None,
+            "fields": _fields(tasks.get(h.event.task_id or 0))
+            if h.event.event_type == EventType.TASK_COMPLETED
+            else [],
         }
         for h in workflow.case_history(ctx, case)
     ]
+
+
+def _fields(task: Task | None) -> list[dict[str, Any]]:
+    """What a completed step recorded, in its form's order: the field's id and BPMN label
+    (pages translate by id), the value, and for a choice the option's BPMN name."""
+    if task is None or not task.data:
+        return []
+    out = []
+    for f in task.form_fields:
+        value = task.data.get(f["id"])
+        if value in (None, ""):
+            continue
+        options = dict(zip(f.get("options") or [], f.get("option_names") or [], strict=False))
+        out.append(
+            {
+                "id": f["id"],
+                "label": f.get("label") or f["id"],
+                "value": value,
+                "option": options.get(value, str(value)) if f.get("options") else None,
+            }
+        )
+    return out
 
 
 def view(ctx: Ctx, ticket: Ticket) -> dict[str, Any]:

@@ -933,6 +933,114 @@ def answer_appeal(ctx: Ctx, rating: Rating, data: dict[str, Any], *, actor: Acto
     return rating
 
 
+MAX_CONFIRMATION_CHARS = 2000
+CITIZEN_RESOURCE = "citizen"  # the rater, in the log and on the tasks they answer
+# What the rater may read of their rectification (国办发〔2019〕51号: the answer and the
+# measures go back to the rater); review, supervision and call-back notes stay internal.
+_FOR_RATER = {"Task_verify": "finding", "Task_rectify": "measures", "Task_answer": "answer"}
+
+
+def rectification_answer(ctx: Ctx, rating: Rating) -> dict[str, Any] | None:
+    """The department's answer as the rater sees it, once the 答复 step is done: what was
+    found, the measures, the answer, when and by which department (never by whom); and the
+    回访 — whether it waits for the rater, and its outcome once done (the comment only when
+    the rater wrote it themself). None before the answer."""
+    if rating.case_id is None:
+        return None
+    done: dict[str, Task] = {}
+    callback: Task | None = None
+    for t in workflow.tasks_of_case(ctx, rating.case_id):
+        if t.element_id == "Task_callback":
+            callback = t
+        elif t.status == "completed" and t.element_id in _FOR_RATER:
+            done[t.element_id] = t  # the latest completion of a step wins
+    answer = done.get("Task_answer")
+    if answer is None:
+        return None
+    dept = ctx.session.get(Department, answer.department_id) if answer.department_id else None
+    out: dict[str, Any] = {
+        key: mask_text(str(done[element].data.get(key, "")))
+        for element, key in _FOR_RATER.items()
+        if element in done and done[element].data.get(key)
+    }
+    by_rater = callback is not None and callback.completed_by == CITIZEN_RESOURCE
+    out |= {
+        "answered_at": answer.completed_at,
+        "department_zh": dept.name_zh if dept else "",
+        "department_en": dept.name_en if dept else "",
+        "confirm": callback is not None
+        and callback.status in ("ready", "claimed")
+        and rating.rater_phone is not None,
+        "callback": str(callback.data.get("callback", ""))
+        if callback is not None and callback.status == "completed"
+        else None,
+        "callback_at": callback.completed_at if callback is not None else None,
+        "by_rater": by_rater,
+        "rater_comment": str(callback.data.get("comment", "")) if callback and by_rater else "",
+    }
+    return out
+
+
+def confirm_rectification(
+    ctx: Ctx, rating: Rating, satisfied: bool, comment: str, *, actor: Actor
+) -> Rating:
+    """回访 answered by the rater online: satisfied with the rectification or not, with a
+    comment (required when not satisfied). It completes the case's 回访 step for the centre,
+    so nobody phones them afterwards, and writes ``rectification_confirmed`` to the log.
+
+    Raises:
+        NotFound: not the rater's own rating.
+        Conflict: nothing waits for the rater (answered already, called back, or anonymous).
+        ValidationFailed: no comment when not satisfied, or one too long.
+    """
+    if actor.phone is None or rating.rater_phone != actor.phone or rating.case_id is None:
+        raise NotFound("No such rating", message_zh="评价不存在", code="rating.unknown")
+    case = workflow.get_case(ctx, rating.case_id)
+    waiting = [t for t in workflow.open_tasks(ctx, case.id) if t.element_id == "Task_callback"]
+    if not waiting:
+        answered = any(
+            t.element_id == "Task_callback" and t.completed_by == CITIZEN_RESOURCE
+            for t in workflow.tasks_of_case(ctx, case.id)
+        )
+        raise Conflict(
+            "You have already said whether the rectification satisfies you"
+            if answered
+            else "Nothing is waiting for your confirmation on this rating",
+            message_zh="您已确认过整改结果，不能重复提交"
+            if answered
+            else "该评价当前无需您确认整改结果",
+            code="rating.already_confirmed" if answered else "rating.nothing_to_confirm",
+        )
+    if not satisfied and not comment.strip():
+        raise ValidationFailed(
+            "Tell us what is still wrong",
+            message_zh="不满意时请说明原因",
+            code="rating.confirmation_reason_required",
+        )
+    clf.check_length(comment, MAX_CONFIRMATION_CHARS)
+    text = _text(comment, what_zh="意见", required=False)
+    task = waiting[0]
+    # The platform records the rater's own answer on the centre's step; the resource is the
+    # rater, never a member of staff.
+    dept_code = _department_code(ctx, task.department_id)
+    who = workflow.Actor(CITIZEN_RESOURCE, task.department_id, dept_code, frozenset({"system"}))
+    outcome = "satisfied" if satisfied else "unsatisfied"
+    workflow.complete_task(
+        ctx, task.id, {"callback": outcome, **({"comment": text} if text else {})}, actor=who
+    )
+    _event(
+        ctx,
+        case,
+        EventType.RECTIFICATION_CONFIRMED,
+        "评价人确认整改",
+        _now(ctx),
+        resource=CITIZEN_RESOURCE,
+        department=dept_code,
+        attributes={"callback": outcome, "channel": "portal"},
+    )
+    return rating
+
+
 def rating_of_application(ctx: Ctx, application_id: int) -> Rating | None:
     """The 一事一评 rating of a case, if it has been rated (one per case)."""
     return repo.rating_for_application(ctx.session, application_id)

@@ -234,6 +234,7 @@ def _case_page(
     errors: Sequence[str] = (),
     notice: str | None = None,
     rating_form: RatingForm | None = None,
+    confirm_form: dict[str, str] | None = None,
 ) -> Response:
     lang = lang_of(request)
     service = catalog.get_service_by_id(ctx, application.service_item_id)
@@ -266,6 +267,8 @@ def _case_page(
         rating=feedback.rating_view(ctx, rating, masked=False) if rating else None,
         rectify_due=feedback.rectify_due(ctx, rating) if rating and rating.level <= 2 else None,
         appeal_due=feedback.appeal_due(ctx, rating) if rating else None,
+        answer=feedback.rectification_answer(ctx, rating) if rating else None,
+        confirm_form=confirm_form or {},
         rating_form=rating_form or RatingForm(),
         levels=LEVELS,
         indicators=[i for i in ONLINE_INDICATORS if i != "overall"],
@@ -285,6 +288,8 @@ def portal_case(number: str, request: Request, ctx: PageCtx, who: Reader) -> Res
         notice = translate(lang, "pt_rate_done")
     elif "appealed" in request.query_params:
         notice = translate(lang, "pt_appeal_sent")
+    elif "confirmed" in request.query_params:
+        notice = translate(lang, "pt_answer_confirmed")
     elif "applied" in request.query_params:
         notice = translate(lang, "pt_apply_done", number=application.number)
     return _case_page(request, ctx, who, application, notice=notice)
@@ -427,6 +432,54 @@ def portal_appeal(
             _commit(ctx)
             return _redirect(f"/portal/cases/{quote(application.number)}?appealed=1#rating")
     return _case_page(request, ctx, who, application, status=422, errors=errors)
+
+
+@router.post("/portal/cases/{number}/confirm")
+def portal_confirm(
+    number: str,
+    request: Request,
+    ctx: PageCtx,
+    form: FormDep,
+    who: Annotated[Principal, require_page("feedback.rate")],
+) -> Response:
+    """回访 online: the rater says whether the rectification of their bad rating satisfies
+    them, with a comment (required when it does not)."""
+    phone = _applicant_only(who)
+    lang = lang_of(request)
+    application = visible_application(ctx, who, number)
+    rating = feedback.rating_of_application(ctx, application.id)
+    choice = _text(form, "satisfied", 8)
+    # one character over the limit is kept so the service can refuse it, not cut it
+    comment = _text(form, "comment", feedback.MAX_CONFIRMATION_CHARS + 1)
+    chosen = {"satisfied": choice, "comment": comment}
+    errors: list[str] = []
+    if choice not in ("yes", "no"):
+        errors.append(translate(lang, "please_choose"))
+    if rating is None:
+        errors = [translate(lang, "pt_answer_nothing")]
+    if not errors and rating is not None:
+        try:
+            feedback.confirm_rectification(
+                ctx, rating, choice == "yes", comment, actor=_citizen(phone)
+            )
+        except OneWindowError as exc:
+            ctx.session.rollback()
+            errors.append(error_text(lang, exc))
+            application = visible_application(ctx, who, number)
+            return _case_page(
+                request,
+                ctx,
+                who,
+                application,
+                status=exc.status,
+                errors=errors,
+                confirm_form=chosen,
+            )
+        _commit(ctx)
+        return _redirect(f"/portal/cases/{quote(application.number)}?confirmed=1#answer")
+    return _case_page(
+        request, ctx, who, application, status=422, errors=errors, confirm_form=chosen
+    )
 
 
 # --- complaints (12345-style) ---------------------------------------------------------------

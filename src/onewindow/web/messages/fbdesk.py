@@ -161,6 +161,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fbd_f_callback": ("回访结果", "Call-back result"),
     "fbd_f_summary": ("公开内容", "Published summary"),
     "fbd_f_comment": ("意见", "Comment"),
+    "fbd_f_appeal": ("是否申诉", "Appeal?"),
+    "fbd_f_reason": ("申诉理由", "Reason for the appeal"),
+    "fbd_o_appeal_accept": ("接受排除", "Accepts the exclusion"),
+    "fbd_o_appeal_appeal": ("申诉", "Appeals"),
+    "fbd_o_review_genuine": ("申诉不成立，差评有效", "Appeal dismissed: the rating stands"),
     "fbd_o_genuine": ("属实", "Genuine"),
     "fbd_o_mistaken": ("误评", "Mistaken"),
     "fbd_o_malicious": ("恶意差评", "Malicious"),
@@ -248,5 +253,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fbd_ev_重新办理": ("重新办理", "Reopened"),
     "fbd_ev_12345工单办理": ("工单登记", "Ticket registered"),
     "fbd_ev_差评核实整改": ("收到差评", "Bad rating received"),
+    "fbd_ev_评价人确认整改": ("评价人网上确认整改结果", "Rater answered the return visit online"),
     "fbd_error": ("未能完成，未作任何更改：", "Not done, nothing was changed: "),
 }

@@ -70,6 +70,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Your bad rating has gone to the department to verify and put right, by {due}.",
     ),
     "pt_rate_rectified": ("差评已整改并答复。", "Your bad rating was put right and answered."),
+    "pt_answer_title": ("整改答复", "The department's answer"),
+    "pt_answer_department": ("答复部门", "Answered by"),
+    "pt_answer_date": ("答复时间", "Answered on"),
+    "pt_answer_finding": ("核实情况", "What was found"),
+    "pt_answer_measures": ("整改措施", "What was changed"),
+    "pt_answer_text": ("答复内容", "Answer"),
+    "pt_answer_confirm": ("您对整改结果是否满意？", "Are you satisfied with how it was put right?"),
+    "pt_answer_yes": ("满意", "Satisfied"),
+    "pt_answer_no": ("不满意", "Not satisfied"),
+    "pt_answer_comment": ("您的意见", "Your comment"),
+    "pt_answer_comment_hint": (
+        "不满意时请说明原因（最多 2000 字）。",
+        "If you are not satisfied, say what is still wrong (at most 2000 characters).",
+    ),
+    "pt_answer_submit": ("提交回访意见", "Send"),
+    "pt_answer_confirmed": ("感谢您的回访意见！", "Thank you for telling us."),
+    "pt_answer_nothing": (
+        "该办件没有需要您确认的整改结果。",
+        "Nothing on this case waits for your confirmation.",
+    ),
+    "pt_answer_callback_satisfied": (
+        "回访结果：对整改满意。",
+        "Return visit: satisfied with the rectification.",
+    ),
+    "pt_answer_callback_unsatisfied": (
+        "回访结果：对整改不满意，意见已记录。",
+        "Return visit: not satisfied with the rectification; this is on record.",
+    ),
+    "pt_answer_callback_unreachable": (
+        "回访时未能联系上您。",
+        "The return visit could not reach you.",
+    ),
     "pt_rate_excluded": (
         "该差评经核实被排除，不计入统计。",
         "After verification this rating was excluded from the figures.",
