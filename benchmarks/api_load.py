@@ -42,10 +42,10 @@ BIN = Path(sys.executable).parent
 COMPANY = "91350100M000100Y43"
 FORM = {
     "company_name": "闽江贸易有限公司",
-    "company_type": "有限责任公司",
+    "company_type": "有限责任公司（自然人独资）",
     "registered_capital": 100,
     "legal_representative": "张三",
-    "business_scope": "日用百货销售",
+    "business_scope": ["日用百货销售"],
     "registered_address": "福州市鼓楼区五一北路 1 号",
 }
 MATERIALS = (
@@ -145,6 +145,8 @@ def run_load(
             t1 = time.perf_counter()
             if r.status_code != 201:
                 with lock:
+                    if not lat["errors"]:  # say why once: a refused form is not a load figure
+                        print(f"first error: {r.status_code} {r.text[:300]}", file=sys.stderr)
                     lat["errors"].append(r.status_code)
                 continue
             task = next(t for t in r.json()["tasks"] if t["element_id"] == "Task_window_accept")
